@@ -1,0 +1,528 @@
+//! Entity tags (RFC 9110 section 8.8.3): parsing, formatting, comparison and generation.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use http::HeaderValue;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::version::VersionValue;
+
+/// How many bytes of the SHA-256 digest a hashed tag keeps: 144 bits, 24 base64url characters.
+const DIGEST_BYTES: usize = 18;
+
+/// An entity tag: an opaque validator of one representation (RFC 9110 section 8.8.3).
+///
+/// The value keeps its wire form (`"xyz"` or `W/"xyz"`), so turning it into a header
+/// costs no formatting. Equality (`==`) is exact, weakness included; use
+/// [`strong_eq`](Self::strong_eq) and [`weak_eq`](Self::weak_eq) for the two comparison
+/// functions of RFC 9110 section 8.8.3.2.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::ETag;
+///
+/// let tag: ETag = "W/\"v7\"".parse().unwrap();
+/// assert!(tag.is_weak());
+/// assert_eq!(tag.opaque(), "v7");
+/// assert_eq!(tag.to_string(), "W/\"v7\"");
+///
+/// let strong = ETag::strong("v7").unwrap();
+/// assert!(tag.weak_eq(&strong));
+/// assert!(!tag.strong_eq(&strong));
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ETag {
+    /// The whole wire form, quotes and `W/` included.
+    repr: Box<str>,
+}
+
+/// The error returned when a string is not a valid entity tag.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::ETag;
+///
+/// let err = ETag::strong("has space").unwrap_err();
+/// assert!(err.to_string().contains("entity-tag"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidETag {
+    reason: &'static str,
+}
+
+impl fmt::Display for InvalidETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid entity-tag: {}", self.reason)
+    }
+}
+
+impl std::error::Error for InvalidETag {}
+
+/// `etagc = %x21 / %x23-7E / obs-text` (RFC 9110 section 8.8.3).
+#[inline]
+pub(crate) const fn is_etagc(b: u8) -> bool {
+    b == 0x21 || (b >= 0x23 && b <= 0x7E) || b >= 0x80
+}
+
+fn validate_opaque(opaque: &[u8]) -> Result<(), InvalidETag> {
+    if opaque.iter().all(|&b| is_etagc(b)) {
+        Ok(())
+    } else {
+        Err(InvalidETag {
+            reason: "the opaque tag may hold only visible characters other than '\"'",
+        })
+    }
+}
+
+impl ETag {
+    fn build(weak: bool, opaque: &str) -> Self {
+        let mut repr = String::with_capacity(opaque.len() + 4);
+        if weak {
+            repr.push_str("W/");
+        }
+        repr.push('"');
+        repr.push_str(opaque);
+        repr.push('"');
+        Self {
+            repr: repr.into_boxed_str(),
+        }
+    }
+
+    /// A strong entity tag with the given opaque tag (written without quotes).
+    ///
+    /// # Errors
+    ///
+    /// When `opaque` holds a character outside `etagc`: a space, a control
+    /// character, DEL or a double quote.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert_eq!(ETag::strong("abc").unwrap().to_string(), "\"abc\"");
+    /// assert!(ETag::strong("a\"b").is_err());
+    /// ```
+    pub fn strong(opaque: &str) -> Result<Self, InvalidETag> {
+        validate_opaque(opaque.as_bytes())?;
+        Ok(Self::build(false, opaque))
+    }
+
+    /// A weak entity tag with the given opaque tag (written without quotes).
+    ///
+    /// # Errors
+    ///
+    /// As [`ETag::strong`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert_eq!(ETag::weak("abc").unwrap().to_string(), "W/\"abc\"");
+    /// ```
+    pub fn weak(opaque: &str) -> Result<Self, InvalidETag> {
+        validate_opaque(opaque.as_bytes())?;
+        Ok(Self::build(true, opaque))
+    }
+
+    /// A strong tag that encodes a version value: an integer, a string, a UUID or a timestamp.
+    ///
+    /// The encoding can be read back with [`ETag::version`], which is how a handler gets
+    /// the version a client expects out of `If-Match`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// let tag = ETag::from_version(&7_i64);
+    /// assert_eq!(tag.to_string(), "\"7\"");
+    /// assert_eq!(tag.version::<i64>(), Some(7));
+    /// ```
+    pub fn from_version<V: VersionValue + ?Sized>(version: &V) -> Self {
+        let mut repr = String::with_capacity(24);
+        repr.push('"');
+        version.encode(&mut repr);
+        repr.push('"');
+        debug_assert!(validate_opaque(&repr.as_bytes()[1..repr.len() - 1]).is_ok());
+        Self {
+            repr: repr.into_boxed_str(),
+        }
+    }
+
+    /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// let a = ETag::from_bytes(b"hello");
+    /// assert_eq!(a, ETag::from_bytes(b"hello"));
+    /// assert_ne!(a, ETag::from_bytes(b"hello!"));
+    /// assert_eq!(a.opaque().len(), 24);
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        let mut hasher = ETagHasher::new();
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
+    /// A strong tag from the SHA-256 digest of the JSON serialization of `value`.
+    ///
+    /// The value is hashed while it is serialized: no intermediate buffer is built.
+    ///
+    /// # Errors
+    ///
+    /// When `value`'s `Serialize` implementation fails (for example a map with
+    /// non-string keys).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// let tag = ETag::from_serialize(&serde_json::json!({"id": 1})).unwrap();
+    /// assert_eq!(tag, ETag::from_bytes(br#"{"id":1}"#));
+    /// ```
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        let mut hasher = ETagHasher::new();
+        serde_json::to_writer(&mut hasher, value)?;
+        Ok(hasher.finish())
+    }
+
+    /// Parses a tag from raw header bytes (obs-text allowed, no surrounding whitespace).
+    ///
+    /// # Errors
+    ///
+    /// When the bytes are not exactly one `entity-tag`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert!(ETag::from_bytes_exact(b"W/\"x\"").unwrap().is_weak());
+    /// assert!(ETag::from_bytes_exact(b"x").is_err());
+    /// ```
+    pub fn from_bytes_exact(raw: &[u8]) -> Result<Self, InvalidETag> {
+        let (weak, rest) = match raw.strip_prefix(b"W/") {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let opaque = rest
+            .strip_prefix(b"\"")
+            .and_then(|r| r.strip_suffix(b"\""))
+            .ok_or(InvalidETag {
+                reason: "expected a quoted string, optionally prefixed by W/",
+            })?;
+        validate_opaque(opaque)?;
+        // obs-text may not be UTF-8: such bytes become U+FFFD, which is still obs-text.
+        let opaque = String::from_utf8_lossy(opaque);
+        Ok(Self::build(weak, &opaque))
+    }
+
+    /// Whether the tag is weak (`W/"..."`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!etag_runtime::ETag::strong("a").unwrap().is_weak());
+    /// ```
+    pub fn is_weak(&self) -> bool {
+        self.repr.starts_with('W')
+    }
+
+    /// The opaque tag, without quotes or `W/`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(etag_runtime::ETag::weak("a").unwrap().opaque(), "a");
+    /// ```
+    pub fn opaque(&self) -> &str {
+        let start = if self.is_weak() { 3 } else { 1 };
+        &self.repr[start..self.repr.len() - 1]
+    }
+
+    /// The wire form, as sent in an `ETag` header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(etag_runtime::ETag::weak("a").unwrap().as_str(), "W/\"a\"");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.repr
+    }
+
+    /// The same tag, made weak.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert_eq!(ETag::strong("a").unwrap().into_weak(), ETag::weak("a").unwrap());
+    /// ```
+    pub fn into_weak(self) -> Self {
+        if self.is_weak() {
+            self
+        } else {
+            Self::build(true, self.opaque())
+        }
+    }
+
+    /// Strong comparison (RFC 9110 section 8.8.3.2): both strong, same opaque tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// let s = ETag::strong("1").unwrap();
+    /// assert!(s.strong_eq(&s));
+    /// assert!(!ETag::weak("1").unwrap().strong_eq(&ETag::weak("1").unwrap()));
+    /// ```
+    pub fn strong_eq(&self, other: &Self) -> bool {
+        !self.is_weak() && !other.is_weak() && self.opaque() == other.opaque()
+    }
+
+    /// Weak comparison (RFC 9110 section 8.8.3.2): same opaque tag, weakness ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert!(ETag::weak("1").unwrap().weak_eq(&ETag::strong("1").unwrap()));
+    /// ```
+    pub fn weak_eq(&self, other: &Self) -> bool {
+        self.opaque() == other.opaque()
+    }
+
+    /// Reads back the version value this tag was made from with [`ETag::from_version`].
+    ///
+    /// Weak and strong tags decode alike; `None` when the opaque tag is not an encoding of `V`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::ETag;
+    ///
+    /// assert_eq!(ETag::from_version("draft 2").version::<String>().as_deref(), Some("draft 2"));
+    /// assert_eq!(ETag::strong("nope").unwrap().version::<u32>(), None);
+    /// ```
+    pub fn version<V: crate::ParseVersion>(&self) -> Option<V> {
+        V::decode(self.opaque())
+    }
+
+    /// A header value holding this tag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = etag_runtime::ETag::strong("a").unwrap().to_header_value();
+    /// assert_eq!(v, "\"a\"");
+    /// ```
+    pub fn to_header_value(&self) -> HeaderValue {
+        self.clone().into_header_value()
+    }
+
+    /// Turns the tag into a header value without copying it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let v = etag_runtime::ETag::weak("a").unwrap().into_header_value();
+    /// assert_eq!(v, "W/\"a\"");
+    /// ```
+    pub fn into_header_value(self) -> HeaderValue {
+        let bytes = Bytes::from(self.repr.into_boxed_bytes());
+        // Every constructor validates the opaque tag, so this cannot fail; keep a
+        // well-formed fallback rather than a panic path all the same.
+        HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+    }
+}
+
+impl fmt::Display for ETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.repr)
+    }
+}
+
+impl fmt::Debug for ETag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ETag({})", self.repr)
+    }
+}
+
+impl FromStr for ETag {
+    type Err = InvalidETag;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::from_bytes_exact(s.as_bytes())
+    }
+}
+
+impl TryFrom<&HeaderValue> for ETag {
+    type Error = InvalidETag;
+
+    fn try_from(value: &HeaderValue) -> Result<Self, Self::Error> {
+        Self::from_bytes_exact(trim_ows(value.as_bytes()))
+    }
+}
+
+impl From<ETag> for HeaderValue {
+    fn from(tag: ETag) -> Self {
+        tag.into_header_value()
+    }
+}
+
+/// Trims optional whitespace (SP and HTAB) from both ends.
+pub(crate) fn trim_ows(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// Builds a strong [`ETag`] from bytes fed in pieces: the digest of their concatenation.
+///
+/// Also an [`std::io::Write`], so a serializer can write straight into it.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{ETag, ETagHasher};
+///
+/// let mut h = ETagHasher::new();
+/// h.update(b"hel");
+/// h.update(b"lo");
+/// assert_eq!(h.finish(), ETag::from_bytes(b"hello"));
+/// ```
+#[derive(Clone, Default)]
+pub struct ETagHasher {
+    sha: Sha256,
+}
+
+impl fmt::Debug for ETagHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ETagHasher").finish_non_exhaustive()
+    }
+}
+
+impl ETagHasher {
+    /// A hasher that has seen no bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tag = etag_runtime::ETagHasher::new().finish();
+    /// assert_eq!(tag, etag_runtime::ETag::from_bytes(b""));
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds more bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut h = etag_runtime::ETagHasher::new();
+    /// h.update(b"abc");
+    /// ```
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha.update(bytes);
+    }
+
+    /// The strong tag of everything fed so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!etag_runtime::ETagHasher::new().finish().is_weak());
+    /// ```
+    pub fn finish(self) -> ETag {
+        let digest = self.sha.finalize();
+        let mut repr = String::with_capacity(2 + 24);
+        repr.push('"');
+        URL_SAFE_NO_PAD.encode_string(&digest[..DIGEST_BYTES], &mut repr);
+        repr.push('"');
+        ETag {
+            repr: repr.into_boxed_str(),
+        }
+    }
+}
+
+impl std::io::Write for ETagHasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc9110_8_8_3_2_comparison_table() {
+        // The four rows of the example table in RFC 9110 section 8.8.3.2.
+        let w1: ETag = "W/\"1\"".parse().unwrap();
+        let w2: ETag = "W/\"2\"".parse().unwrap();
+        let s1: ETag = "\"1\"".parse().unwrap();
+        assert!(!w1.strong_eq(&w1) && w1.weak_eq(&w1));
+        assert!(!w1.strong_eq(&w2) && !w1.weak_eq(&w2));
+        assert!(!w1.strong_eq(&s1) && w1.weak_eq(&s1));
+        assert!(s1.strong_eq(&s1) && s1.weak_eq(&s1));
+    }
+
+    #[test]
+    fn rfc9110_8_8_3_opaque_tag_grammar() {
+        for bad in ["a b", "a\"b", "a\x7fb", "a\tb", "a\nb"] {
+            assert!(ETag::strong(bad).is_err(), "{bad:?}");
+        }
+        for good in ["", "!", "#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", "é"] {
+            assert!(ETag::strong(good).is_ok(), "{good:?}");
+        }
+        for bad in ["abc", "\"abc", "abc\"", "w/\"a\"", " \"a\"", "W/ \"a\""] {
+            assert!(bad.parse::<ETag>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hashed_tags_are_compact_and_header_safe() {
+        let tag = ETag::from_bytes(&[0u8; 1024]);
+        assert_eq!(tag.opaque().len(), 24);
+        assert!(
+            tag.opaque()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert!(HeaderValue::from_str(tag.as_str()).is_ok());
+    }
+
+    #[test]
+    fn non_utf8_obs_text_is_accepted() {
+        let tag = ETag::from_bytes_exact(b"\"\xff\xfe\"").unwrap();
+        assert!(!tag.is_weak());
+        assert!(ETag::from_bytes_exact(b"\"\x00\"").is_err());
+    }
+}

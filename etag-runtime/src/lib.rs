@@ -1,0 +1,96 @@
+//! Correct ETags and conditional requests for axum: RFC 9110 section 13, one line per handler.
+//!
+//! - A client that revalidates gets `304 Not Modified` and no body, decided before the
+//!   response is serialized (or, with [`Conditions::check`], before the database is read).
+//! - A write sent with a stale ETag never overwrites a newer one: [`Conditions::check_write`]
+//!   and [`Conditions::expected_version`] give the version to make the write conditional on,
+//!   in one atomic statement.
+//!
+//! # Quick start
+//!
+//! ```
+//! use axum::{Json, Router, extract::Path, routing::get};
+//! use etag_runtime::{Versioned, etag};
+//! use serde::Serialize;
+//!
+//! #[derive(Serialize, Versioned)]
+//! struct Product {
+//!     id: i64,
+//!     name: String,
+//!     #[version]
+//!     version: i64,
+//! }
+//!
+//! #[etag]
+//! async fn get_product(Path(id): Path<i64>) -> Json<Product> {
+//!     Json(Product { id, name: "Wireless Mouse".into(), version: 3 })
+//! }
+//!
+//! let app: Router = Router::new().route("/products/{id}", get(get_product));
+//! # let _ = app;
+//! ```
+//!
+//! `GET /products/1` answers 200 with `ETag: "3"`; with `If-None-Match: "3"` it answers 304
+//! without serializing the product. See [`macro@etag`] for writes, `428`, body hashing and
+//! the other options, and [`derive@Versioned`] for the model side.
+//!
+//! # Without the macros
+//!
+//! The engine is usable on its own: take [`Conditions`] as an extractor (it never rejects),
+//! compute the resource's [`Validators`], and let [`Conditions::check`] answer 304 or 412
+//! before doing the expensive work.
+//!
+//! ```
+//! use axum::{Router, extract::Path, response::Response, routing::get};
+//! use etag_runtime::{Conditions, ETag, Validators, WithValidators};
+//! use std::time::SystemTime;
+//!
+//! async fn report(Path(id): Path<u64>, conditions: Conditions) -> Result<WithValidators<String>, Response> {
+//!     // Cheap: the version and the modification time only.
+//!     let current = Validators::new()
+//!         .with_etag(ETag::from_version(&id))
+//!         .with_last_modified(SystemTime::UNIX_EPOCH);
+//!     let checked = conditions.check(current)?; // 304 or 412 right here
+//!     // Expensive: only when the client's copy is stale.
+//!     Ok(checked.respond(format!("report {id}")))
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use tower::ServiceExt;
+//! let app = Router::new().route("/reports/{id}", get(report));
+//! let req = http::Request::get("/reports/7").header("if-none-match", "\"7\"").body(axum::body::Body::empty()).unwrap();
+//! assert_eq!(app.oneshot(req).await.unwrap().status(), 304);
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! `uuid`, `chrono`, `time` and `jiff` add their types as version and timestamp field types.
+#![doc(test(attr(deny(warnings))))]
+
+mod conditions;
+mod date;
+mod etag;
+mod extract;
+mod list;
+mod respond;
+mod response;
+mod version;
+mod versioned;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use conditions::{Conditions, Outcome, Validators};
+pub use date::{http_date_header, parse_http_date};
+pub use etag::{ETag, ETagHasher, InvalidETag};
+pub use list::TagList;
+pub use respond::{DEFAULT_HASH_LIMIT, IntoConditionalResponse, Responder, hash_response};
+pub use response::{Checked, Halt, WithValidators, Write, into_not_modified, not_modified};
+pub use version::{ParseVersion, TimestampValue, VersionValue};
+pub use versioned::Versioned;
+
+#[doc(inline)]
+pub use etag_macros::{Versioned, etag};

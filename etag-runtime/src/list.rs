@@ -1,0 +1,319 @@
+//! The member lists of `If-Match` and `If-None-Match` (RFC 9110 sections 13.1.1 and 13.1.2).
+
+use http::HeaderValue;
+
+use crate::etag::{ETag, is_etagc};
+
+/// One member of an entity-tag list, borrowed from the header bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Member<'a> {
+    /// `*`
+    Any,
+    /// A well-formed entity-tag.
+    Tag { weak: bool, opaque: &'a [u8] },
+    /// Anything else: it matches nothing.
+    Invalid,
+}
+
+/// Iterates the members of one field line, in one pass and without allocating.
+///
+/// Optional whitespace and empty members (`a,,b`) are skipped; commas inside a quoted tag
+/// do not split it; a malformed member runs to the next comma and matches nothing.
+pub(crate) struct Members<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Members<'a> {
+    pub(crate) fn new(line: &'a [u8]) -> Self {
+        Self { rest: line }
+    }
+
+    fn skip_invalid(&mut self) -> Option<Member<'a>> {
+        let end = self
+            .rest
+            .iter()
+            .position(|&b| b == b',')
+            .unwrap_or(self.rest.len());
+        self.rest = &self.rest[end..];
+        Some(Member::Invalid)
+    }
+}
+
+fn skip_ows(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    &b[n..]
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        // Skip OWS and empty members.
+        let n = self
+            .rest
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t' || c == b',')
+            .count();
+        self.rest = &self.rest[n..];
+        if self.rest.is_empty() {
+            return None;
+        }
+        let member = match self.rest {
+            [b'*', tail @ ..] => {
+                self.rest = tail;
+                Member::Any
+            }
+            [b'W', b'/', b'"', tail @ ..] => match quoted(tail) {
+                Some((opaque, after)) => {
+                    self.rest = after;
+                    Member::Tag { weak: true, opaque }
+                }
+                None => return self.skip_invalid(),
+            },
+            [b'"', tail @ ..] => match quoted(tail) {
+                Some((opaque, after)) => {
+                    self.rest = after;
+                    Member::Tag {
+                        weak: false,
+                        opaque,
+                    }
+                }
+                None => return self.skip_invalid(),
+            },
+            _ => return self.skip_invalid(),
+        };
+        // After a member: OWS, then a comma or the end.
+        let after = skip_ows(self.rest);
+        match after.first() {
+            None | Some(b',') => {
+                self.rest = after;
+                Some(member)
+            }
+            Some(_) => self.skip_invalid(),
+        }
+    }
+}
+
+/// Splits `opaque"rest` at the closing quote, if every byte before it is `etagc`.
+fn quoted(tail: &[u8]) -> Option<(&[u8], &[u8])> {
+    for (i, &b) in tail.iter().enumerate() {
+        if b == b'"' {
+            return Some((&tail[..i], &tail[i + 1..]));
+        }
+        if !is_etagc(b) {
+            return None;
+        }
+    }
+    None
+}
+
+/// The field value of an `If-Match` or `If-None-Match` header, over all its lines.
+///
+/// Absent is not the same as empty: an absent field is `None` wherever one of these is
+/// optional, while a present, empty or malformed field is a list that matches nothing.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{ETag, TagList};
+/// use http::HeaderValue;
+///
+/// let lines = [HeaderValue::from_static("\"a\", W/\"b,c\""), HeaderValue::from_static("\"d\"")];
+/// let list = TagList::from_lines(lines.iter());
+/// assert!(list.weak_match(&ETag::strong("b,c").unwrap()));
+/// assert!(!list.strong_match(&ETag::strong("b,c").unwrap()));
+/// assert!(list.strong_match(&ETag::strong("d").unwrap()));
+/// assert!(!list.is_any());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagList {
+    lines: Lines,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Lines {
+    #[default]
+    Empty,
+    One(HeaderValue),
+    Many(Vec<HeaderValue>),
+}
+
+impl TagList {
+    /// The list made of the given field lines, in order (RFC 9110 section 5.3: repeated
+    /// lines combine as if joined by commas).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::TagList;
+    /// use http::HeaderValue;
+    ///
+    /// let star = [HeaderValue::from_static("*")];
+    /// assert!(TagList::from_lines(star.iter()).is_any());
+    /// ```
+    pub fn from_lines<'a>(lines: impl IntoIterator<Item = &'a HeaderValue>) -> Self {
+        let mut iter = lines.into_iter();
+        let lines = match (iter.next(), iter.next()) {
+            (None, _) => Lines::Empty,
+            (Some(one), None) => Lines::One(one.clone()),
+            (Some(a), Some(b)) => {
+                let mut v = vec![a.clone(), b.clone()];
+                v.extend(iter.cloned());
+                Lines::Many(v)
+            }
+        };
+        Self { lines }
+    }
+
+    fn slices(&self) -> impl Iterator<Item = &[u8]> {
+        let (one, many): (Option<&HeaderValue>, &[HeaderValue]) = match &self.lines {
+            Lines::Empty => (None, &[]),
+            Lines::One(v) => (Some(v), &[]),
+            Lines::Many(v) => (None, v),
+        };
+        one.into_iter().chain(many).map(HeaderValue::as_bytes)
+    }
+
+    pub(crate) fn members(&self) -> impl Iterator<Item = Member<'_>> {
+        self.slices().flat_map(Members::new)
+    }
+
+    /// Whether the field holds `*` ("any current representation").
+    ///
+    /// `*` is only valid alone; a `*` among tags is read as `*` all the same, which is
+    /// what the client asked for and the safe reading for `If-None-Match: *` on a PUT.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::TagList;
+    /// use http::HeaderValue;
+    ///
+    /// let lines = [HeaderValue::from_static("\"a\"")];
+    /// assert!(!TagList::from_lines(lines.iter()).is_any());
+    /// ```
+    pub fn is_any(&self) -> bool {
+        self.members().any(|m| m == Member::Any)
+    }
+
+    /// Whether any member strong-matches `tag` (`*` is not a tag and does not count).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{ETag, TagList};
+    /// use http::HeaderValue;
+    ///
+    /// let lines = [HeaderValue::from_static("W/\"1\"")];
+    /// assert!(!TagList::from_lines(lines.iter()).strong_match(&ETag::strong("1").unwrap()));
+    /// ```
+    pub fn strong_match(&self, tag: &ETag) -> bool {
+        if tag.is_weak() {
+            return false;
+        }
+        let want = tag.opaque().as_bytes();
+        self.members()
+            .any(|m| matches!(m, Member::Tag { weak: false, opaque } if opaque == want))
+    }
+
+    /// Whether any member weak-matches `tag` (`*` is not a tag and does not count).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{ETag, TagList};
+    /// use http::HeaderValue;
+    ///
+    /// let lines = [HeaderValue::from_static("W/\"1\"")];
+    /// assert!(TagList::from_lines(lines.iter()).weak_match(&ETag::strong("1").unwrap()));
+    /// ```
+    pub fn weak_match(&self, tag: &ETag) -> bool {
+        let want = tag.opaque().as_bytes();
+        self.members()
+            .any(|m| matches!(m, Member::Tag { opaque, .. } if opaque == want))
+    }
+
+    /// The well-formed strong tags of the list, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::TagList;
+    /// use http::HeaderValue;
+    ///
+    /// let lines = [HeaderValue::from_static("\"1\", W/\"2\", junk, \"3\"")];
+    /// let tags: Vec<String> = TagList::from_lines(lines.iter())
+    ///     .strong_tags()
+    ///     .map(|t| t.to_string())
+    ///     .collect();
+    /// assert_eq!(tags, ["\"1\"", "\"3\""]);
+    /// ```
+    pub fn strong_tags(&self) -> impl Iterator<Item = ETag> + '_ {
+        self.members().filter_map(|m| match m {
+            Member::Tag {
+                weak: false,
+                opaque,
+            } => std::str::from_utf8(opaque)
+                .ok()
+                .and_then(|s| ETag::strong(s).ok()),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(s: &[u8]) -> Vec<Member<'_>> {
+        Members::new(s).collect()
+    }
+
+    fn tag(weak: bool, opaque: &[u8]) -> Member<'_> {
+        Member::Tag { weak, opaque }
+    }
+
+    #[test]
+    fn rfc9110_5_6_1_list_syntax() {
+        assert_eq!(members(b""), []);
+        assert_eq!(members(b" , ,\t"), []);
+        assert_eq!(members(b"\"a\""), [tag(false, b"a")]);
+        assert_eq!(
+            members(b" \"a\" ,W/\"b\"\t,, \"\" "),
+            [tag(false, b"a"), tag(true, b"b"), tag(false, b"")]
+        );
+        assert_eq!(
+            members(b"\"a,b\", \"c\""),
+            [tag(false, b"a,b"), tag(false, b"c")]
+        );
+        assert_eq!(members(b"*"), [Member::Any]);
+    }
+
+    #[test]
+    fn malformed_members_match_nothing_and_do_not_swallow_neighbours() {
+        assert_eq!(members(b"abc, \"d\""), [Member::Invalid, tag(false, b"d")]);
+        assert_eq!(
+            members(b"\"a\" x, \"d\""),
+            [Member::Invalid, tag(false, b"d")]
+        );
+        assert_eq!(members(b"\"unterminated"), [Member::Invalid]);
+        assert_eq!(members(b"w/\"a\""), [Member::Invalid]);
+        assert_eq!(members(b"W/ \"a\""), [Member::Invalid]);
+        assert_eq!(members(b"\"a b\""), [Member::Invalid]);
+        assert_eq!(members(b"\"\x00\""), [Member::Invalid]);
+        assert_eq!(members(b"**"), [Member::Invalid]);
+    }
+
+    #[test]
+    fn huge_lists_are_linear() {
+        let mut v = Vec::new();
+        for i in 0..10_000 {
+            v.extend_from_slice(format!("\"tag{i}\", ").as_bytes());
+        }
+        assert_eq!(Members::new(&v).count(), 10_000);
+        let junk = vec![b'"'; 64 * 1024];
+        assert_eq!(members(&junk), [Member::Invalid]);
+        let commas = vec![b','; 64 * 1024];
+        assert_eq!(Members::new(&commas).count(), 0);
+    }
+}
