@@ -360,6 +360,7 @@ impl Conditions {
     /// use etag_runtime::{Conditions, ETag, Halt, Versioned, Write};
     /// use http::{HeaderMap, Method};
     ///
+    /// #[derive(Debug, PartialEq)]
     /// struct Doc;
     /// impl Versioned for Doc {
     ///     fn etag(&self) -> ETag { ETag::from_version(&1_u8) }

@@ -108,16 +108,24 @@ macro_rules! integers {
         }
         impl ParseVersion for $t {
             fn decode(opaque: &str) -> Option<Self> {
-                // `str::parse` accepts a leading '+'; the encoding never writes one,
-                // and one version must have one tag.
-                if opaque.starts_with('+') {
-                    return None;
-                }
-                opaque.parse().ok()
+                canonical_integer(opaque)
             }
         }
     )*};
 }
+/// Parses an integer only in the one spelling `encode` writes: no '+', no leading zeros,
+/// no "-0". One version has one tag, so a tag the evaluator would not strong-match can
+/// never decode to the version it resembles.
+fn canonical_integer<T: std::str::FromStr>(opaque: &str) -> Option<T> {
+    let digits = opaque.strip_prefix('-').unwrap_or(opaque);
+    let canonical = match digits.as_bytes() {
+        [b'0'] => digits.len() == opaque.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if canonical { opaque.parse().ok() } else { None }
+}
+
 integers!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -210,10 +218,7 @@ fn encode_nanos(nanos: i128, out: &mut String) {
 }
 
 fn decode_nanos(opaque: &str) -> Option<i128> {
-    if opaque.starts_with('+') {
-        return None;
-    }
-    opaque.parse().ok()
+    canonical_integer(opaque)
 }
 
 impl VersionValue for SystemTime {
@@ -372,11 +377,11 @@ mod tests {
         assert_eq!(i64::decode(&enc(&i64::MIN)), Some(i64::MIN));
         assert_eq!(u128::decode(&enc(&u128::MAX)), Some(u128::MAX));
         assert_eq!(u32::decode("+1"), None);
-        assert_eq!(
-            u32::decode("01").is_some(),
-            true,
-            "leading zeros are a client's business"
-        );
+        assert_eq!(u32::decode("01"), None);
+        assert_eq!(i32::decode("-0"), None);
+        assert_eq!(i32::decode("-"), None);
+        assert_eq!(i32::decode("0"), Some(0));
+        assert_eq!(i32::decode("-10"), Some(-10));
         assert_eq!(u8::decode("256"), None);
         assert_eq!(i8::decode(""), None);
     }

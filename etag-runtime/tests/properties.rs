@@ -1,0 +1,146 @@
+//! Property tests: round trips, the comparison laws of RFC 9110 section 8.8.3.2, and no
+//! panic on any header bytes.
+
+use etag_runtime::{
+    Conditions, ETag, ParseVersion, TagList, Validators, VersionValue, parse_http_date,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use proptest::prelude::*;
+
+/// An opaque tag: `etagc` characters (visible ASCII but '"', and some non-ASCII text).
+fn opaque() -> impl Strategy<Value = String> {
+    proptest::string::string_regex("[!#-~é€]{0,24}").unwrap()
+}
+
+fn etag() -> impl Strategy<Value = ETag> {
+    (opaque(), any::<bool>()).prop_map(|(o, weak)| {
+        if weak {
+            ETag::weak(&o).unwrap()
+        } else {
+            ETag::strong(&o).unwrap()
+        }
+    })
+}
+
+fn list_of(tags: &[ETag], sep: &str) -> HeaderValue {
+    let joined = tags
+        .iter()
+        .map(ETag::to_string)
+        .collect::<Vec<_>>()
+        .join(sep);
+    HeaderValue::from_bytes(joined.as_bytes()).unwrap()
+}
+
+proptest! {
+    #[test]
+    fn display_parse_round_trip(tag in etag()) {
+        let parsed: ETag = tag.to_string().parse().unwrap();
+        prop_assert_eq!(&parsed, &tag);
+        prop_assert_eq!(ETag::try_from(&tag.to_header_value()).unwrap(), tag);
+    }
+
+    #[test]
+    fn weak_comparison_is_symmetric(a in etag(), b in etag()) {
+        prop_assert_eq!(a.weak_eq(&b), b.weak_eq(&a));
+        prop_assert_eq!(a.strong_eq(&b), b.strong_eq(&a));
+    }
+
+    #[test]
+    fn strong_match_implies_weak_match(a in etag(), b in etag()) {
+        if a.strong_eq(&b) {
+            prop_assert!(a.weak_eq(&b));
+        }
+        prop_assert!(a.weak_eq(&a));
+    }
+
+    #[test]
+    fn a_weak_tag_never_strong_matches(o in opaque(), other in etag()) {
+        let weak = ETag::weak(&o).unwrap();
+        prop_assert!(!weak.strong_eq(&other));
+        prop_assert!(!other.strong_eq(&weak));
+        let lines = [weak.to_header_value()];
+        prop_assert!(!TagList::from_lines(lines.iter()).strong_match(&ETag::strong(&o).unwrap()));
+    }
+
+    #[test]
+    fn lists_find_every_member_whatever_the_whitespace(
+        tags in proptest::collection::vec(etag(), 1..20),
+        sep in "[ \t]{0,2},[ \t,]{0,3}",
+        pick in any::<proptest::sample::Index>(),
+    ) {
+        let lines = [list_of(&tags, &sep)];
+        let list = TagList::from_lines(lines.iter());
+        let wanted = pick.get(&tags);
+        prop_assert!(list.weak_match(wanted));
+        prop_assert_eq!(list.strong_match(wanted), !wanted.is_weak());
+        prop_assert!(!list.is_any());
+    }
+
+    #[test]
+    fn split_lines_read_as_one_list(tags in proptest::collection::vec(etag(), 2..10), at in 1usize..9) {
+        let at = at.min(tags.len() - 1);
+        let (a, b) = tags.split_at(at);
+        let joined = [list_of(&tags, ", ")];
+        let split = [list_of(a, ", "), list_of(b, ", ")];
+        let one = TagList::from_lines(joined.iter());
+        let two = TagList::from_lines(split.iter());
+        for t in &tags {
+            prop_assert_eq!(one.strong_match(t), two.strong_match(t));
+            prop_assert_eq!(one.weak_match(t), two.weak_match(t));
+        }
+    }
+
+    #[test]
+    fn integer_versions_round_trip(v in any::<i64>(), u in any::<u128>()) {
+        prop_assert_eq!(ETag::from_version(&v).version::<i64>(), Some(v));
+        prop_assert_eq!(ETag::from_version(&u).version::<u128>(), Some(u));
+    }
+
+    /// One version, one tag: whatever decodes re-encodes to the same opaque tag, so the
+    /// version read from `If-Match` is only ever one its tag would strong-match.
+    #[test]
+    fn decoding_accepts_only_the_canonical_spelling(raw in "[-+0-9A-Fa-f%a-z]{0,12}") {
+        if let Some(v) = i64::decode(&raw) {
+            prop_assert_eq!(ETag::from_version(&v).opaque(), raw.as_str());
+        }
+        if let Some(v) = String::decode(&raw) {
+            prop_assert_eq!(ETag::from_version(v.as_str()).opaque(), raw.as_str());
+        }
+    }
+
+    #[test]
+    fn string_versions_round_trip_and_stay_header_safe(s in any::<String>()) {
+        let tag = ETag::from_version(s.as_str());
+        prop_assert!(HeaderValue::from_str(tag.as_str()).is_ok());
+        prop_assert!(!tag.opaque().contains(['"', '\\', ',']));
+        prop_assert_eq!(tag.version::<String>(), Some(s.clone()));
+        let mut out = String::new();
+        s.encode(&mut out);
+        prop_assert_eq!(String::decode(&out), Some(s));
+    }
+
+    #[test]
+    fn no_panic_on_any_header_bytes(
+        values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 6),
+        method in prop_oneof![Just(Method::GET), Just(Method::HEAD), Just(Method::PUT), Just(Method::DELETE)],
+        exists in any::<bool>(),
+    ) {
+        let names = ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range"];
+        let mut headers = HeaderMap::new();
+        for (name, raw) in names.iter().zip(&values) {
+            // HeaderValue refuses only CR, LF and NUL-like bytes; keep whatever it accepts.
+            if let Ok(v) = HeaderValue::from_bytes(raw) {
+                headers.append(HeaderName::from_static(name), v);
+            }
+            let _ = parse_http_date(raw);
+            let _ = ETag::from_bytes_exact(raw);
+        }
+        let c = Conditions::from_headers(&method, &headers);
+        let current = Validators::new()
+            .with_etag(ETag::from_version(&1_u8))
+            .with_last_modified(std::time::SystemTime::now());
+        let _ = c.evaluate(exists.then_some(&current));
+        let _ = c.expected_version::<String>();
+        let _ = c.protects_write();
+    }
+}
