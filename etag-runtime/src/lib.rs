@@ -94,3 +94,8 @@ pub use versioned::Versioned;
 
 #[doc(inline)]
 pub use etag_macros::{Versioned, etag};
+
+/// The README's examples, run as doc tests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

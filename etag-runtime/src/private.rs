@@ -3,9 +3,10 @@
 //! Everything here may change in any release; the two crates are pinned to each other.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, ETAG, HeaderValue};
 use http::request::Parts;
@@ -48,6 +49,53 @@ impl<S: Send + Sync, const REQUIRE: bool> FromRequestParts<S> for Context<REQUIR
                 .map_err(Halt::into_response)?;
         }
         Ok(Self { conditions })
+    }
+}
+
+/// [`Context`] extracted first, then the handler's first extractor: `#[etag]` wraps the
+/// first argument's type in it, so the handler keeps its number of arguments (which
+/// `#[axum::debug_handler]` relies on when it is the outer attribute).
+#[derive(Debug)]
+pub struct WithContext<const REQUIRE: bool, T>(pub Context<REQUIRE>, pub T);
+
+impl<S, const REQUIRE: bool, T> FromRequestParts<S> for WithContext<REQUIRE, T>
+where
+    S: Send + Sync,
+    T: FromRequestParts<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let cx = Context::from_request_parts(parts, state).await?;
+        let inner = T::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(cx, inner))
+    }
+}
+
+/// [`WithContext`] for a handler's only argument, which may read the body.
+#[derive(Debug)]
+pub struct WithContextOnly<const REQUIRE: bool, T>(pub Context<REQUIRE>, pub T);
+
+/// The extractor marker of [`WithContextOnly`]: `M` is the wrapped extractor's.
+#[derive(Debug)]
+pub struct ViaContext<M>(PhantomData<M>);
+
+impl<S, M, const REQUIRE: bool, T> FromRequest<S, ViaContext<M>> for WithContextOnly<REQUIRE, T>
+where
+    S: Send + Sync,
+    T: FromRequest<S, M>,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let cx = Context::from_request_parts(&mut parts, state).await?;
+        let inner = T::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(cx, inner))
     }
 }
 
@@ -116,6 +164,13 @@ pub fn version_etag<V: VersionValue + ?Sized>(version: &V, weak: bool) -> ETag {
 /// The `Last-Modified` of a `#[last_modified]` field.
 pub fn field_timestamp<T: TimestampValue + ?Sized>(value: &T) -> Option<SystemTime> {
     value.timestamp()
+}
+
+/// The `#[version]` field as the trait object both of its validators are computed from:
+/// `derive(Versioned)` names the field's type here, once, so that a type the runtime does
+/// not accept is reported once, at the field.
+pub fn version_field<V: VersionValue>(version: &V) -> &dyn VersionValue {
+    version
 }
 
 /// The `Last-Modified` a timestamp `#[version]` gives when there is no `#[last_modified]`.

@@ -190,6 +190,21 @@ impl<T: IntoConditionalResponse, E: IntoResponse> IntoConditionalResponse for Re
     }
 }
 
+/// A bare status, such as the 204 of a DELETE, has no representation: it goes out as it is,
+/// with no validators and no evaluation.
+impl IntoConditionalResponse for StatusCode {
+    fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
+        self.into_response()
+    }
+}
+
+/// `()` is an empty 200 with no representation to validate: it goes out as it is.
+impl IntoConditionalResponse for () {
+    fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
+        self.into_response()
+    }
+}
+
 impl<T: IntoConditionalResponse> IntoConditionalResponse for Option<T> {
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         match self {
@@ -281,7 +296,9 @@ pub const DEFAULT_HASH_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Makes any response conditional by hashing its body: the mode of `#[etag(hash)]`.
 ///
-/// Only 2xx responses are touched. A response that already has an `ETag` keeps it and is
+/// Only 2xx responses with content are touched: a 204 or 205 has no representation (the
+/// digest of its empty body would tag nothing, and a client would send it back in
+/// `If-Match`), and a 206 is only part of one. A response that already has an `ETag` keeps it and is
 /// not hashed. A body larger than `limit` bytes (by its `Content-Length`, or once that
 /// many bytes have been read) goes out unchanged and without an `ETag`; so does a body
 /// with trailers. On GET and HEAD the preconditions are evaluated against the tag (and
@@ -307,7 +324,13 @@ pub async fn hash_response(
     limit: usize,
     weak: bool,
 ) -> Response {
-    if !response.status().is_success() {
+    let status = response.status();
+    if !status.is_success()
+        || matches!(
+            status,
+            StatusCode::NO_CONTENT | StatusCode::RESET_CONTENT | StatusCode::PARTIAL_CONTENT
+        )
+    {
         return response;
     }
     let responder = Responder::new(conditions).weak(weak);
