@@ -1,16 +1,512 @@
 //! Implementation detail of the `etag-runtime` crate: depend on `etag-runtime`, which
 //! re-exports these macros with their documentation.
+#![doc(test(attr(deny(warnings))))]
+
+mod errors;
+mod etag;
+mod runtime_path;
+mod versioned;
 
 use proc_macro::TokenStream;
 
-/// Placeholder.
+/// Makes an axum handler answer conditional requests (RFC 9110 section 13): `ETag` and
+/// `Last-Modified` on its 2xx responses, `304 Not Modified` and `412 Precondition Failed`
+/// on GET and HEAD, decided before the returned value is serialized.
+///
+/// ```
+/// use axum::{Json, Router, extract::Path, routing::get};
+/// use etag_runtime::{Versioned, etag};
+/// use serde::Serialize;
+///
+/// #[derive(Serialize, Versioned)]
+/// struct Product {
+///     id: i64,
+///     name: String,
+///     #[version]
+///     version: i64,
+/// }
+///
+/// #[etag]
+/// async fn get_product(Path(id): Path<i64>) -> Json<Product> {
+///     Json(Product { id, name: "Wireless Mouse".into(), version: 3 })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use tower::ServiceExt as _;
+/// let app: Router = Router::new().route("/products/{id}", get(get_product));
+/// # let req = |inm: Option<&str>| {
+/// #     let mut r = axum::http::Request::get("/products/1");
+/// #     if let Some(v) = inm { r = r.header("if-none-match", v); }
+/// #     r.body(axum::body::Body::empty()).unwrap()
+/// # };
+/// // GET /products/1                      -> 200, ETag: "3"
+/// // GET /products/1, If-None-Match: "3"  -> 304, no body, nothing serialized
+/// # let res = app.clone().oneshot(req(None)).await.unwrap();
+/// # assert_eq!(res.status(), 200);
+/// # assert_eq!(res.headers()["etag"], "\"3\"");
+/// # let res = app.oneshot(req(Some("\"3\""))).await.unwrap();
+/// # assert_eq!(res.status(), 304);
+/// # }
+/// ```
+///
+/// # What it does
+///
+/// - The validators come from the returned value: `Json<T>` or any `T: Versioned +
+///   IntoResponse` (see [`derive(Versioned)`](derive.Versioned.html)), a
+///   [`WithValidators`](struct.WithValidators.html), and those inside `Result<_, E>`,
+///   `Option<_>` (`None` is 404), `(StatusCode, _)` and `(headers, _)` tuples (the
+///   runtime's [`IntoConditionalResponse`](trait.IntoConditionalResponse.html)).
+/// - On GET and HEAD the request's preconditions are evaluated in the order of RFC 9110
+///   section 13.2.2 against those validators *before* the value is rendered: a 304 costs
+///   no serialization. A 304 keeps the response's `ETag`, `Cache-Control`, `Vary` and
+///   other cache fields, and drops the body and its `Content-*` fields (section 15.4.5).
+/// - Errors and other non-2xx responses pass through untouched: an `Err`, a `None`, a
+///   `(StatusCode::NOT_FOUND, _)` never get a validator and are never replaced by a 304.
+/// - Other methods (PUT, PATCH, DELETE, POST) are not evaluated here: a write checks its
+///   preconditions against the state it loads, before it writes (see "Writes" below).
+///   Their 2xx responses carry the validators of the value they return, which is the
+///   *new* state.
+///
+/// # Arguments
+///
+/// | argument | effect |
+/// |---|---|
+/// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to [`DEFAULT_HASH_LIMIT`](constant.DEFAULT_HASH_LIMIT.html) (4 MiB); a larger body goes out unchanged, without an ETag. |
+/// | `hash(limit = <bytes>)` | The same with another limit, an integer literal. |
+/// | `weak` | Every ETag is weak (`W/"..."`), with `hash` too. |
+/// | `require_precondition` | A PUT, PATCH, DELETE or POST without `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` gets `428 Precondition Required` with a problem+json body (RFC 6585 section 3), before any of the handler's extractors runs, the body extractor included. It makes the header mandatory; the handler still checks it against the state it loads (see "Writes"). |
+/// | `cache_control = "..."` | `Cache-Control` for 2xx and 304 responses that have none. |
+/// | `crate = "..."` | The path the runtime is reachable at, when it is renamed or re-exported (default: `::etag_runtime`). |
+///
+/// The handler stays an `async fn` with its name, visibility, generics, doc comments and
+/// other attributes, so it routes as before with `Router::route`, and it can be an
+/// associated fn in an `impl` block. The macro adds an extractor that reads the request's
+/// conditional headers: it runs first, before the handler's own extractors, and when the
+/// handler has arguments it is combined with the first one rather than taking a slot of
+/// its own.
+///
+/// # Writes
+///
+/// A write takes [`Conditions`](struct.Conditions.html) (an extractor that never rejects),
+/// loads the current state, and lets
+/// [`Conditions::check_write`](struct.Conditions.html#method.check_write) say what the
+/// write may do. The write itself is then made conditional on the state that was checked,
+/// in one atomic statement, so that a concurrent writer cannot slip in between: never check,
+/// then write.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+///
+/// use axum::extract::{Path, State};
+/// use axum::http::StatusCode;
+/// use axum::routing::put;
+/// use axum::{Json, Router};
+/// use etag_runtime::{Conditions, Halt, Versioned, Write, etag};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Versioned)]
+/// struct Product {
+///     id: u32,
+///     name: String,
+///     #[version]
+///     version: i64,
+/// }
+///
+/// #[derive(Deserialize)]
+/// struct Input {
+///     name: String,
+/// }
+///
+/// type Db = Arc<Mutex<HashMap<u32, Product>>>;
+///
+/// #[etag(require_precondition)]
+/// async fn put_product(
+///     State(db): State<Db>,
+///     conditions: Conditions,
+///     Path(id): Path<u32>,
+///     Json(input): Json<Input>,
+/// ) -> Result<(StatusCode, Json<Product>), Halt> {
+///     let mut rows = db.lock().unwrap();
+///     let current = rows.get(&id).cloned(); // SELECT ... WHERE id = $1
+///     match conditions.check_write(current.as_ref())? {
+///         Write::Update(found) => {
+///             // UPDATE products SET name = $1, version = version + 1
+///             //  WHERE id = $2 AND version = $3      -- found.version
+///             // Zero rows changed: another writer won since the SELECT.
+///             let row = rows
+///                 .get_mut(&id)
+///                 .filter(|row| row.version == found.version)
+///                 .ok_or(Halt::PreconditionFailed)?;
+///             row.name = input.name;
+///             row.version += 1;
+///             Ok((StatusCode::OK, Json(row.clone())))
+///         }
+///         Write::Create => {
+///             // INSERT ... ON CONFLICT (id) DO NOTHING; zero rows inserted is a 412 too.
+///             if rows.contains_key(&id) {
+///                 return Err(Halt::PreconditionFailed);
+///             }
+///             let row = Product { id, name: input.name, version: 1 };
+///             rows.insert(id, row.clone());
+///             Ok((StatusCode::CREATED, Json(row)))
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use tower::ServiceExt as _;
+/// let db = Db::default();
+/// let app = Router::new().route("/products/{id}", put(put_product)).with_state(db);
+/// # let req = |h: Option<(&str, &str)>, body: &str| {
+/// #     let mut r = axum::http::Request::put("/products/1").header("content-type", "application/json");
+/// #     if let Some((k, v)) = h { r = r.header(k, v); }
+/// #     r.body(axum::body::Body::from(body.to_owned())).unwrap()
+/// # };
+/// // PUT, If-None-Match: *  -> 201, ETag: "1"      (create only if absent)
+/// // PUT, If-Match: "1"     -> 200, ETag: "2"      (the response carries the new tag)
+/// // PUT, If-Match: "1"     -> 412                 (stale: someone wrote "2")
+/// // PUT, no precondition   -> 428
+/// # let res = app.clone().oneshot(req(Some(("if-none-match", "*")), r#"{"name":"a"}"#)).await.unwrap();
+/// # assert_eq!(res.status(), 201);
+/// # assert_eq!(res.headers()["etag"], "\"1\"");
+/// # let res = app.clone().oneshot(req(Some(("if-match", "\"1\"")), r#"{"name":"b"}"#)).await.unwrap();
+/// # assert_eq!(res.status(), 200);
+/// # assert_eq!(res.headers()["etag"], "\"2\"");
+/// # let res = app.clone().oneshot(req(Some(("if-match", "\"1\"")), r#"{"name":"c"}"#)).await.unwrap();
+/// # assert_eq!(res.status(), 412);
+/// # let res = app.oneshot(req(None, "{not json")).await.unwrap();
+/// # assert_eq!(res.status(), 428);
+/// # }
+/// ```
+///
+/// When the version can be read back from the tag (integers, strings, UUIDs, timestamps),
+/// [`Conditions::expected_version`](struct.Conditions.html#method.expected_version) makes
+/// the check and the write one statement, without reading the row first:
+///
+/// ```
+/// # use std::collections::HashMap;
+/// # use std::sync::{Arc, Mutex};
+/// # use axum::extract::{Path, State};
+/// # use axum::Json;
+/// # use etag_runtime::{Conditions, Halt, Versioned, etag};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Clone, Serialize, Versioned)]
+/// # struct Product { id: u32, name: String, #[version] version: i64 }
+/// # #[derive(Deserialize)]
+/// # struct Input { name: String }
+/// # type Db = Arc<Mutex<HashMap<u32, Product>>>;
+/// #[etag(require_precondition)]
+/// async fn rename(
+///     State(db): State<Db>,
+///     conditions: Conditions,
+///     Path(id): Path<u32>,
+///     Json(input): Json<Input>,
+/// ) -> Result<Json<Product>, Halt> {
+///     // `If-Match: "7"` -> Some(7); `*`, a weak or a foreign tag -> None.
+///     let expected = conditions.expected_version::<i64>().ok_or(Halt::PreconditionFailed)?;
+///     // UPDATE products SET name = $1, version = version + 1
+///     //  WHERE id = $2 AND version = $3 RETURNING *   -- zero rows: 412
+///     let mut rows = db.lock().unwrap();
+///     let row = rows
+///         .get_mut(&id)
+///         .filter(|row| row.version == expected)
+///         .ok_or(Halt::PreconditionFailed)?;
+///     row.name = input.name;
+///     row.version += 1;
+///     Ok(Json(row.clone()))
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::put(rename)).with_state(Db::default());
+/// ```
+///
+/// # Validators first, then the expensive work
+///
+/// When building the response is expensive (a large query, a report), check the
+/// preconditions against the cheap validators first with
+/// [`Conditions::check`](struct.Conditions.html#method.check): `?` answers the 304 or 412
+/// right away, and [`Checked::respond`](struct.Checked.html#method.respond) attaches exactly
+/// the validators that were checked to the 200, so the two can never disagree.
+///
+/// ```
+/// use std::time::SystemTime;
+///
+/// use axum::Json;
+/// use axum::extract::Path;
+/// use etag_runtime::{Conditions, ETag, Halt, Validators, WithValidators, etag};
+///
+/// #[etag]
+/// async fn list_orders(
+///     conditions: Conditions,
+///     Path(customer): Path<u32>,
+/// ) -> Result<WithValidators<Json<Vec<String>>>, Halt> {
+///     // SELECT max(version), max(updated_at) FROM orders WHERE customer = $1
+///     let validators = Validators::new()
+///         .with_etag(ETag::from_version(&41_u64))
+///         .with_last_modified(SystemTime::UNIX_EPOCH);
+///     let checked = conditions.check(validators)?; // 304 or 412 here
+///     // SELECT * FROM orders WHERE customer = $1   -- only for a stale client
+///     let list = vec![format!("order of {customer}")];
+///     Ok(checked.respond(Json(list)))
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::get(list_orders));
+/// ```
+///
+/// # Hashing the body
+///
+/// `hash` works for any `IntoResponse`, `impl IntoResponse` included, when the value has
+/// no version to make a tag from:
+///
+/// ```
+/// use axum::response::{Html, IntoResponse};
+/// use etag_runtime::etag;
+///
+/// #[etag(hash(limit = 1_048_576), cache_control = "no-cache")]
+/// async fn home() -> impl IntoResponse {
+///     Html("<h1>Welcome</h1>")
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use tower::ServiceExt as _;
+/// # let app = axum::Router::new().route("/", axum::routing::get(home));
+/// # let res = app.oneshot(axum::http::Request::get("/").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+/// # assert_eq!(res.headers()["etag"], etag_runtime::ETag::from_bytes(b"<h1>Welcome</h1>").to_header_value());
+/// # assert_eq!(res.headers()["cache-control"], "no-cache");
+/// # }
+/// ```
+///
+/// # With `#[axum::debug_handler]`
+///
+/// Both orders work. Prefer `#[etag]` first (outermost): it then hands `#[debug_handler]`
+/// the rewritten handler, which is what the router calls, so its checks apply to every
+/// handler shape.
+///
+/// ```
+/// # use axum::{Json, extract::Path};
+/// # use etag_runtime::{Versioned, etag};
+/// # #[derive(serde::Serialize, Versioned)]
+/// # struct Product { #[version] version: i64 }
+/// #[etag]
+/// #[axum::debug_handler]
+/// async fn get_product(Path(version): Path<i64>) -> Option<Json<Product>> {
+///     Some(Json(Product { version }))
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/{v}", axum::routing::get(get_product));
+/// ```
+///
+/// With `#[debug_handler]` outermost, it checks the handler as written: its return type
+/// must then be an `IntoResponse` itself (an `Option` is not), and it must take at least
+/// one argument, because the check calls it with as many as it was written with.
+///
+/// # Equivalent code without the macro
+///
+/// ```
+/// use axum::{Json, extract::Path, response::Response};
+/// use etag_runtime::{Conditions, IntoConditionalResponse, Responder, Versioned};
+///
+/// #[derive(serde::Serialize, Versioned)]
+/// struct Product {
+///     id: i64,
+///     #[version]
+///     version: i64,
+/// }
+///
+/// // #[etag]
+/// // async fn get_product(Path(id): Path<i64>) -> Json<Product> { ... }
+/// async fn get_product(conditions: Conditions, Path(id): Path<i64>) -> Response {
+///     let output: Json<Product> = async move { Json(Product { id, version: 3 }) }.await;
+///     output.into_conditional_response(&Responder::new(&conditions))
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::get(get_product));
+/// ```
+///
+/// The arguments map onto the same API: `weak` is `Responder::new(&conditions).weak(true)`;
+/// `hash` is [`hash_response`](fn.hash_response.html)`(&conditions,
+/// output.into_response(), limit, weak).await`; `require_precondition` is
+/// `conditions.require_precondition()?` before any other extractor runs; `cache_control`
+/// inserts the header into 2xx and 304 responses that lack it.
+///
+/// # Mistakes caught at compile time
+///
+/// A return type that cannot tell its validators before it is rendered is reported at the
+/// return type, with a hint to derive `Versioned` or to use `#[etag(hash)]`:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// #[etag_runtime::etag]
+/// async fn greeting() -> String {
+///     "hello".to_owned()
+/// }
+/// ```
+///
+/// The handler must be an `async fn`, without a `self` receiver:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// # use axum::Json;
+/// # #[derive(serde::Serialize, etag_runtime::Versioned)]
+/// # struct Product { #[version] version: i64 }
+/// #[etag_runtime::etag]
+/// fn get_product() -> Json<Product> {
+///     Json(Product { version: 1 })
+/// }
+/// ```
+///
+/// Unknown and repeated arguments are errors that list the valid ones:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// # use axum::Json;
+/// # #[derive(serde::Serialize, etag_runtime::Versioned)]
+/// # struct Product { #[version] version: i64 }
+/// #[etag_runtime::etag(strong)]
+/// async fn get_product() -> Json<Product> {
+///     Json(Product { version: 1 })
+/// }
+/// ```
+///
+/// On any of these, the handler is still emitted as written, so only the mistake is
+/// reported, not every place that names the handler.
 #[proc_macro_attribute]
-pub fn etag(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
+    etag::expand(args.into(), item.into()).into()
 }
 
-/// Placeholder.
+/// Implements [`Versioned`](trait.Versioned.html) for a struct from the field its version
+/// is stored in, so that `#[etag]` handlers returning it (in `Json`, in a `Vec`, ...) get
+/// their `ETag` and `Last-Modified`.
+///
+/// ```
+/// use std::time::SystemTime;
+///
+/// use etag_runtime::Versioned;
+///
+/// #[derive(serde::Serialize, Versioned)]
+/// struct Product {
+///     id: i64,
+///     name: String,
+///     #[version]
+///     version: i64,
+///     #[last_modified]
+///     updated_at: SystemTime,
+/// }
+///
+/// let product = Product {
+///     id: 1,
+///     name: "Wireless Mouse".into(),
+///     version: 3,
+///     updated_at: SystemTime::UNIX_EPOCH,
+/// };
+/// assert_eq!(product.etag().to_string(), "\"3\"");
+/// assert_eq!(product.last_modified(), Some(SystemTime::UNIX_EPOCH));
+/// ```
+///
+/// # Attributes
+///
+/// - `#[version]`, on exactly one field: the ETag is made from it. Its type is an integer,
+///   a `String`, a `SystemTime`, or with the runtime's features a `uuid::Uuid`,
+///   `chrono::DateTime<Utc>`, `time::OffsetDateTime` or `jiff::Timestamp` (anything that
+///   implements [`VersionValue`](trait.VersionValue.html)). It must change on every write.
+///   A timestamp version also gives `Last-Modified`, unless a `#[last_modified]` field does.
+/// - `#[last_modified]`, on at most one field: `Last-Modified` comes from it. Its type is
+///   a timestamp type as above, or an `Option` of one (see
+///   [`TimestampValue`](trait.TimestampValue.html)).
+/// - `#[versioned(weak)]` on the struct: the ETag is weak (`W/"3"`), for representations
+///   that are equivalent rather than byte-identical across versions of the encoding.
+/// - `#[versioned(crate = "path")]` on the struct: the path the runtime is reachable at,
+///   when it is renamed or re-exported (default: `::etag_runtime`).
+///
+/// Tuple structs and generics work the same way. No bounds are added to the generated
+/// impl: a generic field type carries its own bound, as in the `where` clause here.
+///
+/// ```
+/// use etag_runtime::{VersionValue, Versioned};
+///
+/// #[derive(Versioned)]
+/// #[versioned(weak)]
+/// struct Revision<T, V>(T, #[version] V)
+/// where
+///     V: VersionValue;
+///
+/// assert_eq!(Revision("body", 7_u32).etag().to_string(), "W/\"7\"");
+/// ```
+///
+/// # Equivalent code without the macro
+///
+/// ```
+/// use std::time::SystemTime;
+///
+/// use etag_runtime::{ETag, TimestampValue, Versioned};
+///
+/// struct Product {
+///     version: i64,
+///     updated_at: SystemTime,
+/// }
+///
+/// impl Versioned for Product {
+///     fn etag(&self) -> ETag {
+///         ETag::from_version(&self.version) // `.into_weak()` with `#[versioned(weak)]`
+///     }
+///     fn last_modified(&self) -> Option<SystemTime> {
+///         self.updated_at.timestamp()
+///     }
+/// }
+/// # let p = Product { version: 1, updated_at: SystemTime::UNIX_EPOCH };
+/// # assert_eq!(p.last_modified(), Some(SystemTime::UNIX_EPOCH));
+/// ```
+///
+/// # Mistakes caught at compile time
+///
+/// A struct without a `#[version]` field:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// #[derive(etag_runtime::Versioned)]
+/// struct Product {
+///     id: i64,
+/// }
+/// ```
+///
+/// Two `#[version]` fields (likewise two `#[last_modified]` fields):
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// #[derive(etag_runtime::Versioned)]
+/// struct Product {
+///     #[version]
+///     version: i64,
+///     #[version]
+///     revision: i64,
+/// }
+/// ```
+///
+/// A version type the runtime does not accept, reported at the field's type:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// #[derive(etag_runtime::Versioned)]
+/// struct Reading {
+///     #[version]
+///     value: f64,
+/// }
+/// ```
+///
+/// An enum or a union: implement [`Versioned`](trait.Versioned.html) by hand.
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// #[derive(etag_runtime::Versioned)]
+/// enum Status {
+///     Draft,
+///     Published,
+/// }
+/// ```
+///
+/// On any of these, a placeholder impl is still emitted next to the error, so that code
+/// using the type as `Versioned` is not reported too.
 #[proc_macro_derive(Versioned, attributes(version, last_modified, versioned))]
-pub fn derive_versioned(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_versioned(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    versioned::derive(&input).into()
 }

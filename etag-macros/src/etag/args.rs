@@ -1,0 +1,282 @@
+//! The arguments of `#[etag(...)]`.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::{LitInt, LitStr, Token};
+
+use crate::errors::{Errors, did_you_mean};
+use crate::runtime_path::{RuntimePath, parse_crate_path};
+
+/// Every argument, as the user writes it.
+const HASH: &str = "hash";
+const WEAK: &str = "weak";
+const REQUIRE_PRECONDITION: &str = "require_precondition";
+const CACHE_CONTROL: &str = "cache_control";
+const CRATE: &str = "crate";
+const LIMIT: &str = "limit";
+
+const KEYS: &[&str] = &[HASH, WEAK, REQUIRE_PRECONDITION, CACHE_CONTROL, CRATE];
+const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `weak`, `require_precondition`, `cache_control = \"...\"`, `crate = \"...\"`";
+
+/// Where the validators come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// From the returned value, before it is rendered.
+    Value,
+    /// `hash`: from the rendered body, buffered up to `limit` bytes (the runtime's
+    /// default when `None`).
+    Hash { limit: Option<usize> },
+}
+
+/// The parsed `#[etag(...)]` arguments.
+#[derive(Clone)]
+pub(crate) struct Args {
+    pub(crate) mode: Mode,
+    pub(crate) weak: bool,
+    pub(crate) require_precondition: bool,
+    pub(crate) cache_control: Option<LitStr>,
+    pub(crate) runtime: RuntimePath,
+}
+
+/// Parses the arguments, recording every mistake in `errors` and going on where it can.
+pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
+    let mut args = Args {
+        mode: Mode::Value,
+        weak: false,
+        require_precondition: false,
+        cache_control: None,
+        runtime: RuntimePath::default(),
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
+            errors.spanned(
+                &meta.path,
+                format!("unknown `#[etag(...)]` argument; {EXPECTED}"),
+            );
+            return skip_value(meta.input);
+        };
+        if !KEYS.contains(&key.as_str()) {
+            errors.spanned(
+                &meta.path,
+                format!(
+                    "unknown `#[etag(...)]` argument `{key}`; {EXPECTED}{}",
+                    did_you_mean(&key, KEYS)
+                ),
+            );
+            return skip_value(meta.input);
+        }
+        if seen.contains(&key) {
+            errors.spanned(
+                &meta.path,
+                format!("duplicate `#[etag(...)]` argument `{key}`"),
+            );
+            return skip_value(meta.input);
+        }
+        seen.push(key.clone());
+        match key.as_str() {
+            HASH => {
+                let mut limit = None;
+                if meta.input.peek(syn::token::Paren) {
+                    meta.parse_nested_meta(|inner| {
+                        if !inner.path.is_ident(LIMIT) {
+                            errors.spanned(
+                                &inner.path,
+                                "unknown `hash(...)` option; expected `hash(limit = <bytes>)`",
+                            );
+                            return skip_value(inner.input);
+                        }
+                        if limit.is_some() {
+                            errors.spanned(&inner.path, "duplicate `hash(limit = ...)`");
+                            return skip_value(inner.input);
+                        }
+                        let lit: LitInt = inner.value()?.parse().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "expected the most body bytes to hash as an integer literal, for example `hash(limit = 1048576)`",
+                            )
+                        })?;
+                        match parse_limit(&lit) {
+                            Ok(n) => limit = Some(n),
+                            Err(e) => errors.push(e),
+                        }
+                        Ok(())
+                    })?;
+                } else {
+                    no_value(&meta.path, meta.input, HASH, errors)?;
+                }
+                args.mode = Mode::Hash { limit };
+            }
+            WEAK => {
+                no_value(&meta.path, meta.input, WEAK, errors)?;
+                args.weak = true;
+            }
+            REQUIRE_PRECONDITION => {
+                no_value(&meta.path, meta.input, REQUIRE_PRECONDITION, errors)?;
+                args.require_precondition = true;
+            }
+            CACHE_CONTROL => {
+                let lit: LitStr = string_value(&meta, "cache_control = \"no-cache\"")?;
+                match check_header_value(&lit) {
+                    Ok(()) => args.cache_control = Some(lit),
+                    Err(e) => errors.push(e),
+                }
+            }
+            CRATE => {
+                let lit: LitStr = string_value(&meta, "crate = \"my_api::etag_runtime\"")?;
+                match parse_crate_path(&lit) {
+                    Ok(path) => args.runtime = RuntimePath::new(Some(path)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(tokens) {
+        errors.push(e);
+    }
+    args
+}
+
+/// Consumes whatever follows an argument up to the next `,`, so that parsing goes on
+/// after an error.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+/// A flag such as `weak` takes no value.
+fn no_value(
+    path: &syn::Path,
+    input: ParseStream<'_>,
+    key: &str,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    if !input.is_empty() && !input.peek(Token![,]) {
+        errors.spanned(
+            path,
+            format!("`{key}` takes no value; write `#[etag({key})]`"),
+        );
+        return skip_value(input);
+    }
+    Ok(())
+}
+
+fn string_value(meta: &syn::meta::ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
+    if !meta.input.peek(Token![=]) {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("expected a string value, for example `{example}`"),
+        ));
+    }
+    meta.value()?.parse::<LitStr>().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("expected a string literal, for example `{example}`"),
+        )
+    })
+}
+
+fn parse_limit(lit: &LitInt) -> syn::Result<usize> {
+    if !matches!(lit.suffix(), "" | "usize") {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`hash(limit = ...)` is a number of bytes (a `usize`); drop the suffix",
+        ));
+    }
+    lit.base10_parse::<usize>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            "`hash(limit = ...)` must fit in a `usize` (a number of bytes)",
+        )
+    })
+}
+
+/// The runtime writes the value with `HeaderValue::from_static`: only what a header value
+/// may hold is accepted, so that it cannot fail at run time.
+fn check_header_value(lit: &LitStr) -> syn::Result<()> {
+    let value = lit.value();
+    let valid = value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            lit.span(),
+            "`cache_control` must be a valid header value: visible ASCII characters, spaces and tabs only",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn parse_ok(tokens: TokenStream) -> Args {
+        let mut errors = Errors::default();
+        let args = parse(tokens, &mut errors);
+        if !errors.is_empty() {
+            panic!("{}", errors.into_compile_errors());
+        }
+        args
+    }
+
+    fn parse_err(tokens: TokenStream) -> String {
+        let mut errors = Errors::default();
+        let _ = parse(tokens, &mut errors);
+        assert!(!errors.is_empty());
+        errors.into_compile_errors().to_string()
+    }
+
+    #[test]
+    fn all_arguments() {
+        let args = parse_ok(quote!(
+            hash(limit = 1024),
+            weak,
+            require_precondition,
+            cache_control = "no-cache",
+            crate = "my::rt"
+        ));
+        assert_eq!(args.mode, Mode::Hash { limit: Some(1024) });
+        assert!(args.weak && args.require_precondition);
+        assert_eq!(args.cache_control.unwrap().value(), "no-cache");
+        assert_eq!(
+            args.runtime.private().to_string(),
+            quote!(my::rt::__private).to_string()
+        );
+        assert_eq!(parse_ok(quote!(hash)).mode, Mode::Hash { limit: None });
+        assert_eq!(parse_ok(quote!()).mode, Mode::Value);
+    }
+
+    #[test]
+    fn mistakes_are_all_reported() {
+        let out = parse_err(quote!(
+            strong,
+            weak,
+            weak,
+            hash(size = 3),
+            cache_control = "a\nb"
+        ));
+        assert!(
+            out.contains("unknown `#[etag(...)]` argument `strong`"),
+            "{out}"
+        );
+        assert!(
+            out.contains("duplicate `#[etag(...)]` argument `weak`"),
+            "{out}"
+        );
+        assert!(out.contains("unknown `hash(...)` option"), "{out}");
+        assert!(out.contains("valid header value"), "{out}");
+        assert!(parse_err(quote!(wek)).contains("did you mean `weak`?"));
+        assert!(parse_err(quote!(weak = true)).contains("takes no value"));
+        assert!(parse_err(quote!(hash(limit = 3u8))).contains("drop the suffix"));
+        assert!(parse_err(quote!(hash(limit = "3"))).contains("integer literal"));
+        assert!(parse_err(quote!(cache_control)).contains("expected a string value"));
+        assert!(parse_err(quote!(crate = "a b")).contains("is not a path"));
+    }
+}

@@ -1,0 +1,188 @@
+//! `#[etag]`: parse the arguments and the handler, check them, rewrite the handler.
+
+mod args;
+mod expand;
+mod validate;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::errors::Errors;
+
+/// The whole attribute. On any mistake the handler is emitted unchanged next to the
+/// errors, so that the rest of the crate (the router that names it) still resolves.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = args::parse(args, &mut errors);
+    let handler = validate::handler(&item, &mut errors);
+    match handler {
+        Some(handler) if errors.is_empty() => expand::handler(&args, handler),
+        _ => {
+            let errors = errors.into_compile_errors();
+            quote!(#errors #item)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand_str(args: TokenStream, item: TokenStream) -> String {
+        expand(args, item).to_string()
+    }
+
+    #[test]
+    fn rewrites_a_handler() {
+        let out = expand_str(
+            quote!(weak, cache_control = "no-cache"),
+            quote! {
+                /// Docs stay.
+                #[allow(clippy::unused_async)]
+                pub async fn get_item(Path(id): Path<i64>, mut q: Query<Q>) -> Result<Json<Item>, StatusCode> {
+                    q.0.touch();
+                    Ok(Json(load(id)?))
+                }
+            },
+        );
+        assert!(out.starts_with("# [doc = r\" Docs stay.\"] # [allow (clippy :: unused_async)] pub async fn get_item"), "{out}");
+        assert!(out.contains("(__etag_arg0 : :: etag_runtime :: __private :: WithContext < false , Path < i64 > > , __etag_arg1 : Query < Q >)"), "{out}");
+        assert!(out.contains("let :: etag_runtime :: __private :: WithContext (__etag_cx , __etag_arg0) = __etag_arg0 ;"), "{out}");
+        assert!(
+            out.contains("-> :: etag_runtime :: __private :: AxumResponse"),
+            "{out}"
+        );
+        assert!(out.contains("let Path (id) = __etag_arg0 ;"), "{out}");
+        assert!(out.contains("let mut q = __etag_arg1 ;"), "{out}");
+        assert!(
+            out.contains("typed :: < Result < Json < Item > , StatusCode > , _ >"),
+            "{out}"
+        );
+        assert!(out.contains("weak : true"), "{out}");
+        assert!(out.contains("Some (\"no-cache\")"), "{out}");
+        assert!(
+            out.contains("hash_limit : :: etag_runtime :: __private :: DEFAULT_HASH_LIMIT"),
+            "{out}"
+        );
+        assert!(
+            out.contains("respond :: < Result < Json < Item > , StatusCode > >"),
+            "{out}"
+        );
+        assert!(!out.contains("respond_hashed"), "{out}");
+    }
+
+    #[test]
+    fn hash_mode_and_impl_trait() {
+        let out = expand_str(
+            quote!(hash(limit = 1024), require_precondition, crate = "rt"),
+            quote! {
+                async fn page() -> impl IntoResponse { "hi" }
+            },
+        );
+        assert!(
+            out.contains("(__etag_cx : rt :: __private :: Context < true >)"),
+            "{out}"
+        );
+        assert!(out.contains("hash_limit : 1024"), "{out}");
+        assert!(out.contains("respond_hashed"), "{out}");
+        assert!(out.contains("rt :: __private"), "{out}");
+        assert!(!out.contains("etag_runtime"), "{out}");
+        assert!(!out.contains("typed"), "{out}");
+    }
+
+    #[test]
+    fn where_the_context_goes() {
+        let only = expand_str(
+            quote!(),
+            quote!(
+                async fn f(Json(x): Json<X>) -> Json<X> {
+                    Json(x)
+                }
+            ),
+        );
+        assert!(only.contains("(__etag_arg0 : :: etag_runtime :: __private :: WithContextOnly < false , Json < X > >)"), "{only}");
+        let debug = expand_str(
+            quote!(),
+            quote!(
+                #[axum::debug_handler]
+                async fn f(a: A, b: B) -> Json<X> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(debug.contains("# [axum :: debug_handler]"), "{debug}");
+        assert!(debug.contains("(__etag_cx : :: etag_runtime :: __private :: Context < false > , __etag_arg0 : A , __etag_arg1 : B)"), "{debug}");
+        let cfg = expand_str(
+            quote!(),
+            quote!(
+                async fn f(#[cfg(all())] a: A, b: B) -> Json<X> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(cfg.contains("(__etag_cx : :: etag_runtime :: __private :: Context < false > , # [cfg (all ())] __etag_arg0 : A"), "{cfg}");
+        assert!(
+            cfg.contains("# [cfg (all ())] let a = __etag_arg0 ;"),
+            "{cfg}"
+        );
+    }
+
+    #[test]
+    fn a_missing_return_type_is_unit() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn ping() {}
+            ),
+        );
+        assert!(out.contains("typed :: < () , _ >"), "{out}");
+    }
+
+    #[test]
+    fn mistakes_keep_the_original_item() {
+        let item = quote!(
+            fn not_async(x: u8) -> u8 {
+                x
+            }
+        );
+        let out = expand_str(quote!(nope), item.clone());
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(
+            out.contains("unknown `#[etag(...)]` argument `nope`"),
+            "{out}"
+        );
+        assert!(out.contains("must be an `async fn`"), "{out}");
+        assert!(out.ends_with(&item.to_string()), "{out}");
+
+        let out = expand_str(
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        );
+        assert!(out.contains("goes on an async handler fn"), "{out}");
+
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn m(&self) {}
+            ),
+        );
+        assert!(out.contains("cannot take `self`"), "{out}");
+    }
+
+    #[test]
+    fn inner_attributes_stay_inside() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn f() -> Json<X> {
+                    #![allow(unused)]
+                    Json(X)
+                }
+            ),
+        );
+        let inner = out.find("# ! [allow (unused)]").expect(&out);
+        assert!(inner > out.find("AxumResponse").unwrap(), "{out}");
+    }
+}

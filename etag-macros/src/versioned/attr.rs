@@ -1,0 +1,136 @@
+//! The helper attributes: `#[version]`, `#[last_modified]` and `#[versioned(...)]`.
+
+use syn::{Attribute, LitStr, Meta, Token};
+
+use crate::errors::{Errors, did_you_mean};
+use crate::runtime_path::{RuntimePath, parse_crate_path};
+
+pub(crate) const VERSION: &str = "version";
+pub(crate) const LAST_MODIFIED: &str = "last_modified";
+pub(crate) const VERSIONED: &str = "versioned";
+const WEAK: &str = "weak";
+const CRATE: &str = "crate";
+const CONTAINER_KEYS: &[&str] = &[WEAK, CRATE];
+
+/// `#[versioned(...)]` on the struct.
+#[derive(Default)]
+pub(crate) struct Container {
+    pub(crate) weak: bool,
+    pub(crate) runtime: RuntimePath,
+}
+
+impl Container {
+    pub(crate) fn from_attrs(attrs: &[Attribute], errors: &mut Errors) -> Self {
+        let mut container = Self::default();
+        for attr in attrs {
+            for helper in [VERSION, LAST_MODIFIED] {
+                if attr.path().is_ident(helper) {
+                    errors.spanned(
+                        attr,
+                        format!("`#[{helper}]` goes on a field of the struct, not on the struct"),
+                    );
+                }
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for attr in attrs.iter().filter(|a| a.path().is_ident(VERSIONED)) {
+            let result = attr.parse_nested_meta(|meta| {
+                let key = meta
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if !CONTAINER_KEYS.contains(&key.as_str()) {
+                    errors.spanned(
+                        &meta.path,
+                        format!(
+                            "unknown `#[versioned(...)]` key `{}`; expected one of: `weak`, `crate = \"...\"`{}",
+                            quote::ToTokens::to_token_stream(&meta.path)
+                                .to_string()
+                                .replace(' ', ""),
+                            did_you_mean(&key, CONTAINER_KEYS)
+                        ),
+                    );
+                    return skip_value(meta.input);
+                }
+                if seen.contains(&key) {
+                    errors.spanned(
+                        &meta.path,
+                        format!("duplicate `#[versioned(...)]` key `{key}`"),
+                    );
+                    return skip_value(meta.input);
+                }
+                seen.push(key.clone());
+                if key == WEAK {
+                    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                        errors.spanned(
+                            &meta.path,
+                            "`weak` takes no value; write `#[versioned(weak)]`",
+                        );
+                        return skip_value(meta.input);
+                    }
+                    container.weak = true;
+                } else {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    match parse_crate_path(&lit) {
+                        Ok(path) => container.runtime = RuntimePath::new(Some(path)),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = result {
+                errors.push(e);
+            }
+        }
+        container
+    }
+}
+
+fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
+}
+
+/// The helper attributes of one field, each kept for its span.
+#[derive(Default)]
+pub(crate) struct FieldAttrs<'a> {
+    pub(crate) version: Vec<&'a Attribute>,
+    pub(crate) last_modified: Vec<&'a Attribute>,
+}
+
+impl<'a> FieldAttrs<'a> {
+    pub(crate) fn from_attrs(attrs: &'a [Attribute], errors: &mut Errors) -> Self {
+        let mut out = Self::default();
+        for attr in attrs {
+            let name = if attr.path().is_ident(VERSION) {
+                out.version.push(attr);
+                VERSION
+            } else if attr.path().is_ident(LAST_MODIFIED) {
+                out.last_modified.push(attr);
+                LAST_MODIFIED
+            } else if attr.path().is_ident(VERSIONED) {
+                errors.spanned(
+                    attr,
+                    "`#[versioned(...)]` goes on the struct; mark the field with `#[version]`",
+                );
+                continue;
+            } else {
+                continue;
+            };
+            match &attr.meta {
+                Meta::Path(_) => {}
+                Meta::List(list) => errors.spanned(
+                    list,
+                    format!("`#[{name}]` takes no arguments; write `#[{name}]`"),
+                ),
+                Meta::NameValue(nv) => {
+                    errors.spanned(nv, format!("`#[{name}]` takes no value; write `#[{name}]`"))
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,80 @@
+//! The `Versioned` impl, and the stub emitted next to errors.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned as _;
+
+use super::validate::Model;
+use crate::runtime_path::RuntimePath;
+
+pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
+    let input = model.input.original;
+    let private = model.input.runtime.private();
+    let weak = model.input.weak;
+    // `self` keeps the macro's span; the rest of each call is spanned at the field's
+    // type, so that a type the runtime does not accept is reported there.
+    let this = quote!(self);
+
+    let version = &model.version.member;
+    let version_span = model.version.original.ty.span();
+    let version_ty = &model.version.original.ty;
+    let etag = quote_spanned! {version_span=>
+        #private::version_etag(#private::version_field::<#version_ty>(&#this.#version), #weak)
+    };
+    let last_modified = match model.last_modified {
+        Some(field) => {
+            let member = &field.member;
+            let ty = &field.original.ty;
+            quote_spanned! {ty.span()=>
+                #private::field_timestamp::<#ty>(&#this.#member)
+            }
+        }
+        None => quote_spanned! {version_span=>
+            #private::version_timestamp(#private::version_field::<#version_ty>(&#this.#version))
+        },
+    };
+
+    wrap(
+        input,
+        &private,
+        quote! {
+            #[inline]
+            fn etag(&self) -> #private::ETag {
+                #etag
+            }
+            #[inline]
+            fn last_modified(&self) -> #private::Option<#private::Time> {
+                #last_modified
+            }
+        },
+    )
+}
+
+/// Emitted with the errors, so that code using the type as `Versioned` does not fail too.
+pub(crate) fn fallback(input: &DeriveInput, runtime: &RuntimePath) -> TokenStream {
+    let private = runtime.private();
+    wrap(
+        input,
+        &private,
+        quote! {
+            fn etag(&self) -> #private::ETag {
+                ::core::unreachable!()
+            }
+        },
+    )
+}
+
+fn wrap(input: &DeriveInput, private: &TokenStream, body: TokenStream) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
+            impl #impl_generics #private::Versioned for #ident #ty_generics #where_clause {
+                #body
+            }
+        };
+    }
+}

@@ -1,0 +1,337 @@
+//! `#[etag]` on writes: preconditions checked against the state the handler loads, the
+//! write made atomically against that state, 428 for unprotected writes, and the new
+//! ETag on the 2xx (RFC 9110 sections 13.1.1, 13.1.2 and 13.2.2; RFC 6585 section 3).
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::put;
+use axum::{Json, Router};
+use common::{Reply, fetch, send};
+use etag_runtime::{Conditions, Halt, Versioned, Write, etag};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Versioned)]
+struct Product {
+    id: u32,
+    name: String,
+    #[version]
+    version: i64,
+}
+
+#[derive(Deserialize)]
+struct Input {
+    name: String,
+}
+
+type Db = Arc<Mutex<HashMap<u32, Product>>>;
+
+#[etag]
+async fn get_product(State(db): State<Db>, Path(id): Path<u32>) -> Option<Json<Product>> {
+    db.lock().unwrap().get(&id).cloned().map(Json)
+}
+
+/// Update or create, conditional on the state found.
+#[etag(require_precondition)]
+async fn put_product(
+    State(db): State<Db>,
+    conditions: Conditions,
+    Path(id): Path<u32>,
+    Json(input): Json<Input>,
+) -> Result<(StatusCode, Json<Product>), Halt> {
+    let mut rows = db.lock().unwrap();
+    let current = rows.get(&id).cloned();
+    match conditions.check_write(current.as_ref())? {
+        Write::Update(found) => {
+            // UPDATE products SET name = $1, version = version + 1
+            //  WHERE id = $2 AND version = $3 (found.version); zero rows means 412.
+            let row = rows
+                .get_mut(&id)
+                .filter(|row| row.version == found.version)
+                .ok_or(Halt::PreconditionFailed)?;
+            row.name = input.name;
+            row.version += 1;
+            Ok((StatusCode::OK, Json(row.clone())))
+        }
+        Write::Create => {
+            // INSERT ... ON CONFLICT DO NOTHING; zero rows means 412.
+            if rows.contains_key(&id) {
+                return Err(Halt::PreconditionFailed);
+            }
+            let row = Product {
+                id,
+                name: input.name,
+                version: 1,
+            };
+            rows.insert(id, row.clone());
+            Ok((StatusCode::CREATED, Json(row)))
+        }
+    }
+}
+
+/// One statement: the version comes from If-Match itself.
+#[etag(require_precondition)]
+async fn rename(
+    State(db): State<Db>,
+    conditions: Conditions,
+    Path(id): Path<u32>,
+    Json(input): Json<Input>,
+) -> Result<Json<Product>, Halt> {
+    let expected = conditions
+        .expected_version::<i64>()
+        .ok_or(Halt::PreconditionFailed)?;
+    // UPDATE products SET name = $1, version = version + 1 WHERE id = $2 AND version = $3
+    let mut rows = db.lock().unwrap();
+    let row = rows
+        .get_mut(&id)
+        .filter(|row| row.version == expected)
+        .ok_or(Halt::PreconditionFailed)?;
+    row.name = input.name;
+    row.version += 1;
+    Ok(Json(row.clone()))
+}
+
+/// Answers with the representation it removed.
+#[etag(require_precondition)]
+async fn delete_product(
+    State(db): State<Db>,
+    conditions: Conditions,
+    Path(id): Path<u32>,
+) -> Result<Json<Product>, Halt> {
+    let mut rows = db.lock().unwrap();
+    let current = rows.get(&id).cloned();
+    match conditions.check_write(current.as_ref())? {
+        Write::Update(found) => {
+            // DELETE FROM products WHERE id = $1 AND version = $2
+            let version = found.version;
+            match rows.remove(&id) {
+                Some(row) if row.version == version => Ok(Json(row)),
+                _ => Err(Halt::PreconditionFailed),
+            }
+        }
+        Write::Create => Err(Halt::PreconditionFailed),
+    }
+}
+
+fn app() -> (Router, Db) {
+    let db: Db = Arc::default();
+    db.lock().unwrap().insert(
+        1,
+        Product {
+            id: 1,
+            name: "Mouse".into(),
+            version: 3,
+        },
+    );
+    let app = Router::new()
+        .route(
+            "/products/{id}",
+            put(put_product).get(get_product).delete(delete_product),
+        )
+        .route("/products/{id}/name", put(rename))
+        .with_state(db.clone());
+    (app, db)
+}
+
+async fn put_json(app: &Router, uri: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    send(app, Method::PUT, uri, headers, Some(body)).await
+}
+
+fn version_of(db: &Db, id: u32) -> Option<i64> {
+    db.lock().unwrap().get(&id).map(|p| p.version)
+}
+
+#[tokio::test]
+async fn rfc9110_13_1_1_put_with_stale_if_match_is_412_and_writes_nothing() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-match", "\"2\"")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(res.json()["status"], 412);
+    assert!(!res.has("etag"));
+    assert_eq!(version_of(&db, 1), Some(3));
+    assert_eq!(db.lock().unwrap()[&1].name, "Mouse");
+}
+
+#[tokio::test]
+async fn the_write_response_carries_the_new_etag() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-match", "\"3\"")],
+        r#"{"name":"Trackball"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("etag"), "\"4\"");
+    assert_eq!(res.json()["name"], "Trackball");
+    assert_eq!(version_of(&db, 1), Some(4));
+
+    // The old tag is now stale; the new one works.
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-match", "\"3\"")],
+        r#"{"name":"y"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    let res = fetch(&app, "/products/1", &[("if-none-match", "\"4\"")]).await;
+    assert_eq!(res.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn rfc9110_13_1_1_delete_with_stale_if_match_is_412() {
+    let (app, db) = app();
+    let res = send(
+        &app,
+        Method::DELETE,
+        "/products/1",
+        &[("if-match", "\"2\"")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(version_of(&db, 1), Some(3));
+
+    let res = send(
+        &app,
+        Method::DELETE,
+        "/products/1",
+        &[("if-match", "\"3\"")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("etag"), "\"3\"");
+    assert_eq!(version_of(&db, 1), None);
+
+    // RFC 9110 section 13.1.1: If-Match: * fails when there is no current representation.
+    let res = send(
+        &app,
+        Method::DELETE,
+        "/products/1",
+        &[("if-match", "*")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+}
+
+#[tokio::test]
+async fn rfc6585_3_unprotected_writes_get_428() {
+    let (app, db) = app();
+    let res = put_json(&app, "/products/1", &[], r#"{"name":"x"}"#).await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(res.json()["status"], 428);
+    assert_eq!(version_of(&db, 1), Some(3));
+
+    let res = send(&app, Method::DELETE, "/products/1", &[], None).await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(version_of(&db, 1), Some(3));
+
+    // An If-None-Match with tags (not `*`) does not protect a write.
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-none-match", "\"9\"")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+
+    // Safe methods are never asked for a precondition.
+    let res = fetch(&app, "/products/1", &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rfc6585_3_428_comes_before_the_body_is_read() {
+    let (app, _db) = app();
+    // Invalid JSON without a precondition: 428, not the body extractor's 400.
+    let res = put_json(&app, "/products/1", &[], "{not json").await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    // With the precondition, the body extractor runs and rejects it.
+    let res = put_json(&app, "/products/1", &[("if-match", "\"3\"")], "{not json").await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn rfc9110_13_1_2_if_none_match_star_creates_only_when_absent() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/2",
+        &[("if-none-match", "*")],
+        r#"{"name":"Pad"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED);
+    assert_eq!(res.header("etag"), "\"1\"");
+    assert_eq!(version_of(&db, 2), Some(1));
+
+    // Now it exists: a second create-only PUT fails with 412 (not 304: it is not a GET).
+    let res = put_json(
+        &app,
+        "/products/2",
+        &[("if-none-match", "*")],
+        r#"{"name":"Other"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(db.lock().unwrap()[&2].name, "Pad");
+}
+
+#[tokio::test]
+async fn rfc9110_13_2_2_if_match_on_a_missing_resource_is_412() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/9",
+        &[("if-match", "\"1\"")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(version_of(&db, 9), None);
+}
+
+#[tokio::test]
+async fn expected_version_makes_the_check_and_the_write_one_statement() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/1/name",
+        &[("if-match", "\"2\"")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(version_of(&db, 1), Some(3));
+
+    let res = put_json(
+        &app,
+        "/products/1/name",
+        &[("if-match", "\"3\"")],
+        r#"{"name":"Pen"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.header("etag"), "\"4\"");
+    assert_eq!(db.lock().unwrap()[&1].name, "Pen");
+
+    let res = put_json(&app, "/products/1/name", &[], r#"{"name":"x"}"#).await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+}

@@ -1,0 +1,17 @@
+use axum::Json;
+use etag_runtime::{Versioned, etag};
+
+#[derive(serde::Serialize, Versioned)]
+struct Product {
+    #[version]
+    version: i64,
+}
+
+#[etag(weak, cache_control = "no-cache", weak)]
+async fn get_product() -> Json<Product> {
+    Json(Product { version: 1 })
+}
+
+fn main() {
+    let _ = get_product;
+}
