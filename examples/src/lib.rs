@@ -1,1 +1,94 @@
-//! Examples of etag-runtime.
+//! A products API on SQLite that shows `etag-runtime` at work: conditional reads that
+//! answer 304 before touching the rows, and writes that can never overwrite a change they
+//! have not seen.
+//!
+//! The library holds the whole application, so that tests can run the same [`Router`]
+//! in-process; the `products` binary only parses its configuration and calls [`run`].
+//!
+//! [`Router`]: axum::Router
+
+pub mod api;
+pub mod config;
+pub mod model;
+pub mod problem;
+pub mod store;
+
+use std::fmt;
+
+pub use api::{ApiOptions, router};
+pub use config::{Command, Config};
+pub use store::Store;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug)]
+pub struct RunError(String);
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Opens the database, listens, prints `listening on http://ADDR` once ready, and serves
+/// until Ctrl-C or SIGTERM, letting requests in flight finish.
+///
+/// # Errors
+///
+/// The database cannot be opened, the address cannot be listened on, or the server fails.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let store = Store::open(&config.database_url).await.map_err(|e| {
+        RunError(format!(
+            "cannot open database {:?}: {e}",
+            config.database_url
+        ))
+    })?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let app = router(
+        store.clone(),
+        ApiOptions {
+            late_check: config.late_check,
+        },
+    );
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, database = %config.database_url, late_check = config.late_check, "started");
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    store.close().await;
+    served.map_err(|e| RunError(format!("server error: {e}")))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

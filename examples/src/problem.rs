@@ -1,0 +1,123 @@
+//! Error responses as `application/problem+json` (RFC 9457).
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use etag_runtime::Halt;
+
+use crate::store::StoreError;
+
+/// An RFC 9457 problem: `{"type", "title", "status", "detail"}`.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// What went wrong, for the client to act on.
+    pub detail: String,
+    /// Header fields to send with it.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Problem {
+    /// A problem with this status and detail.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            detail: detail.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same problem with one more header field.
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// 404: no product with this id.
+    pub fn no_product(id: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("There is no product {id}."))
+    }
+
+    /// 422: the request body is well-formed JSON but not a valid product.
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            )],
+            body.to_string(),
+        )
+            .into_response();
+        response.headers_mut().extend(self.headers);
+        response
+    }
+}
+
+/// Everything a handler can answer instead of its success.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A client error.
+    Problem(Problem),
+    /// 304, 412 or 428, decided by the request's preconditions.
+    Halt(Halt),
+    /// The database failed: 500, logged, with no details for the client.
+    Store(StoreError),
+}
+
+impl From<Problem> for ApiError {
+    fn from(p: Problem) -> Self {
+        Self::Problem(p)
+    }
+}
+
+impl From<Halt> for ApiError {
+    fn from(h: Halt) -> Self {
+        Self::Halt(h)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// axum's JSON rejections keep their status (400 for bad syntax, 415 for another content
+/// type, 422 for a wrong field, 413 for too large a body) and get a problem body.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::Problem(Problem::new(rejection.status(), rejection.body_text()))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Problem(p) => p.into_response(),
+            Self::Halt(h) => h.into_response(),
+            Self::Store(e) => {
+                tracing::error!(error = %e, "database error");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The database failed; try again later.",
+                )
+                .into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,496 @@
+//! The products table, behind a small API whose every write is one atomic conditional
+//! statement in the database.
+//!
+//! The SQL is kept to what SQLite and PostgreSQL both accept: `$n` parameters, `BIGINT`,
+//! `RETURNING`, `ON CONFLICT`, `CASE` and `COALESCE`.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+
+use crate::model::{CollectionState, NewProduct, Price, Product, ProductStamp};
+
+/// The schema, in order. Each entry runs once, in a transaction, and is recorded in
+/// `schema_migrations`; each is written so that running it twice does no harm.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_products.sql"))];
+
+/// The largest id a product may have: the largest integer a JSON client reads exactly.
+pub const MAX_ID: i64 = (1 << 53) - 1;
+
+/// The columns a [`Product`] is read from, as a literal for `concat!`.
+macro_rules! product_columns {
+    () => {
+        "id, name, price_cents, version, updated_at"
+    };
+}
+
+/// A database error.
+#[derive(Debug)]
+pub struct StoreError(sqlx::Error);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // sqlx prefixes database errors with "error returned from database: ".
+        let text = self.0.to_string();
+        f.write_str(
+            text.strip_prefix("error returned from database: ")
+                .unwrap_or(&text),
+        )
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(e)
+    }
+}
+
+/// How many times the store did what, since it was opened: for tests that prove a 304
+/// skipped the expensive read.
+#[derive(Debug, Default)]
+struct Counters {
+    queries: AtomicU64,
+    item_loads: AtomicU64,
+    list_loads: AtomicU64,
+}
+
+/// A snapshot of the store's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// SQL statements run (not counting `BEGIN` and `COMMIT`).
+    pub queries: u64,
+    /// Full product rows loaded by [`Store::get`].
+    pub item_loads: u64,
+    /// Full product lists loaded by [`Store::list`].
+    pub list_loads: u64,
+}
+
+/// The products database. Cheap to clone: clones share the pool and the counters.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    counters: Arc<Counters>,
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from(SystemTime::now())
+}
+
+/// Microseconds since the Unix epoch: how times are stored.
+fn to_micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn from_micros(micros: i64) -> Result<DateTime<Utc>, sqlx::Error> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| sqlx::Error::Decode(format!("timestamp out of range: {micros}").into()))
+}
+
+fn product_from_row(row: &SqliteRow) -> Result<Product, sqlx::Error> {
+    let cents: i64 = row.try_get("price_cents")?;
+    Ok(Product {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        price: Price::from_cents(cents).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        version: row.try_get("version")?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+    })
+}
+
+fn state_from_row(row: &SqliteRow) -> Result<CollectionState, sqlx::Error> {
+    Ok(CollectionState {
+        revision: row.try_get("revision")?,
+        modified_at: from_micros(row.try_get("modified_at")?)?,
+    })
+}
+
+/// Whether a database URL names an in-memory database, which lives as long as its one
+/// connection.
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    ///
+    /// `sqlite::memory:` gives a private in-memory database, served by a single connection
+    /// (each connection to `:memory:` would be a database of its own).
+    ///
+    /// # Errors
+    ///
+    /// The URL is not a SQLite one, the database cannot be opened, or the schema cannot be
+    /// created.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError(sqlx::Error::Configuration(
+                format!("unsupported database URL {url:?}: this build supports sqlite: URLs")
+                    .into(),
+            )));
+        }
+        let memory = is_memory(url);
+        let mut options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .busy_timeout(Duration::from_secs(10));
+        let mut pool = SqlitePoolOptions::new().test_before_acquire(false);
+        if memory {
+            pool = pool
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            // WAL: readers never wait for the writer, and read transactions see a snapshot.
+            options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            pool = pool.max_connections(4);
+        }
+        let store = Self {
+            pool: pool.connect_with(options).await?,
+            counters: Arc::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Closes the pool, waiting for the connections to finish what they are doing.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    BIGINT PRIMARY KEY,
+                 applied_at BIGINT NOT NULL
+             )",
+        )
+        .execute(&self.pool)
+        .await?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&self.pool)
+            .await?;
+        for &(version, sql) in MIGRATIONS {
+            if applied.contains(&version) {
+                continue;
+            }
+            let mut tx = self.pool.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)
+                 ON CONFLICT (version) DO NOTHING",
+            )
+            .bind(version)
+            .bind(to_micros(now()))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        // The collection's first Last-Modified: when the database was created.
+        sqlx::query("UPDATE collection_state SET modified_at = $1 WHERE modified_at = 0")
+            .bind(to_micros(now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            queries: self.counters.queries.load(Ordering::Relaxed),
+            item_loads: self.counters.item_loads.load(Ordering::Relaxed),
+            list_loads: self.counters.list_loads.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_queries(&self, n: u64) {
+        self.counters.queries.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A product's validators only: `SELECT version, updated_at`, no other column.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn stamp(&self, id: i64) -> Result<Option<ProductStamp>, StoreError> {
+        self.count_queries(1);
+        let row = sqlx::query("SELECT version, updated_at FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ProductStamp {
+            version: row.try_get("version")?,
+            updated_at: from_micros(row.try_get("updated_at")?)?,
+        }))
+    }
+
+    /// A whole product.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn get(&self, id: i64) -> Result<Option<Product>, StoreError> {
+        self.count_queries(1);
+        self.counters.item_loads.fetch_add(1, Ordering::Relaxed);
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id = $1"
+        );
+        let row = sqlx::query(SQL).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(product_from_row).transpose()?)
+    }
+
+    /// The collection's validators only: one row of one small table.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn collection_state(&self) -> Result<CollectionState, StoreError> {
+        self.count_queries(1);
+        let row = sqlx::query("SELECT revision, modified_at FROM collection_state")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(state_from_row(&row)?)
+    }
+
+    /// Every product, by id, with the collection state they are at: both are read in one
+    /// transaction, so that the list is exactly the one the state describes.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn list(&self) -> Result<(CollectionState, Vec<Product>), StoreError> {
+        self.count_queries(2);
+        self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
+        let mut tx = self.pool.begin().await?;
+        let state = sqlx::query("SELECT revision, modified_at FROM collection_state")
+            .fetch_one(&mut *tx)
+            .await?;
+        const SQL: &str = concat!("SELECT ", product_columns!(), " FROM products ORDER BY id");
+        let rows = sqlx::query(SQL).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        let products = rows
+            .iter()
+            .map(product_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((state_from_row(&state)?, products))
+    }
+
+    /// Creates a product with the next free id, at version 1.
+    ///
+    /// With `expected` (the collection revision a conditional request was evaluated
+    /// against), it is created only if the collection is still at that revision: `None`
+    /// otherwise.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn create(
+        &self,
+        input: &NewProduct,
+        expected: Option<i64>,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        self.count_queries(2);
+        let mut tx = self.pool.begin().await?;
+        // The collection row first, in every write: it orders all writers the same way.
+        let id: Option<i64> = sqlx::query_scalar(
+            "UPDATE collection_state
+             SET revision = revision + 1,
+                 next_id = next_id + 1,
+                 modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END
+             WHERE $2 IS NULL OR revision = $2
+             RETURNING next_id - 1",
+        )
+        .bind(now)
+        .bind(expected)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        const SQL: &str = concat!(
+            "INSERT INTO products (",
+            product_columns!(),
+            ") VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+             RETURNING ",
+            product_columns!()
+        );
+        let row = sqlx::query(SQL)
+            .bind(id)
+            .bind(&input.name)
+            .bind(input.price.cents())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let product = product_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(product))
+    }
+
+    /// Creates a product at `id` if there is none: `INSERT ... ON CONFLICT (id) DO NOTHING`.
+    /// `None` when it exists.
+    ///
+    /// A product created where one was deleted continues its version numbers, so that no
+    /// ETag the deleted one had can match the new one.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn create_at(
+        &self,
+        id: i64,
+        input: &NewProduct,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        self.count_queries(2);
+        let mut tx = self.pool.begin().await?;
+        bump_collection(&mut tx, now, Some(id)).await?;
+        const SQL: &str = concat!(
+            "INSERT INTO products (",
+            product_columns!(),
+            ") VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING ",
+            product_columns!()
+        );
+        let row = sqlx::query(SQL)
+            .bind(id)
+            .bind(&input.name)
+            .bind(input.price.cents())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let product = product_from_row(&row)?;
+        self.count_queries(1);
+        sqlx::query("DELETE FROM deleted_products WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(product))
+    }
+
+    /// Replaces a product's name and price if it is still at version `expected`:
+    /// `UPDATE ... SET version = version + 1 WHERE id = $1 AND version = $2`. `None` when
+    /// it is not (changed or deleted since): nothing was written.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn update(
+        &self,
+        id: i64,
+        expected: i64,
+        input: &NewProduct,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        self.count_queries(2);
+        let mut tx = self.pool.begin().await?;
+        bump_collection(&mut tx, now, None).await?;
+        const SQL: &str = concat!(
+            "UPDATE products
+             SET name = $3,
+                 price_cents = $4,
+                 version = version + 1,
+                 updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
+             WHERE id = $1 AND version = $2
+             RETURNING ",
+            product_columns!()
+        );
+        let row = sqlx::query(SQL)
+            .bind(id)
+            .bind(expected)
+            .bind(&input.name)
+            .bind(input.price.cents())
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let product = product_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(product))
+    }
+
+    /// Deletes a product if it is still at version `expected`:
+    /// `DELETE ... WHERE id = $1 AND version = $2`. `false` when it is not (changed or
+    /// deleted since): nothing was deleted.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn delete(&self, id: i64, expected: i64) -> Result<bool, StoreError> {
+        let now = to_micros(now());
+        self.count_queries(2);
+        let mut tx = self.pool.begin().await?;
+        bump_collection(&mut tx, now, None).await?;
+        let deleted: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM products WHERE id = $1 AND version = $2 RETURNING version",
+        )
+        .bind(id)
+        .bind(expected)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(version) = deleted else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        self.count_queries(1);
+        sqlx::query(
+            "INSERT INTO deleted_products (id, version) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        )
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Moves the collection to its next revision, as the first statement of a write
+/// transaction, and keeps `next_id` above an explicitly created id.
+async fn bump_collection(
+    tx: &mut sqlx::SqliteConnection,
+    now: i64,
+    created_id: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE collection_state
+         SET revision = revision + 1,
+             modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END,
+             next_id = CASE WHEN $2 IS NULL OR next_id > $2 THEN next_id ELSE $2 + 1 END",
+    )
+    .bind(now)
+    .bind(created_id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}

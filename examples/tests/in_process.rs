@@ -1,0 +1,373 @@
+//! The API's `Router` driven in-process against a store the test holds, to see what the
+//! store did for each answer.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use etag_examples::model::{NewProduct, Price, Product, ProductStamp};
+use etag_examples::store::Stats;
+use etag_examples::{ApiOptions, Store, router};
+use etag_runtime::Versioned;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+async fn store() -> Store {
+    Store::open("sqlite::memory:")
+        .await
+        .expect("open the store")
+}
+
+async fn call(app: &Router, request: Request<Body>) -> (Response<()>, Vec<u8>) {
+    let response = app.clone().oneshot(request).await.expect("infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("read the body");
+    (Response::from_parts(parts, ()), bytes.to_vec())
+}
+
+fn get(path: &str, if_none_match: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(tag) = if_none_match {
+        request = request.header("if-none-match", tag);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+fn write(method: &str, path: &str, if_match: Option<&str>, body: Value) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(tag) = if_match {
+        request = request.header("if-match", tag);
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+fn header<'a>(response: &'a Response<()>, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn new_product(name: &str, cents: i64) -> NewProduct {
+    NewProduct {
+        name: name.into(),
+        price: Price::from_cents(cents).unwrap(),
+    }
+}
+
+fn diff(before: Stats, after: Stats) -> Stats {
+    Stats {
+        queries: after.queries - before.queries,
+        item_loads: after.item_loads - before.item_loads,
+        list_loads: after.list_loads - before.list_loads,
+    }
+}
+
+#[tokio::test]
+async fn item_304_runs_one_small_query_and_no_full_load() {
+    let store = store().await;
+    let product = store
+        .create(&new_product("Mouse", 2_999), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let app = router(store.clone(), ApiOptions::default());
+    let path = format!("/products/{}", product.id);
+
+    let before = store.stats();
+    let (response, body) = call(&app, get(&path, Some("\"1\""))).await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(
+        diff(before, store.stats()),
+        Stats {
+            queries: 1,
+            item_loads: 0,
+            list_loads: 0
+        }
+    );
+
+    // A 412 from If-Match is decided as early.
+    let before = store.stats();
+    let request = Request::get(&path)
+        .header("if-match", "\"9\"")
+        .body(Body::empty())
+        .unwrap();
+    let (response, _) = call(&app, request).await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(diff(before, store.stats()).item_loads, 0);
+
+    let before = store.stats();
+    let (response, body) = call(&app, get(&path, Some("\"0\""))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(diff(before, store.stats()).item_loads, 1);
+    // The 200 carries the validators of the product it sends.
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(header(&response, "etag"), product.etag().to_string());
+    assert_eq!(sent["version"], product.version);
+    assert_eq!(
+        header(&response, "last-modified"),
+        etag_runtime::http_date_header(product.updated_at.into())
+    );
+}
+
+#[tokio::test]
+async fn unconditional_item_get_is_one_full_read() {
+    let store = store().await;
+    let product = store
+        .create(&new_product("Mouse", 2_999), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let app = router(store.clone(), ApiOptions::default());
+
+    let before = store.stats();
+    let (response, _) = call(&app, get(&format!("/products/{}", product.id), None)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "etag"), product.etag().to_string());
+    assert_eq!(
+        diff(before, store.stats()),
+        Stats {
+            queries: 1,
+            item_loads: 1,
+            list_loads: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn list_304_reads_the_collection_state_only() {
+    let store = store().await;
+    for i in 0..50 {
+        store
+            .create(&new_product(&format!("P{i}"), i), None)
+            .await
+            .unwrap();
+    }
+    let app = router(store.clone(), ApiOptions::default());
+    let (response, body) = call(&app, get("/products", None)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(list.len(), 50);
+    let tag = header(&response, "etag").to_owned();
+
+    let before = store.stats();
+    let (response, body) = call(&app, get("/products", Some(&tag))).await;
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(header(&response, "etag"), tag);
+    assert_eq!(header(&response, "cache-control"), "no-cache");
+    assert_eq!(
+        diff(before, store.stats()),
+        Stats {
+            queries: 1,
+            item_loads: 0,
+            list_loads: 0
+        }
+    );
+
+    let before = store.stats();
+    let (response, _) = call(&app, get("/products", Some("\"stale\""))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(diff(before, store.stats()).list_loads, 1);
+}
+
+#[tokio::test]
+async fn collection_etag_changes_after_each_kind_of_write() {
+    let store = store().await;
+    let app = router(store.clone(), ApiOptions::default());
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut validators = async || {
+        let (response, _) = call(&app, get("/products", None)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let pair = (
+            header(&response, "etag").to_owned(),
+            header(&response, "last-modified").to_owned(),
+        );
+        assert!(
+            !seen.iter().any(|(tag, _)| *tag == pair.0),
+            "the list ETag {} repeats",
+            pair.0
+        );
+        if let Some((_, previous)) = seen.last() {
+            let at = |s: &str| chrono::DateTime::parse_from_rfc2822(s).unwrap();
+            assert!(at(&pair.1) >= at(previous), "Last-Modified went back");
+        }
+        seen.push(pair);
+    };
+    validators().await;
+
+    let (response, _) = call(
+        &app,
+        write("POST", "/products", None, json!({"name": "A", "price": 1})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    validators().await;
+    let (response, _) = call(
+        &app,
+        write("POST", "/products", None, json!({"name": "B", "price": 2})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    validators().await;
+    let (response, _) = call(
+        &app,
+        write(
+            "PUT",
+            "/products/1",
+            Some("\"1\""),
+            json!({"name": "A", "price": 3}),
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    validators().await;
+    let request = Request::patch("/products/1")
+        .header("if-match", "\"2\"")
+        .header("content-type", "application/merge-patch+json")
+        .body(Body::from("{\"name\": \"AA\"}"))
+        .unwrap();
+    assert_eq!(call(&app, request).await.0.status(), StatusCode::OK);
+    validators().await;
+    // Delete the newest row: nothing left has changed, but the list has.
+    let request = Request::delete("/products/2")
+        .header("if-match", "\"1\"")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, request).await.0.status(), StatusCode::NO_CONTENT);
+    validators().await;
+    let (response, _) = call(
+        &app,
+        write("PUT", "/products/9", None, json!({"name": "C", "price": 3})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_REQUIRED);
+    let request = Request::put("/products/9")
+        .header("if-none-match", "*")
+        .header("content-type", "application/json")
+        .body(Body::from("{\"name\": \"C\", \"price\": 3}"))
+        .unwrap();
+    assert_eq!(call(&app, request).await.0.status(), StatusCode::CREATED);
+    validators().await;
+}
+
+#[tokio::test]
+async fn late_check_gives_the_same_answers_after_the_full_load() {
+    let store = store().await;
+    let product = store
+        .create(&new_product("Lamp", 4_550), None)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create(&new_product("Desk", 19_900), None)
+        .await
+        .unwrap();
+    let early = router(store.clone(), ApiOptions::default());
+    let late = router(store.clone(), ApiOptions { late_check: true });
+    let path = format!("/products/{}", product.id);
+
+    for path in [path.as_str(), "/products"] {
+        let (a, body_a) = call(&early, get(path, None)).await;
+        let (b, body_b) = call(&late, get(path, None)).await;
+        assert_eq!(a.status(), StatusCode::OK);
+        assert_eq!(b.status(), StatusCode::OK);
+        assert_eq!(body_a, body_b);
+        for name in ["etag", "last-modified", "cache-control"] {
+            assert_eq!(header(&a, name), header(&b, name), "{path}: {name}");
+        }
+        let tag = header(&a, "etag").to_owned();
+
+        // Both answer 304, but only the late check loaded the resource first.
+        let before = store.stats();
+        let (a, _) = call(&early, get(path, Some(&tag))).await;
+        let early_work = diff(before, store.stats());
+        let before = store.stats();
+        let (b, _) = call(&late, get(path, Some(&tag))).await;
+        let late_work = diff(before, store.stats());
+        assert_eq!(a.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(b.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(header(&a, "etag"), header(&b, "etag"));
+        assert_eq!(header(&a, "cache-control"), header(&b, "cache-control"));
+        assert_eq!(early_work.item_loads + early_work.list_loads, 0, "{path}");
+        assert_eq!(late_work.item_loads + late_work.list_loads, 1, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn store_stamps_give_the_product_validators() {
+    let store = store().await;
+    let product = store
+        .create(&new_product("Chair", 12_000), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let updated = store
+        .update(product.id, 1, &new_product("Chair", 11_000))
+        .await
+        .unwrap()
+        .unwrap();
+    let stamp: ProductStamp = store.stamp(product.id).await.unwrap().unwrap();
+    let loaded: Product = store.get(product.id).await.unwrap().unwrap();
+    assert_eq!(loaded, updated);
+    assert_eq!(stamp, ProductStamp::from(&loaded));
+    assert_eq!(stamp.validators(), loaded.validators());
+    assert!(updated.updated_at > product.updated_at);
+}
+
+#[tokio::test]
+async fn conditional_writes_are_atomic_in_the_store() {
+    let store = store().await;
+    let product = store
+        .create(&new_product("Shelf", 5_000), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let state = store.collection_state().await.unwrap();
+    // A write against a version that is not current changes nothing, not even the
+    // collection's revision.
+    assert_eq!(
+        store
+            .update(product.id, 7, &new_product("X", 1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(!store.delete(product.id, 7).await.unwrap());
+    assert_eq!(
+        store
+            .create_at(product.id, &new_product("X", 1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .create(&new_product("X", 1), Some(state.revision - 1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.collection_state().await.unwrap(), state);
+    assert_eq!(store.get(product.id).await.unwrap(), Some(product.clone()));
+
+    // Two writers that both read version 1: exactly one wins.
+    let input_a = new_product("A", 1);
+    let input_b = new_product("B", 2);
+    let (a, b) = tokio::join!(
+        store.update(product.id, 1, &input_a),
+        store.update(product.id, 1, &input_b),
+    );
+    let wins = [a.unwrap(), b.unwrap()];
+    assert_eq!(wins.iter().filter(|w| w.is_some()).count(), 1);
+    assert_eq!(
+        store.collection_state().await.unwrap().revision,
+        state.revision + 1
+    );
+}

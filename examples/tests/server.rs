@@ -1,0 +1,1157 @@
+//! The `products` binary, started as a real process on a free loopback port with an
+//! in-memory database, and driven over HTTP.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_products");
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `products` process; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl Server {
+    async fn start() -> Self {
+        Self::start_with(&["--database", "sqlite::memory:"]).await
+    }
+
+    async fn start_with(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the products binary");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+            .await
+            .expect("the server prints its address in time")
+            .expect("read stdout")
+            .expect("the server prints a line");
+        let base = line
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert!(!base.ends_with(":0"), "the real port is printed: {base}");
+        Self {
+            child,
+            base,
+            _stdout: lines,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        client().request(method, self.url(path))
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends a signal (`-TERM`, `-INT`) and waits for the exit status.
+    async fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("still running").to_string();
+        let kill = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(kill.success());
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the server stops after the signal")
+            .expect("wait for the server")
+    }
+
+    async fn create(&self, name: &str, price: f64) -> Reply {
+        let reply = send(
+            self.request(Method::POST, "/products")
+                .json(&json!({ "name": name, "price": price })),
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply
+    }
+}
+
+fn client() -> Client {
+    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Client::builder()
+                .no_proxy()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("build the HTTP client")
+        })
+        .clone()
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn etag(&self) -> &str {
+        self.header("etag").expect("an ETag")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// Asserts an RFC 9457 problem with this status.
+    fn assert_problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{status}"
+        );
+        let problem = self.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(problem["type"].is_string(), "{problem}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{problem}"
+        );
+        problem
+    }
+}
+
+async fn send(request: RequestBuilder) -> Reply {
+    let response = request.send().await.expect("send the request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.expect("read the body");
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn http_date(text: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc2822(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+}
+
+fn format_http_date(time: DateTime<FixedOffset>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// A new empty directory.
+fn temp_dir() -> std::path::PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "etag-examples-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
+
+fn cents(product: &Value) -> i64 {
+    (product["price"].as_f64().expect("a price") * 100.0).round() as i64
+}
+
+#[tokio::test]
+async fn health_and_unknown_routes() {
+    let server = Server::start().await;
+    let reply = send(server.get("/health")).await;
+    assert_eq!(reply.status, 200);
+    send(server.get("/nothing/here")).await.assert_problem(404);
+    let reply = send(server.request(Method::DELETE, "/products")).await;
+    reply.assert_problem(405);
+    assert!(reply.header("allow").is_some_and(|a| a.contains("POST")));
+}
+
+#[tokio::test]
+async fn create_returns_201_with_location_and_validators() {
+    let server = Server::start().await;
+    let reply = server.create("Wireless Mouse", 29.99).await;
+    let product = reply.json();
+    assert_eq!(product["name"], "Wireless Mouse");
+    assert_eq!(product["price"], json!(29.99));
+    assert_eq!(product["version"], 1);
+    assert!(reply.body.contains("\"price\":29.99"), "{}", reply.body);
+    let id = product["id"].as_i64().expect("an id");
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/products/{id}").as_str())
+    );
+    assert_eq!(reply.etag(), "\"1\"");
+    let updated_at = product["updated_at"].as_str().expect("updated_at");
+    // RFC 3339, UTC, microseconds: 2026-11-25T14:03:07.123456Z
+    assert_eq!(updated_at.len(), 27, "{updated_at}");
+    assert!(updated_at.ends_with('Z') && updated_at.as_bytes()[19] == b'.');
+    let updated_at = DateTime::parse_from_rfc3339(updated_at).expect("RFC 3339");
+    let last_modified = http_date(reply.header("last-modified").expect("Last-Modified"));
+    assert_eq!(last_modified.timestamp(), updated_at.timestamp());
+
+    // Prices are kept exactly, whatever their binary floating-point form.
+    for (price, text) in [(0.1, "0.1"), (1234567.89, "1234567.89"), (30.0, "30.0")] {
+        let reply = server.create("Exact", price).await;
+        assert!(
+            reply.body.contains(&format!("\"price\":{text},")),
+            "{}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn create_rejects_bad_bodies_with_problems() {
+    let server = Server::start().await;
+    let post = |body: &str, content_type: Option<&str>| {
+        let mut request = server
+            .request(Method::POST, "/products")
+            .body(body.to_owned());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        send(request)
+    };
+    let json = Some("application/json");
+    post("{\"name\": \"Lamp\", \"price\": ", json)
+        .await
+        .assert_problem(400);
+    post("not json", json).await.assert_problem(400);
+    post("{\"name\": \"Lamp\"}", json).await.assert_problem(422);
+    post("{\"name\": \"Lamp\", \"price\": \"12.00\"}", json)
+        .await
+        .assert_problem(422);
+    post("{\"name\": 5, \"price\": 12}", json)
+        .await
+        .assert_problem(422);
+    post(
+        "{\"name\": \"Lamp\", \"price\": 12, \"colour\": \"red\"}",
+        json,
+    )
+    .await
+    .assert_problem(422);
+    post("[1, 2]", json).await.assert_problem(422);
+    let problem = post("{\"name\": \"Lamp\", \"price\": 12.345}", json)
+        .await
+        .assert_problem(422);
+    assert!(problem["detail"].as_str().unwrap().contains("two decimals"));
+    post("{\"name\": \"Lamp\", \"price\": -1}", json)
+        .await
+        .assert_problem(422);
+    post("{\"name\": \"   \", \"price\": 1}", json)
+        .await
+        .assert_problem(422);
+    post("{\"name\": \"Lamp\", \"price\": 12}", Some("text/plain"))
+        .await
+        .assert_problem(415);
+    post("{\"name\": \"Lamp\", \"price\": 12}", None)
+        .await
+        .assert_problem(415);
+    // Nothing was created.
+    let list = send(server.get("/products")).await;
+    assert_eq!(list.json(), json!([]));
+}
+
+#[tokio::test]
+async fn item_reads_get_304_and_412_per_rfc_9110() {
+    let server = Server::start().await;
+    let created = server.create("Desk Lamp", 45.5).await;
+    let path = created.header("location").unwrap().to_owned();
+
+    let reply = send(server.get(&path)).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.etag(), "\"1\"", "a strong ETag");
+    assert_eq!(reply.header("cache-control"), Some("no-cache"));
+    assert_eq!(reply.json(), created.json());
+    let last_modified = reply.header("last-modified").unwrap().to_owned();
+
+    let head = send(server.request(Method::HEAD, &path)).await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.etag(), "\"1\"");
+    assert_eq!(head.header("cache-control"), Some("no-cache"));
+    assert_eq!(head.header("last-modified"), Some(last_modified.as_str()));
+
+    let get_if = |name: &'static str, value: String, method: Method| {
+        send(server.request(method, &path).header(name, value))
+    };
+    // If-None-Match uses the weak comparison: W/"1" matches "1".
+    for inm in ["\"1\"", "W/\"1\"", "\"x\", \"1\"", "*"] {
+        for method in [Method::GET, Method::HEAD] {
+            let reply = get_if("if-none-match", inm.into(), method.clone()).await;
+            assert_eq!(reply.status, 304, "{method} If-None-Match: {inm}");
+            assert!(reply.body.is_empty());
+            assert_eq!(reply.etag(), "\"1\"");
+            assert_eq!(reply.header("cache-control"), Some("no-cache"));
+            assert_eq!(reply.header("content-type"), None);
+        }
+    }
+    let reply = get_if("if-none-match", "\"2\"".into(), Method::GET).await;
+    assert_eq!(reply.status, 200);
+
+    // If-Modified-Since: not modified since the Last-Modified itself.
+    let reply = get_if("if-modified-since", last_modified.clone(), Method::GET).await;
+    assert_eq!(reply.status, 304);
+    assert!(reply.body.is_empty());
+    assert_eq!(reply.header("cache-control"), Some("no-cache"));
+    let earlier = format_http_date(http_date(&last_modified) - chrono::Duration::seconds(1));
+    let reply = get_if("if-modified-since", earlier.clone(), Method::GET).await;
+    assert_eq!(reply.status, 200);
+    let reply = get_if("if-modified-since", "not a date".into(), Method::GET).await;
+    assert_eq!(reply.status, 200);
+    // If-None-Match takes precedence over If-Modified-Since.
+    let reply = send(
+        server
+            .get(&path)
+            .header("if-none-match", "\"2\"")
+            .header("if-modified-since", &last_modified),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+
+    // If-Match and If-Unmodified-Since on a read.
+    assert_eq!(
+        get_if("if-match", "\"1\"".into(), Method::GET).await.status,
+        200
+    );
+    get_if("if-match", "\"2\"".into(), Method::GET)
+        .await
+        .assert_problem(412);
+    get_if("if-match", "W/\"1\"".into(), Method::GET)
+        .await
+        .assert_problem(412);
+    get_if("if-unmodified-since", earlier, Method::GET)
+        .await
+        .assert_problem(412);
+    assert_eq!(
+        get_if("if-unmodified-since", last_modified, Method::GET)
+            .await
+            .status,
+        200
+    );
+
+    // Absent products are 404, whatever the preconditions.
+    send(server.get("/products/999")).await.assert_problem(404);
+    send(server.get("/products/999").header("if-match", "\"1\""))
+        .await
+        .assert_problem(404);
+    let head = send(server.request(Method::HEAD, "/products/999")).await;
+    assert_eq!(head.status, 404);
+    for bad in [
+        "abc",
+        "0",
+        "-1",
+        "1.5",
+        "99999999999999999999",
+        "9007199254740992",
+    ] {
+        send(server.get(&format!("/products/{bad}")))
+            .await
+            .assert_problem(404);
+    }
+}
+
+#[tokio::test]
+async fn list_validators_change_on_every_write() {
+    let server = Server::start().await;
+    let empty = send(server.get("/products")).await;
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.json(), json!([]));
+    assert_eq!(empty.header("cache-control"), Some("no-cache"));
+    assert!(empty.header("last-modified").is_some());
+    let mut seen = vec![empty.etag().to_owned()];
+
+    let mut check_changed = async |what: &str| {
+        let reply = send(server.get("/products")).await;
+        assert_eq!(reply.status, 200);
+        let tag = reply.etag().to_owned();
+        assert!(!seen.contains(&tag), "{what}: the list ETag {tag} was seen");
+        seen.push(tag.clone());
+        let not_modified = send(server.get("/products").header("if-none-match", &tag)).await;
+        assert_eq!(not_modified.status, 304, "{what}");
+        assert!(not_modified.body.is_empty());
+        assert_eq!(not_modified.etag(), tag);
+        assert_eq!(not_modified.header("cache-control"), Some("no-cache"));
+        let head = send(
+            server
+                .request(Method::HEAD, "/products")
+                .header("if-none-match", &tag),
+        )
+        .await;
+        assert_eq!(head.status, 304);
+        reply.json()
+    };
+
+    let a = server.create("A", 1.0).await.json();
+    let list = check_changed("create").await;
+    assert_eq!(list, json!([a]));
+    let b = server.create("B", 2.0).await.json();
+    check_changed("second create").await;
+    let path_b = format!("/products/{}", b["id"]);
+    let reply = send(
+        server
+            .request(Method::PUT, &path_b)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "B", "price": 2.5})),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let list = check_changed("update").await;
+    assert_eq!(list[1]["price"], json!(2.5));
+    // Deleting the newest row: the count goes down and no remaining row changes, yet the
+    // list's validators must change.
+    let reply = send(
+        server
+            .request(Method::DELETE, &path_b)
+            .header("if-match", "\"2\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    let list = check_changed("delete of the newest").await;
+    assert_eq!(list, json!([a]));
+    // A failed write changes nothing.
+    let stale = send(
+        server
+            .request(Method::PUT, &format!("/products/{}", a["id"]))
+            .header("if-match", "\"7\"")
+            .json(&json!({"name": "A", "price": 9})),
+    )
+    .await;
+    stale.assert_problem(412);
+    let reply = send(
+        server
+            .get("/products")
+            .header("if-none-match", seen.last().unwrap()),
+    )
+    .await;
+    assert_eq!(reply.status, 304);
+}
+
+#[tokio::test]
+async fn put_needs_a_precondition_and_never_overwrites_a_newer_version() {
+    let server = Server::start().await;
+    let created = server.create("Keyboard", 49.0).await;
+    let path = created.header("location").unwrap().to_owned();
+    let body = json!({"name": "Keyboard", "price": 44.99});
+    let put = |headers: &[(&str, &str)], body: &Value| {
+        let mut request = server.request(Method::PUT, &path).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(request)
+    };
+
+    let problem = put(&[], &body).await.assert_problem(428);
+    assert!(problem["detail"].as_str().unwrap().contains("If-Match"));
+    // 428 comes first, even for a body that would be refused.
+    put(&[], &json!({"oops": true})).await.assert_problem(428);
+    // An If-None-Match that is not "*" does not protect a write.
+    put(&[("if-none-match", "\"9\"")], &body)
+        .await
+        .assert_problem(428);
+
+    let problem = put(&[("if-match", "\"2\"")], &body)
+        .await
+        .assert_problem(412);
+    assert!(problem["detail"].as_str().unwrap().contains("If-Match"));
+
+    let reply = put(&[("if-match", "\"1\"")], &body).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.etag(), "\"2\"");
+    assert!(reply.header("last-modified").is_some());
+    let product = reply.json();
+    assert_eq!(product["version"], 2);
+    assert_eq!(product["price"], json!(44.99));
+    assert_eq!(product["id"], created.json()["id"]);
+
+    // The same request again is now stale.
+    put(&[("if-match", "\"1\"")], &body)
+        .await
+        .assert_problem(412);
+    // A list with the current tag, and a weak tag, per the strong comparison.
+    assert_eq!(
+        put(&[("if-match", "\"1\", \"2\"")], &body).await.status,
+        200
+    );
+    put(&[("if-match", "W/\"3\"")], &body)
+        .await
+        .assert_problem(412);
+    assert_eq!(put(&[("if-match", "*")], &body).await.status, 200);
+
+    // If-Unmodified-Since.
+    let current = send(server.get(&path)).await;
+    let last_modified = current.header("last-modified").unwrap().to_owned();
+    let earlier = format_http_date(http_date(&last_modified) - chrono::Duration::seconds(1));
+    put(&[("if-unmodified-since", &earlier)], &body)
+        .await
+        .assert_problem(412);
+    let reply = put(&[("if-unmodified-since", &last_modified)], &body).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["version"], 5);
+
+    // Bodies are validated after the precondition is present.
+    put(&[("if-match", "\"5\"")], &json!({"name": "K"}))
+        .await
+        .assert_problem(422);
+    let reply = send(
+        server
+            .request(Method::PUT, &path)
+            .header("if-match", "\"5\"")
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    reply.assert_problem(415);
+
+    // A product sent back as it was read is accepted: its read-only fields are ignored.
+    let mut round_trip = send(server.get(&path)).await.json();
+    round_trip["price"] = json!(1.25);
+    round_trip["version"] = json!(99);
+    let reply = put(&[("if-match", "\"5\"")], &round_trip).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["version"], 6);
+    assert_eq!(reply.json()["price"], json!(1.25));
+}
+
+#[tokio::test]
+async fn create_only_put() {
+    let server = Server::start().await;
+    let body = json!({"name": "Monitor", "price": 199.0});
+    let put = |path: &str, name: &str, value: &str| {
+        send(
+            server
+                .request(Method::PUT, path)
+                .header(name, value)
+                .json(&body),
+        )
+    };
+    let reply = put("/products/42", "if-none-match", "*").await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(reply.header("location"), Some("/products/42"));
+    assert_eq!(reply.etag(), "\"1\"");
+    assert_eq!(reply.json()["id"], 42);
+    assert_eq!(reply.json()["version"], 1);
+    // It exists now: create-only fails.
+    put("/products/42", "if-none-match", "*")
+        .await
+        .assert_problem(412);
+    // If-Match on a product that does not exist fails too.
+    put("/products/43", "if-match", "\"1\"")
+        .await
+        .assert_problem(412);
+    put("/products/43", "if-match", "*")
+        .await
+        .assert_problem(412);
+    // POST hands out ids after the ones created by PUT.
+    let next = server.create("Next", 1.0).await;
+    assert_eq!(next.json()["id"], 43);
+
+    // A product deleted and created again continues its versions, so that no ETag of the
+    // deleted one matches the new one.
+    let reply = send(
+        server
+            .request(Method::DELETE, "/products/42")
+            .header("if-match", "\"1\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    let reply = put("/products/42", "if-none-match", "*").await;
+    assert_eq!(reply.status, 201);
+    assert_eq!(reply.json()["version"], 2);
+    assert_eq!(reply.etag(), "\"2\"");
+    put("/products/42", "if-match", "\"1\"")
+        .await
+        .assert_problem(412);
+    let reply = send(server.get("/products/42").header("if-none-match", "\"1\"")).await;
+    assert_eq!(reply.status, 200);
+}
+
+#[tokio::test]
+async fn patch_with_a_merge_patch() {
+    let server = Server::start().await;
+    let created = server.create("Headphones", 89.99).await;
+    let path = created.header("location").unwrap().to_owned();
+    let patch = |headers: &[(&str, &str)], content_type: &str, body: &str| {
+        let mut request = server
+            .request(Method::PATCH, &path)
+            .header("content-type", content_type)
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(request)
+    };
+    const MERGE: &str = "application/merge-patch+json";
+
+    patch(&[], MERGE, "{\"price\": 79.99}")
+        .await
+        .assert_problem(428);
+    patch(&[("if-match", "\"2\"")], MERGE, "{\"price\": 79.99}")
+        .await
+        .assert_problem(412);
+    let reply = patch(
+        &[("if-match", "\"1\"")],
+        "application/json",
+        "{\"price\": 79.99}",
+    )
+    .await;
+    reply.assert_problem(415);
+    assert_eq!(reply.header("accept-patch"), Some(MERGE));
+    patch(&[("if-match", "\"1\"")], MERGE, "{\"price\": ")
+        .await
+        .assert_problem(400);
+
+    let reply = patch(&[("if-match", "\"1\"")], MERGE, "{\"price\": 79.99}").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.etag(), "\"2\"");
+    let product = reply.json();
+    assert_eq!(product["price"], json!(79.99));
+    assert_eq!(product["name"], "Headphones");
+    assert_eq!(product["version"], 2);
+
+    let reply = patch(
+        &[("if-match", "\"2\"")],
+        "application/merge-patch+json; charset=utf-8",
+        "{\"name\": \"Studio Headphones\"}",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["name"], "Studio Headphones");
+    assert_eq!(reply.json()["price"], json!(79.99));
+
+    // The patched product must still be a valid product.
+    patch(&[("if-match", "\"3\"")], MERGE, "{\"name\": null}")
+        .await
+        .assert_problem(422);
+    patch(&[("if-match", "\"3\"")], MERGE, "{\"colour\": \"red\"}")
+        .await
+        .assert_problem(422);
+    patch(&[("if-match", "\"3\"")], MERGE, "{\"price\": 0.001}")
+        .await
+        .assert_problem(422);
+    patch(&[("if-match", "\"3\"")], MERGE, "[]")
+        .await
+        .assert_problem(422);
+    // If-Unmodified-Since works for PATCH too.
+    let current = send(server.get(&path)).await;
+    let last_modified = current.header("last-modified").unwrap().to_owned();
+    let reply = patch(
+        &[("if-unmodified-since", &last_modified)],
+        MERGE,
+        "{\"price\": 75}",
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["version"], 4);
+
+    let reply = send(
+        server
+            .request(Method::PATCH, "/products/777")
+            .header("if-match", "\"1\"")
+            .header("content-type", MERGE)
+            .body("{}"),
+    )
+    .await;
+    reply.assert_problem(404);
+}
+
+#[tokio::test]
+async fn delete_needs_the_current_version() {
+    let server = Server::start().await;
+    let created = server.create("Webcam", 59.0).await;
+    let path = created.header("location").unwrap().to_owned();
+    let delete = |headers: &[(&str, &str)]| {
+        let mut request = server.request(Method::DELETE, &path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        send(request)
+    };
+    delete(&[]).await.assert_problem(428);
+    delete(&[("if-match", "\"3\"")]).await.assert_problem(412);
+    delete(&[("if-none-match", "*")]).await.assert_problem(412);
+    assert_eq!(send(server.get(&path)).await.status, 200);
+    let reply = delete(&[("if-match", "\"1\"")]).await;
+    assert_eq!(reply.status, 204);
+    assert!(reply.body.is_empty());
+    send(server.get(&path)).await.assert_problem(404);
+    delete(&[("if-match", "\"1\"")]).await.assert_problem(404);
+}
+
+/// `clients` concurrent clients each make `cycles` changes of +1 cent by GET, then PUT with
+/// If-Match, retrying on 412; client `i` talks to server `i % servers.len()`. Checks that
+/// no change was lost.
+async fn race_read_modify_write(servers: &[Arc<Server>], clients: usize, cycles: usize) {
+    let created = servers[0].create("Counter", 10.0).await;
+    let path = Arc::new(created.header("location").unwrap().to_owned());
+    let start_cents = cents(&created.json());
+    let successes = Arc::new(AtomicU64::new(0));
+    let conflicts = Arc::new(AtomicU64::new(0));
+
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let (server, path) = (servers[client % servers.len()].clone(), path.clone());
+        let (successes, conflicts) = (successes.clone(), conflicts.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..cycles {
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    assert!(attempts < 5_000, "no progress");
+                    let current = send(server.get(&path)).await;
+                    assert_eq!(current.status, 200);
+                    let product = current.json();
+                    let new_cents = cents(&product) + 1;
+                    let reply = send(
+                        server
+                            .request(Method::PUT, &path)
+                            .header("if-match", current.etag())
+                            .json(&json!({
+                                "name": product["name"],
+                                "price": new_cents as f64 / 100.0,
+                            })),
+                    )
+                    .await;
+                    match reply.status {
+                        200 => {
+                            successes.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        412 => {
+                            conflicts.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => panic!("unexpected {other}: {}", reply.body),
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a client failed");
+    }
+    let successes = successes.load(Ordering::Relaxed);
+    assert_eq!(successes, (clients * cycles) as u64);
+    assert!(
+        conflicts.load(Ordering::Relaxed) > 0,
+        "the clients never raced"
+    );
+    for server in servers {
+        let last = send(server.get(&path)).await;
+        let product = last.json();
+        assert_eq!(cents(&product), start_cents + successes as i64);
+        assert_eq!(product["version"], json!(1 + successes));
+        assert_eq!(last.etag(), format!("\"{}\"", 1 + successes));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_read_modify_write_loses_no_update() {
+    let server = Arc::new(Server::start().await);
+    race_read_modify_write(&[server], 16, 50).await;
+}
+
+/// Two processes on one SQLite file: the version guard is in the database, not in either
+/// process.
+#[tokio::test]
+async fn two_processes_on_one_database_lose_no_update() {
+    let dir = temp_dir();
+    let url = format!("sqlite://{}", dir.join("shared.db").display());
+    let a = Arc::new(Server::start_with(&["--database", &url]).await);
+    let b = Arc::new(Server::start_with(&["--database", &url]).await);
+    race_read_modify_write(&[a, b], 8, 20).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn delete_racing_puts_wins_once_and_stops_every_later_put() {
+    const WRITERS: usize = 8;
+    let server = Arc::new(Server::start().await);
+    let created = server.create("Doomed", 5.0).await;
+    let path = Arc::new(created.header("location").unwrap().to_owned());
+    let started = Instant::now();
+    let successes = Arc::new(AtomicU64::new(0));
+
+    // Writers: read-modify-write until the product is gone. Each success is recorded with
+    // the time its request was sent and the version it produced.
+    let mut writers = Vec::new();
+    for _ in 0..WRITERS {
+        let (server, path, successes) = (server.clone(), path.clone(), successes.clone());
+        writers.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for _ in 0..10_000 {
+                let current = send(server.get(&path)).await;
+                if current.status == 404 {
+                    return won;
+                }
+                assert_eq!(current.status, 200);
+                let product = current.json();
+                let sent = started.elapsed();
+                let reply = send(
+                    server
+                        .request(Method::PUT, &path)
+                        .header("if-match", current.etag())
+                        .json(&json!({
+                            "name": "Doomed",
+                            "price": (cents(&product) + 1) as f64 / 100.0,
+                        })),
+                )
+                .await;
+                match reply.status {
+                    200 => {
+                        successes.fetch_add(1, Ordering::Relaxed);
+                        won.push((sent, reply.json()["version"].as_i64().unwrap()));
+                    }
+                    412 => {}
+                    other => panic!("unexpected {other}: {}", reply.body),
+                }
+            }
+            panic!("the product was never deleted");
+        }));
+    }
+
+    // The deleter waits for some writes, then deletes the version it read, retrying on 412.
+    while successes.load(Ordering::Relaxed) < 20 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (deleted_version, deleted_at) = loop {
+        let current = send(server.get(&path)).await;
+        assert_eq!(current.status, 200);
+        let tag = current.etag().to_owned();
+        let reply = send(
+            server
+                .request(Method::DELETE, &path)
+                .header("if-match", &tag),
+        )
+        .await;
+        match reply.status {
+            204 => {
+                let version: i64 = tag.trim_matches('"').parse().unwrap();
+                break (version, started.elapsed());
+            }
+            412 => continue,
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    };
+
+    let mut versions = Vec::new();
+    for writer in writers {
+        for (sent, version) in writer.await.expect("a writer failed") {
+            assert!(
+                sent < deleted_at,
+                "a PUT sent after the DELETE completed succeeded"
+            );
+            versions.push(version);
+        }
+    }
+    versions.sort_unstable();
+    // Every success made exactly one version, and the DELETE removed the last of them.
+    let expected: Vec<i64> = (2..=deleted_version).collect();
+    assert_eq!(versions, expected);
+    assert_eq!(
+        successes.load(Ordering::Relaxed),
+        (deleted_version - 1) as u64
+    );
+
+    send(server.get(&path)).await.assert_problem(404);
+    let tag = format!("\"{deleted_version}\"");
+    for method in [Method::PUT, Method::DELETE] {
+        let mut request = server
+            .request(method.clone(), &path)
+            .header("if-match", &tag);
+        if method == Method::PUT {
+            request = request.json(&json!({"name": "Back", "price": 1}));
+        }
+        let reply = send(request).await;
+        assert!(
+            matches!(reply.status, 404 | 412),
+            "{method}: {}",
+            reply.status
+        );
+    }
+    assert_eq!(send(server.get("/products")).await.json(), json!([]));
+}
+
+#[tokio::test]
+async fn hostile_input_gets_answers_not_panics() {
+    let mut server = Server::start().await;
+    server.create("Target", 1.0).await;
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<RequestBuilder> = vec![
+        server.get("/products/%FF%FE"),
+        server
+            .get("/products/1")
+            .header("if-none-match", "\"unterminated"),
+        server.get("/products/1").header("if-none-match", "W/"),
+        server
+            .get("/products/1")
+            .header("if-modified-since", "Mon, 99 Foo 99999"),
+        server.get("/products/1").header("if-match", ",,,,"),
+        server
+            .request(Method::PUT, "/products/1")
+            .header(
+                "if-match",
+                reqwest::header::HeaderValue::from_bytes(b"\"1\xff\", \t\x80").unwrap(),
+            )
+            .json(&json!({"name": "x", "price": 1})),
+        server
+            .request(Method::PUT, "/products/1")
+            .header("if-match", "\"1\"")
+            .header("content-type", "application/json")
+            .body(deep.clone()),
+        server
+            .request(Method::PATCH, "/products/1")
+            .header("if-match", "\"1\"")
+            .header("content-type", "application/merge-patch+json")
+            .body(deep),
+        server
+            .request(Method::POST, "/products")
+            .header("content-type", "application/json")
+            .body("{\"name\": \"x\", \"price\": 1e999}"),
+        server
+            .request(Method::POST, "/products")
+            .header("content-type", "application/json")
+            .body(vec![0xff, 0xfe, 0x00]),
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "\u{0}\u{202e}名前", "price": 9_999_999_999_999.99})),
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "x", "price": 10_000_000_000_000.0})),
+        server.request(Method::from_bytes(b"BREW").unwrap(), "/products/1"),
+        server.request(Method::OPTIONS, "/products"),
+    ];
+    for request in cases {
+        let reply = send(request).await;
+        assert!(reply.status < 500, "{}: {}", reply.status, reply.body);
+    }
+    // Bytes that are not HTTP at all.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    for raw in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET /products/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nIf-None-Match: \xff\xfe\r\n\r\n",
+        b"GET /products/\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(raw).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    }
+    assert_eq!(send(server.get("/health")).await.status, 200);
+    assert!(server.is_running());
+}
+
+#[tokio::test]
+async fn sigterm_and_sigint_stop_the_server_cleanly_and_a_file_database_persists() {
+    let dir = temp_dir();
+    let db = dir.join("products.db");
+    let url = format!("sqlite://{}", db.display());
+
+    let server = Server::start_with(&["--database", &url]).await;
+    let created = server.create("Persistent", 3.5).await;
+    assert!(db.exists(), "the database file is created on first start");
+    let status = server.stop_with("-TERM").await;
+    assert!(status.success(), "{status:?}");
+
+    let server = Server::start_with(&["--database", &url]).await;
+    let path = created.header("location").unwrap();
+    let reply = send(server.get(path).header("if-none-match", created.etag())).await;
+    assert_eq!(reply.status, 304);
+    let status = server.stop_with("-INT").await;
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_unopenable_database_is_one_clear_error_line() {
+    let output = tokio::time::timeout(
+        START_TIMEOUT,
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                "sqlite:///nonexistent-dir/x.db",
+            ])
+            .env("RUST_BACKTRACE", "1")
+            .output(),
+    )
+    .await
+    .expect("the binary exits")
+    .expect("run the binary");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: cannot open database"),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("nonexistent-dir"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let output = Command::new(BIN)
+        .arg("--bogus")
+        .output()
+        .await
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let output = Command::new(BIN)
+        .args([
+            "--database",
+            "postgres://localhost/x",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .await
+        .expect("run the binary");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// The walkthrough runs against the binary and gets the statuses its comments promise.
+#[tokio::test]
+async fn walkthrough_script_runs() {
+    let server = Server::start().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/walkthrough.sh");
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        Command::new("bash")
+            .arg(script)
+            .env("BASE", &server.base)
+            .output(),
+    )
+    .await
+    .expect("the walkthrough finishes")
+    .expect("run bash (and curl)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let statuses: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("=> "))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "201", "200", "304", "428", "200", "412", "200", "200", "200", "304", "204", "404",
+            "200"
+        ],
+        "{stdout}"
+    );
+    // The responses it shows carry what the comments say.
+    assert!(stdout.contains("cache-control: no-cache"), "{stdout}");
+    assert!(stdout.contains("HTTP/1.1 304 Not Modified"), "{stdout}");
+    assert!(stdout.contains("\"version\":3"), "{stdout}");
+}
+
+const WALKTHROUGH: &str = include_str!("../walkthrough.sh");
+const MARKER: &str = "<!-- walkthrough -->";
+
+/// The script as the README shows it: without its `#!` line, trimmed.
+fn walkthrough_body() -> &'static str {
+    match WALKTHROUGH.split_once('\n') {
+        Some((first, rest)) if first.starts_with("#!") => rest.trim(),
+        _ => WALKTHROUGH.trim(),
+    }
+}
+
+/// The ```sh block between the `<!-- walkthrough -->` marker and the next
+/// `<!-- /walkthrough -->` (or `<!-- walkthrough -->`) marker, trimmed; `None` without the
+/// first marker.
+fn readme_walkthrough(readme: &str) -> Option<Result<&str, &'static str>> {
+    let start = readme.find(MARKER)? + MARKER.len();
+    let rest = &readme[start..];
+    let Some(end) = ["<!-- /walkthrough -->", MARKER]
+        .iter()
+        .filter_map(|m| rest.find(m))
+        .min()
+    else {
+        return Some(Err("the walkthrough section has no end marker"));
+    };
+    let section = &rest[..end];
+    let Some(open) = section.find("```sh\n") else {
+        return Some(Err("no ```sh block in the walkthrough section"));
+    };
+    let block = &section[open + "```sh\n".len()..];
+    let Some(close) = block.find("\n```") else {
+        return Some(Err("the walkthrough's ```sh block is not closed"));
+    };
+    Some(Ok(block[..close].trim()))
+}
+
+/// The README shows the walkthrough verbatim: see [`readme_walkthrough`].
+#[test]
+fn readme_shows_the_walkthrough_verbatim() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+    let readme = std::fs::read_to_string(path).expect("the workspace README");
+    match readme_walkthrough(&readme) {
+        None => panic!("README.md has lost its {MARKER} marker"),
+        Some(Err(e)) => panic!("README.md: {e}"),
+        Some(Ok(block)) => assert_eq!(
+            block,
+            walkthrough_body(),
+            "README.md's walkthrough differs from examples/walkthrough.sh"
+        ),
+    }
+}
+
+#[test]
+fn readme_walkthrough_check_reads_the_marked_block() {
+    let body = walkthrough_body();
+    for end in ["<!-- /walkthrough -->", MARKER] {
+        let readme = format!("# Title\n\n{MARKER}\n```sh\n{body}\n```\n{end}\n\nMore.\n");
+        assert_eq!(readme_walkthrough(&readme), Some(Ok(body)));
+        let changed = readme.replace("=> %{http_code}", "=> %{response_code}");
+        assert_ne!(readme_walkthrough(&changed), Some(Ok(body)));
+    }
+    assert_eq!(readme_walkthrough("# Title\n```sh\necho\n```\n"), None);
+    assert!(matches!(
+        readme_walkthrough(&format!("{MARKER}\n```sh\necho\n```\n")),
+        Some(Err(_))
+    ));
+    assert!(body.starts_with("# Start the server"));
+    assert!(!body.contains("#!/"));
+}
