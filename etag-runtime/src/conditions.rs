@@ -210,7 +210,7 @@ impl Outcome {
 /// assert!(c.if_modified_since().is_none());
 /// assert!(c.is_conditional());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Conditions {
     method: Method,
     if_match: Option<TagList>,
@@ -225,6 +225,40 @@ fn tag_list(headers: &HeaderMap, name: http::HeaderName) -> Option<TagList> {
     let mut lines = headers.get_all(name).iter().peekable();
     lines.peek()?;
     Some(TagList::from_lines(lines))
+}
+
+/// Up to how many distinct field names [`Conditions::from_headers`] scans the map.
+const SCAN_LIMIT: usize = 16;
+
+/// The lines of one field met while scanning a header map, in order.
+#[derive(Default)]
+struct LineCollector<'a> {
+    first: Option<&'a HeaderValue>,
+    rest: Vec<&'a HeaderValue>,
+}
+
+impl<'a> LineCollector<'a> {
+    fn push(&mut self, value: &'a HeaderValue) {
+        if self.first.is_none() {
+            self.first = Some(value);
+        } else {
+            self.rest.push(value);
+        }
+    }
+
+    fn into_list(self) -> Option<TagList> {
+        let first = self.first?;
+        Some(TagList::from_lines(std::iter::once(first).chain(self.rest)))
+    }
+
+    /// The field's value if it has exactly one line.
+    fn single(&self) -> Option<&'a HeaderValue> {
+        if self.rest.is_empty() {
+            self.first
+        } else {
+            None
+        }
+    }
 }
 
 /// A date field is valid only as exactly one line holding one HTTP-date.
@@ -250,6 +284,16 @@ impl Conditions {
     /// assert!(!c.is_conditional());
     /// ```
     pub fn from_headers(method: &Method, headers: &HeaderMap) -> Self {
+        // A request has a handful of fields: one pass over them beats six look-ups. A large
+        // map is searched by name instead, so the cost never grows with unrelated fields.
+        if headers.keys_len() <= SCAN_LIMIT {
+            return Self::scan(method, headers);
+        }
+        Self::look_up(method, headers)
+    }
+
+    /// Reads the fields by looking each one up.
+    fn look_up(method: &Method, headers: &HeaderMap) -> Self {
         Self {
             method: method.clone(),
             if_match: tag_list(headers, IF_MATCH),
@@ -264,6 +308,46 @@ impl Conditions {
                 }
             },
             has_range: headers.contains_key(RANGE),
+        }
+    }
+
+    /// Reads the fields in one pass over the map; the same result as [`Self::look_up`].
+    fn scan(method: &Method, headers: &HeaderMap) -> Self {
+        let mut if_match = LineCollector::default();
+        let mut if_none_match = LineCollector::default();
+        let mut if_modified_since = LineCollector::default();
+        let mut if_unmodified_since = LineCollector::default();
+        let mut if_range = LineCollector::default();
+        let mut has_range = false;
+        for (name, value) in headers {
+            let collector = if name == IF_MATCH {
+                &mut if_match
+            } else if name == IF_NONE_MATCH {
+                &mut if_none_match
+            } else if name == IF_MODIFIED_SINCE {
+                &mut if_modified_since
+            } else if name == IF_UNMODIFIED_SINCE {
+                &mut if_unmodified_since
+            } else if name == IF_RANGE {
+                &mut if_range
+            } else {
+                has_range |= name == RANGE;
+                continue;
+            };
+            collector.push(value);
+        }
+        Self {
+            method: method.clone(),
+            if_match: if_match.into_list(),
+            if_none_match: if_none_match.into_list(),
+            if_modified_since: if_modified_since
+                .single()
+                .and_then(|v| parse_http_date(v.as_bytes())),
+            if_unmodified_since: if_unmodified_since
+                .single()
+                .and_then(|v| parse_http_date(v.as_bytes())),
+            if_range: if_range.single().cloned(),
+            has_range,
         }
     }
 
@@ -435,11 +519,7 @@ impl Conditions {
 
         // Step 1 and 2.
         if let Some(list) = &self.if_match {
-            let holds = match current {
-                None => false,
-                Some(_) if list.is_any() => true,
-                Some(_) => etag.is_some_and(|t| list.strong_match(t)),
-            };
+            let holds = current.is_some() && list.holds_for(etag, true);
             if !holds {
                 return Outcome::PreconditionFailed;
             }
@@ -451,11 +531,7 @@ impl Conditions {
 
         // Step 3 and 4.
         if let Some(list) = &self.if_none_match {
-            let matched = match current {
-                None => false,
-                Some(_) if list.is_any() => true,
-                Some(_) => etag.is_some_and(|t| list.weak_match(t)),
-            };
+            let matched = current.is_some() && list.holds_for(etag, false);
             if matched {
                 return if self.is_get_or_head() {
                     Outcome::NotModified
@@ -522,5 +598,51 @@ impl Conditions {
             .as_ref()?
             .strong_tags()
             .find_map(|t| t.version())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn field() -> impl Strategy<Value = (&'static str, Vec<u8>)> {
+        let names = prop_oneof![
+            Just("if-match"),
+            Just("if-none-match"),
+            Just("if-modified-since"),
+            Just("if-unmodified-since"),
+            Just("if-range"),
+            Just("range"),
+            Just("accept"),
+            Just("x-other"),
+        ];
+        let values = prop_oneof![
+            Just(b"\"a\", W/\"b\"".to_vec()),
+            Just(b"*".to_vec()),
+            Just(b"Wed, 25 Nov 2026 12:00:00 GMT".to_vec()),
+            Just(b"bytes=0-1".to_vec()),
+            proptest::collection::vec(0x20u8..0x7f, 0..12),
+        ];
+        (names, values)
+    }
+
+    proptest! {
+        /// The one-pass read of a small map and the look-ups of a large one agree, repeated
+        /// lines and their order included.
+        #[test]
+        fn scanning_and_looking_up_agree(fields in proptest::collection::vec(field(), 0..12)) {
+            let mut headers = HeaderMap::new();
+            for (name, value) in &fields {
+                headers.append(
+                    http::HeaderName::from_static(name),
+                    HeaderValue::from_bytes(value).unwrap(),
+                );
+            }
+            prop_assert_eq!(
+                Conditions::scan(&Method::GET, &headers),
+                Conditions::look_up(&Method::GET, &headers)
+            );
+        }
     }
 }

@@ -85,6 +85,14 @@ mod tests {
     }
 
     #[test]
+    fn formatting_matches_httpdate() {
+        for secs in [0, 784_111_777, 1_764_079_387, 253_402_300_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(http_date_header(t), httpdate::fmt_http_date(t).as_str());
+        }
+    }
+
+    #[test]
     fn pre_epoch_times_clamp() {
         assert_eq!(
             http_date_header(UNIX_EPOCH - Duration::from_secs(10)),

@@ -36,10 +36,159 @@ const DIGEST_BYTES: usize = 18;
 /// assert!(tag.weak_eq(&strong));
 /// assert!(!tag.strong_eq(&strong));
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct ETag {
     /// The whole wire form, quotes and `W/` included.
-    repr: Box<str>,
+    repr: TagBuf,
+}
+
+impl PartialEq for ETag {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ETag {}
+
+impl std::hash::Hash for ETag {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+/// How many bytes of a tag's wire form are kept inline, without a heap allocation: every
+/// integer, timestamp, UUID and hashed tag fits.
+const INLINE: usize = 46;
+
+/// A small string buffer that lives inline and moves to the heap only when it outgrows
+/// 46 bytes. Versions write their encoding into one ([`VersionValue::encode`]), so making
+/// a tag costs no allocation: the request's work (say, rendering a JSON body) is not
+/// interleaved with small allocations of ours.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::TagBuf;
+///
+/// let mut buf = TagBuf::new();
+/// buf.push_str("v");
+/// buf.push('7');
+/// assert_eq!(buf.as_str(), "v7");
+/// ```
+#[derive(Clone)]
+pub struct TagBuf {
+    storage: Storage,
+}
+
+#[derive(Clone)]
+enum Storage {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(String),
+}
+
+impl Default for TagBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TagBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl TagBuf {
+    /// An empty buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(etag_runtime::TagBuf::new().as_str(), "");
+    /// ```
+    pub const fn new() -> Self {
+        Self {
+            storage: Storage::Inline {
+                len: 0,
+                bytes: [0; INLINE],
+            },
+        }
+    }
+
+    /// Appends a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = etag_runtime::TagBuf::new();
+    /// buf.push_str(&"x".repeat(100));
+    /// assert_eq!(buf.as_str().len(), 100);
+    /// ```
+    pub fn push_str(&mut self, s: &str) {
+        match &mut self.storage {
+            Storage::Inline { len, bytes } => {
+                let start = usize::from(*len);
+                let end = start + s.len();
+                if let Some(slot) = bytes.get_mut(start..end) {
+                    slot.copy_from_slice(s.as_bytes());
+                    // `end <= INLINE < 256`.
+                    *len = end as u8;
+                } else {
+                    let mut heap = String::with_capacity(end.max(2 * INLINE));
+                    heap.push_str(std::str::from_utf8(&bytes[..start]).unwrap_or_default());
+                    heap.push_str(s);
+                    self.storage = Storage::Heap(heap);
+                }
+            }
+            Storage::Heap(heap) => heap.push_str(s),
+        }
+    }
+
+    /// Appends a character.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = etag_runtime::TagBuf::new();
+    /// buf.push('é');
+    /// assert_eq!(buf.as_str(), "é");
+    /// ```
+    pub fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+
+    /// What was written so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut buf = etag_runtime::TagBuf::new();
+    /// buf.push_str("abc");
+    /// assert_eq!(buf.as_str(), "abc");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match &self.storage {
+            // Only whole `str`s are ever copied in, so the prefix is always UTF-8.
+            Storage::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Storage::Heap(heap) => heap,
+        }
+    }
+
+    fn into_header_value(self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+        match self.storage {
+            Storage::Inline { len, bytes } => HeaderValue::from_bytes(&bytes[..usize::from(len)]),
+            Storage::Heap(heap) => HeaderValue::from_maybe_shared(Bytes::from(heap)),
+        }
+    }
+}
+
+impl fmt::Write for TagBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
 }
 
 /// The error returned when a string is not a valid entity tag.
@@ -83,16 +232,14 @@ fn validate_opaque(opaque: &[u8]) -> Result<(), InvalidETag> {
 
 impl ETag {
     fn build(weak: bool, opaque: &str) -> Self {
-        let mut repr = String::with_capacity(opaque.len() + 4);
+        let mut repr = TagBuf::new();
         if weak {
             repr.push_str("W/");
         }
         repr.push('"');
         repr.push_str(opaque);
         repr.push('"');
-        Self {
-            repr: repr.into_boxed_str(),
-        }
+        Self { repr }
     }
 
     /// A strong entity tag with the given opaque tag (written without quotes).
@@ -148,14 +295,13 @@ impl ETag {
     /// assert_eq!(tag.version::<i64>(), Some(7));
     /// ```
     pub fn from_version<V: VersionValue + ?Sized>(version: &V) -> Self {
-        let mut repr = String::with_capacity(24);
+        let mut repr = TagBuf::new();
         repr.push('"');
         version.encode(&mut repr);
         repr.push('"');
-        debug_assert!(validate_opaque(&repr.as_bytes()[1..repr.len() - 1]).is_ok());
-        Self {
-            repr: repr.into_boxed_str(),
-        }
+        let wire = repr.as_str().as_bytes();
+        debug_assert!(validate_opaque(&wire[1..wire.len() - 1]).is_ok());
+        Self { repr }
     }
 
     /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url).
@@ -238,7 +384,7 @@ impl ETag {
     /// assert!(!etag_runtime::ETag::strong("a").unwrap().is_weak());
     /// ```
     pub fn is_weak(&self) -> bool {
-        self.repr.starts_with('W')
+        self.repr.as_str().starts_with('W')
     }
 
     /// The opaque tag, without quotes or `W/`.
@@ -250,7 +396,8 @@ impl ETag {
     /// ```
     pub fn opaque(&self) -> &str {
         let start = if self.is_weak() { 3 } else { 1 };
-        &self.repr[start..self.repr.len() - 1]
+        let wire = self.repr.as_str();
+        &wire[start..wire.len() - 1]
     }
 
     /// The wire form, as sent in an `ETag` header.
@@ -261,7 +408,7 @@ impl ETag {
     /// assert_eq!(etag_runtime::ETag::weak("a").unwrap().as_str(), "W/\"a\"");
     /// ```
     pub fn as_str(&self) -> &str {
-        &self.repr
+        self.repr.as_str()
     }
 
     /// The same tag, made weak.
@@ -346,22 +493,23 @@ impl ETag {
     /// assert_eq!(v, "W/\"a\"");
     /// ```
     pub fn into_header_value(self) -> HeaderValue {
-        let bytes = Bytes::from(self.repr.into_boxed_bytes());
         // Every constructor validates the opaque tag, so this cannot fail; keep a
         // well-formed fallback rather than a panic path all the same.
-        HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+        self.repr
+            .into_header_value()
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""))
     }
 }
 
 impl fmt::Display for ETag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for ETag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ETag({})", self.repr)
+        write!(f, "ETag({})", self.as_str())
     }
 }
 
@@ -457,13 +605,16 @@ impl ETagHasher {
     /// ```
     pub fn finish(self) -> ETag {
         let digest = self.sha.finalize();
-        let mut repr = String::with_capacity(2 + 24);
+        let mut encoded = [0u8; 24];
+        let mut repr = TagBuf::new();
         repr.push('"');
-        URL_SAFE_NO_PAD.encode_string(&digest[..DIGEST_BYTES], &mut repr);
-        repr.push('"');
-        ETag {
-            repr: repr.into_boxed_str(),
+        match URL_SAFE_NO_PAD.encode_slice(&digest[..DIGEST_BYTES], &mut encoded) {
+            Ok(n) => repr.push_str(std::str::from_utf8(&encoded[..n]).unwrap_or_default()),
+            // 18 bytes are always 24 characters: unreachable, and still a valid tag.
+            Err(_) => repr.push_str("0"),
         }
+        repr.push('"');
+        ETag { repr }
     }
 }
 
@@ -517,6 +668,26 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert!(HeaderValue::from_str(tag.as_str()).is_ok());
+    }
+
+    #[test]
+    fn long_tags_move_to_the_heap_intact() {
+        for n in [0, 1, 43, 44, 45, 46, 47, 100, 10_000] {
+            let opaque = "x".repeat(n);
+            let tag = ETag::strong(&opaque).unwrap();
+            assert_eq!(tag.opaque(), opaque);
+            assert_eq!(
+                tag.clone().into_header_value(),
+                format!("\"{opaque}\"").as_str()
+            );
+            let weak = tag.into_weak();
+            assert_eq!(weak.to_string(), format!("W/\"{opaque}\""));
+        }
+        let mut buf = TagBuf::new();
+        for _ in 0..30 {
+            buf.push('é');
+        }
+        assert_eq!(buf.as_str(), "é".repeat(30));
     }
 
     #[test]

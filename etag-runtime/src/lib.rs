@@ -85,7 +85,7 @@ pub mod __private;
 
 pub use conditions::{Conditions, Outcome, Validators};
 pub use date::{http_date_header, parse_http_date};
-pub use etag::{ETag, ETagHasher, InvalidETag};
+pub use etag::{ETag, ETagHasher, InvalidETag, TagBuf};
 pub use list::TagList;
 pub use respond::{DEFAULT_HASH_LIMIT, IntoConditionalResponse, Responder, hash_response};
 pub use response::{Checked, Halt, WithValidators, Write, into_not_modified, not_modified};

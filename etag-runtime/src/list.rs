@@ -233,6 +233,19 @@ impl TagList {
             .any(|m| matches!(m, Member::Tag { opaque, .. } if opaque == want))
     }
 
+    /// Whether the list holds for a resource that exists with `current` as its tag: a `*`,
+    /// or a member that matches `current` (strongly or weakly), in one pass.
+    pub(crate) fn holds_for(&self, current: Option<&ETag>, strong: bool) -> bool {
+        let want = current
+            .filter(|t| !(strong && t.is_weak()))
+            .map(|t| t.opaque().as_bytes());
+        self.members().any(|m| match m {
+            Member::Any => true,
+            Member::Tag { weak, opaque } => want.is_some_and(|w| w == opaque && !(strong && weak)),
+            Member::Invalid => false,
+        })
+    }
+
     /// The well-formed strong tags of the list, in order.
     ///
     /// # Examples

@@ -1,7 +1,8 @@
 //! The field types a version or a timestamp can be stored in.
 
-use std::fmt::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::TagBuf;
 
 /// A type whose values can be a resource's version: its [`ETag`](crate::ETag) is made from it.
 ///
@@ -13,11 +14,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::VersionValue;
+/// use etag_runtime::{TagBuf, VersionValue};
 ///
-/// let mut out = String::new();
+/// let mut out = TagBuf::new();
 /// "a \"quoted\" name".encode(&mut out);
-/// assert_eq!(out, "a%20%22quoted%22%20name");
+/// assert_eq!(out.as_str(), "a%20%22quoted%22%20name");
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a `#[version]`",
@@ -28,7 +29,7 @@ pub trait VersionValue {
     /// Appends the opaque-tag encoding of the value to `out`.
     ///
     /// Only `etagc` characters other than `\` and `,` may be written.
-    fn encode(&self, out: &mut String);
+    fn encode(&self, out: &mut TagBuf);
 
     /// The value as a point in time, for timestamp versions: it then also gives
     /// `Last-Modified`. `None` for counters and strings.
@@ -44,11 +45,11 @@ pub trait VersionValue {
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::{ParseVersion, VersionValue};
+/// use etag_runtime::{ParseVersion, TagBuf, VersionValue};
 ///
-/// let mut out = String::new();
+/// let mut out = TagBuf::new();
 /// (-42_i32).encode(&mut out);
-/// assert_eq!(i32::decode(&out), Some(-42));
+/// assert_eq!(i32::decode(out.as_str()), Some(-42));
 /// assert_eq!(u8::decode("300"), None);
 /// ```
 pub trait ParseVersion: VersionValue + Sized {
@@ -79,7 +80,7 @@ pub trait TimestampValue {
 }
 
 impl<T: VersionValue + ?Sized> VersionValue for &T {
-    fn encode(&self, out: &mut String) {
+    fn encode(&self, out: &mut crate::TagBuf) {
         (**self).encode(out);
     }
     fn timestamp(&self) -> Option<SystemTime> {
@@ -102,8 +103,8 @@ impl<T: TimestampValue> TimestampValue for Option<T> {
 macro_rules! integers {
     ($($t:ty)*) => {$(
         impl VersionValue for $t {
-            fn encode(&self, out: &mut String) {
-                let _ = write!(out, "{self}");
+            fn encode(&self, out: &mut crate::TagBuf) {
+                out.push_str(itoa::Buffer::new().format(*self));
             }
         }
         impl ParseVersion for $t {
@@ -129,7 +130,7 @@ fn canonical_integer<T: std::str::FromStr>(opaque: &str) -> Option<T> {
 integers!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_str(s: &str, out: &mut String) {
+fn encode_str(s: &str, out: &mut TagBuf) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -174,13 +175,13 @@ fn decode_str(opaque: &str) -> Option<String> {
 }
 
 impl VersionValue for str {
-    fn encode(&self, out: &mut String) {
+    fn encode(&self, out: &mut crate::TagBuf) {
         encode_str(self, out);
     }
 }
 
 impl VersionValue for String {
-    fn encode(&self, out: &mut String) {
+    fn encode(&self, out: &mut crate::TagBuf) {
         encode_str(self, out);
     }
 }
@@ -213,8 +214,8 @@ fn system_time_from_nanos(nanos: i128) -> Option<SystemTime> {
 
 /// Timestamps share one encoding: nanoseconds since the Unix epoch, so that a model can move
 /// between time crates without changing its tags.
-fn encode_nanos(nanos: i128, out: &mut String) {
-    let _ = write!(out, "{nanos}");
+fn encode_nanos(nanos: i128, out: &mut TagBuf) {
+    out.push_str(itoa::Buffer::new().format(nanos));
 }
 
 fn decode_nanos(opaque: &str) -> Option<i128> {
@@ -222,7 +223,7 @@ fn decode_nanos(opaque: &str) -> Option<i128> {
 }
 
 impl VersionValue for SystemTime {
-    fn encode(&self, out: &mut String) {
+    fn encode(&self, out: &mut crate::TagBuf) {
         encode_nanos(system_time_nanos(*self), out);
     }
     fn timestamp(&self) -> Option<SystemTime> {
@@ -247,7 +248,7 @@ mod uuid_impls {
     use super::{ParseVersion, VersionValue};
 
     impl VersionValue for uuid::Uuid {
-        fn encode(&self, out: &mut String) {
+        fn encode(&self, out: &mut crate::TagBuf) {
             let mut buf = uuid::Uuid::encode_buffer();
             out.push_str(self.hyphenated().encode_lower(&mut buf));
         }
@@ -276,7 +277,7 @@ mod chrono_impls {
     }
 
     impl VersionValue for DateTime<Utc> {
-        fn encode(&self, out: &mut String) {
+        fn encode(&self, out: &mut crate::TagBuf) {
             encode_nanos(nanos(self), out);
         }
         fn timestamp(&self) -> Option<SystemTime> {
@@ -309,7 +310,7 @@ mod time_impls {
     use time::OffsetDateTime;
 
     impl VersionValue for OffsetDateTime {
-        fn encode(&self, out: &mut String) {
+        fn encode(&self, out: &mut crate::TagBuf) {
             encode_nanos(self.unix_timestamp_nanos(), out);
         }
         fn timestamp(&self) -> Option<SystemTime> {
@@ -339,7 +340,7 @@ mod jiff_impls {
     use jiff::Timestamp;
 
     impl VersionValue for Timestamp {
-        fn encode(&self, out: &mut String) {
+        fn encode(&self, out: &mut crate::TagBuf) {
             encode_nanos(self.as_nanosecond(), out);
         }
         fn timestamp(&self) -> Option<SystemTime> {
@@ -366,9 +367,9 @@ mod tests {
     use crate::ETag;
 
     fn enc<V: VersionValue + ?Sized>(v: &V) -> String {
-        let mut s = String::new();
+        let mut s = TagBuf::new();
         v.encode(&mut s);
-        s
+        s.as_str().to_owned()
     }
 
     #[test]
