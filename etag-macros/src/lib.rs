@@ -59,8 +59,12 @@ use proc_macro::TokenStream;
 ///   runtime's [`IntoConditionalResponse`](trait.IntoConditionalResponse.html)).
 /// - On GET and HEAD the request's preconditions are evaluated in the order of RFC 9110
 ///   section 13.2.2 against those validators *before* the value is rendered: a 304 costs
-///   no serialization. A 304 keeps the response's `ETag`, `Cache-Control`, `Vary` and
-///   other cache fields, and drops the body and its `Content-*` fields (section 15.4.5).
+///   no serialization. The 304 carries the `ETag` (or `Last-Modified` when there is no
+///   tag), the fields of `(headers, _)` tuples around the value and the `cache_control`
+///   option, and no body or `Content-*` fields (section 15.4.5). Fields that only the
+///   value's own rendering would set cannot be known without rendering it: put `Vary`,
+///   `Expires` or `Cache-Control` in a tuple or the option, not inside the body type. A 304
+///   returned early with `Conditions::check(..)?` carries the tag and the option only.
 /// - Errors and other non-2xx responses pass through untouched: an `Err`, a `None`, a
 ///   `(StatusCode::NOT_FOUND, _)` never get a validator and are never replaced by a 304.
 /// - Other methods (PUT, PATCH, DELETE, POST) are not evaluated here: a write checks its

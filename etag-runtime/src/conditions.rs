@@ -217,7 +217,8 @@ pub struct Conditions {
     if_none_match: Option<TagList>,
     if_modified_since: Option<SystemTime>,
     if_unmodified_since: Option<SystemTime>,
-    if_range: Option<HeaderValue>,
+    /// `None`: absent. `Some(None)`: present but not one line, which holds for nothing.
+    if_range: Option<Option<HeaderValue>>,
     has_range: bool,
 }
 
@@ -303,8 +304,9 @@ impl Conditions {
             if_range: {
                 let mut lines = headers.get_all(IF_RANGE).iter();
                 match (lines.next(), lines.next()) {
-                    (Some(one), None) => Some(one.clone()),
-                    _ => None,
+                    (None, _) => None,
+                    (Some(one), None) => Some(Some(one.clone())),
+                    (Some(_), Some(_)) => Some(None),
                 }
             },
             has_range: headers.contains_key(RANGE),
@@ -346,7 +348,7 @@ impl Conditions {
             if_unmodified_since: if_unmodified_since
                 .single()
                 .and_then(|v| parse_http_date(v.as_bytes())),
-            if_range: if_range.single().cloned(),
+            if_range: if_range.first.map(|_| if_range.single().cloned()),
             has_range,
         }
     }
@@ -559,7 +561,7 @@ impl Conditions {
         let Some(value) = &self.if_range else {
             return true;
         };
-        let Some(current) = current else {
+        let (Some(value), Some(current)) = (value, current) else {
             return false;
         };
         let raw = crate::etag::trim_ows(value.as_bytes());

@@ -25,7 +25,8 @@ pub fn parse_http_date(raw: &[u8]) -> Option<SystemTime> {
 
 /// Formats a time as an IMF-fixdate header value, truncated to the second.
 ///
-/// Times before 1970 are sent as the epoch, the earliest instant `httpdate` formats.
+/// Times before 1970 are sent as the epoch and times after 9999 as its last second: the
+/// range an HTTP-date can express.
 ///
 /// # Examples
 ///
@@ -42,11 +43,14 @@ pub fn http_date_header(time: SystemTime) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
+/// The last second an HTTP-date can name: 9999-12-31 23:59:59 UTC.
+const LAST_SECOND: u64 = 253_402_300_799;
+
 /// Truncates to a whole second (RFC 9110 section 5.6.7: HTTP-date has one-second
-/// resolution), clamping times before the epoch to the epoch.
+/// resolution), clamping to what an HTTP-date can express: 1970 to the end of 9999.
 pub(crate) fn truncate(time: SystemTime) -> SystemTime {
     match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs()),
+        Ok(d) => UNIX_EPOCH + std::time::Duration::from_secs(d.as_secs().min(LAST_SECOND)),
         Err(_) => UNIX_EPOCH,
     }
 }
@@ -90,6 +94,14 @@ mod tests {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             assert_eq!(http_date_header(t), httpdate::fmt_http_date(t).as_str());
         }
+    }
+
+    #[test]
+    fn far_future_times_clamp_instead_of_panicking() {
+        let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
+        assert_eq!(http_date_header(far), "Fri, 31 Dec 9999 23:59:59 GMT");
+        let date = parse_http_date(b"Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
+        assert!(not_after(far, date));
     }
 
     #[test]

@@ -345,7 +345,8 @@ impl ETag {
         Ok(hasher.finish())
     }
 
-    /// Parses a tag from raw header bytes (obs-text allowed, no surrounding whitespace).
+    /// Parses a tag from raw header bytes (no surrounding whitespace). obs-text is
+    /// accepted when it is UTF-8 text.
     ///
     /// # Errors
     ///
@@ -371,9 +372,12 @@ impl ETag {
                 reason: "expected a quoted string, optionally prefixed by W/",
             })?;
         validate_opaque(opaque)?;
-        // obs-text may not be UTF-8: such bytes become U+FFFD, which is still obs-text.
-        let opaque = String::from_utf8_lossy(opaque);
-        Ok(Self::build(weak, &opaque))
+        // obs-text need not be UTF-8, but a tag held as text must be: refuse rather than
+        // replace bytes, which would make different tags compare equal.
+        let opaque = std::str::from_utf8(opaque).map_err(|_| InvalidETag {
+            reason: "the opaque tag is not UTF-8",
+        })?;
+        Ok(Self::build(weak, opaque))
     }
 
     /// Whether the tag is weak (`W/"..."`).
@@ -691,9 +695,14 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_obs_text_is_accepted() {
-        let tag = ETag::from_bytes_exact(b"\"\xff\xfe\"").unwrap();
-        assert!(!tag.is_weak());
+    fn obs_text_is_accepted_as_utf8_only() {
+        assert_eq!(
+            ETag::from_bytes_exact("\"é\"".as_bytes()).unwrap().opaque(),
+            "é"
+        );
+        // Two different byte strings must never become one tag.
+        assert!(ETag::from_bytes_exact(b"\"\xff\"").is_err());
+        assert!(ETag::from_bytes_exact(b"\"\xfe\"").is_err());
         assert!(ETag::from_bytes_exact(b"\"\x00\"").is_err());
     }
 }

@@ -180,8 +180,9 @@ impl TagList {
 
     /// Whether the field holds `*` ("any current representation").
     ///
-    /// `*` is only valid alone; a `*` among tags is read as `*` all the same, which is
-    /// what the client asked for and the safe reading for `If-None-Match: *` on a PUT.
+    /// `*` is only valid alone; here a `*` among tags counts all the same, which is the
+    /// safe reading of `If-None-Match` on a create-only PUT. (`If-Match` evaluation is
+    /// stricter: there a `*` counts only alone.)
     ///
     /// # Examples
     ///
@@ -233,17 +234,30 @@ impl TagList {
             .any(|m| matches!(m, Member::Tag { opaque, .. } if opaque == want))
     }
 
-    /// Whether the list holds for a resource that exists with `current` as its tag: a `*`,
-    /// or a member that matches `current` (strongly or weakly), in one pass.
+    /// Whether the list holds for a resource that exists with `current` as its tag, in one
+    /// pass: a member that matches `current` (strongly or weakly), or a `*`.
+    ///
+    /// `*` is valid only alone. In `If-None-Match` (`strong == false`) a `*` among tags
+    /// still counts, the safe reading for a create-only PUT; in `If-Match` it counts only
+    /// alone, so that `If-Match: "stale", *` cannot let a stale write through.
     pub(crate) fn holds_for(&self, current: Option<&ETag>, strong: bool) -> bool {
         let want = current
             .filter(|t| !(strong && t.is_weak()))
             .map(|t| t.opaque().as_bytes());
-        self.members().any(|m| match m {
-            Member::Any => true,
-            Member::Tag { weak, opaque } => want.is_some_and(|w| w == opaque && !(strong && weak)),
-            Member::Invalid => false,
-        })
+        let (mut any, mut others) = (false, false);
+        for member in self.members() {
+            match member {
+                Member::Any => any = true,
+                Member::Tag { weak, opaque } => {
+                    if want.is_some_and(|w| w == opaque && !(strong && weak)) {
+                        return true;
+                    }
+                    others = true;
+                }
+                Member::Invalid => others = true,
+            }
+        }
+        any && !(strong && others)
     }
 
     /// The well-formed strong tags of the list, in order.

@@ -296,7 +296,9 @@ pub const DEFAULT_HASH_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Makes any response conditional by hashing its body: the mode of `#[etag(hash)]`.
 ///
-/// Only 2xx responses with content are touched: a 204 or 205 has no representation (the
+/// Only 2xx responses to GET and HEAD with content are touched. The response to a write is
+/// not the resource's representation (RFC 9110 section 9.3.4: no validator on a PUT's
+/// response unless it is), and a 204 or 205 has no representation at all (the
 /// digest of its empty body would tag nothing, and a client would send it back in
 /// `If-Match`), and a 206 is only part of one. A response that already has an `ETag` keeps it and is
 /// not hashed. A body larger than `limit` bytes (by its `Content-Length`, or once that
@@ -325,7 +327,9 @@ pub async fn hash_response(
     weak: bool,
 ) -> Response {
     let status = response.status();
-    if !status.is_success()
+    let method = conditions.method();
+    if !(method == Method::GET || method == Method::HEAD)
+        || !status.is_success()
         || matches!(
             status,
             StatusCode::NO_CONTENT | StatusCode::RESET_CONTENT | StatusCode::PARTIAL_CONTENT

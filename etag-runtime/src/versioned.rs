@@ -8,9 +8,18 @@ use crate::{ETag, ETagHasher, Validators};
 /// A value that knows its validators: an entity tag and, optionally, a last-modification time.
 ///
 /// Derive it with `#[derive(Versioned)]` on a struct that has a `#[version]` field (and
-/// optionally a `#[last_modified]` one), or implement it by hand. Slices and `Vec`s of
-/// versioned items are versioned too: their tag is a digest of the members' tags, in order,
-/// and their last-modified time is the newest member's.
+/// optionally a `#[last_modified]` one), or implement it by hand.
+///
+/// Slices and `Vec`s of versioned items are versioned too: their tag is a digest of the
+/// count and of each member's tag and last-modified time, in order. Two things to know:
+///
+/// - A list has no `Last-Modified`. The newest member's time does not move when a member
+///   is deleted, so `If-Modified-Since` against it would answer 304 with a stale list.
+/// - Members are told apart by their validators only. If one member can be replaced by
+///   another with the same version and no (or the same) last-modified time, the list's tag
+///   does not change. Give members a `#[last_modified]` field, or, better for lists that
+///   change, compute the list's validators from a collection revision and attach them with
+///   [`Conditions::check`](crate::Conditions::check) (the example app does this).
 ///
 /// # Examples
 ///
@@ -86,7 +95,8 @@ impl<T: Versioned> Versioned for axum::Json<T> {
     }
 }
 
-/// A collection's tag: the digest of its members' tags in order, weak if any is weak.
+/// A collection's tag: the digest of its count and of its members' tags and times in order,
+/// weak if any member's tag is weak. No `Last-Modified`: see [`Versioned`].
 impl<T: Versioned> Versioned for [T] {
     fn etag(&self) -> ETag {
         let mut hasher = ETagHasher::new();
@@ -98,22 +108,22 @@ impl<T: Versioned> Versioned for [T] {
             // '\n' is not an etagc character, so the joined form is unambiguous.
             hasher.update(tag.opaque().as_bytes());
             hasher.update(b"\n");
+            let nanos = item.last_modified().map_or(i128::MIN, |t| {
+                t.duration_since(SystemTime::UNIX_EPOCH).map_or_else(
+                    |e| -(e.duration().as_nanos() as i128),
+                    |d| d.as_nanos() as i128,
+                )
+            });
+            hasher.update(&nanos.to_be_bytes());
         }
         let tag = hasher.finish();
         if weak { tag.into_weak() } else { tag }
-    }
-
-    fn last_modified(&self) -> Option<SystemTime> {
-        self.iter().filter_map(Versioned::last_modified).max()
     }
 }
 
 impl<T: Versioned> Versioned for Vec<T> {
     fn etag(&self) -> ETag {
         self.as_slice().etag()
-    }
-    fn last_modified(&self) -> Option<SystemTime> {
-        self.as_slice().last_modified()
     }
 }
 
@@ -144,9 +154,15 @@ mod tests {
         assert_ne!(a.etag(), c.etag());
         assert_eq!(
             a.etag(),
-            vec![Item(1, None, false), Item(2, None, false)].etag()
+            vec![Item(1, t(5), false), Item(2, t(9), false)].etag()
         );
-        assert_eq!(a.last_modified(), t(9));
+        // One member replaced by another at the same version, created later.
+        assert_ne!(
+            a.etag(),
+            vec![Item(1, t(5), false), Item(2, t(10), false)].etag()
+        );
+        // A delete of an older member must not leave a Last-Modified that says otherwise.
+        assert_eq!(a.last_modified(), None);
         assert!(!a.etag().is_weak());
         assert!(vec![Item(1, None, true)].etag().is_weak());
         assert_ne!(Vec::<Item>::new().etag(), vec![Item(1, None, false)].etag());

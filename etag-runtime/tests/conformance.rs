@@ -90,6 +90,10 @@ fn table() -> Vec<Row> {
         "13.1.1" "* holds when a current representation exists": PUT ["if-match" = b"*"] on Full => PROCEED;
         "13.1.1" "* fails when there is no current representation": PUT ["if-match" = b"*"] on Absent => FAILED;
         "13.1.1" "a tag fails when there is no current representation": PUT ["if-match" = b"\"v2\""] on Absent => FAILED;
+        "13.1.1" "* holds only alone: mixed with a stale tag it fails": PUT ["if-match" = b"\"v1\", *"] on Full => FAILED;
+        "13.1.1" "* mixed with the current tag: the tag matches": PUT ["if-match" = b"*, \"v2\""] on Full => PROCEED;
+        "13.1.2" "* among tags in If-None-Match still means any (create-only stays safe)": PUT ["if-none-match" = b"\"v1\", *"] on Full => FAILED;
+        "13.1.5" "two If-Range lines are invalid: the whole representation is sent": GET ["range" = b"bytes=0-9", "if-range" = b"\"v2\"", "if-range" = b"\"v2\""] on Full => PROCEED;
         "13.1.1" "any member of a list may match": PUT ["if-match" = b"\"v1\", \"v2\""] on Full => PROCEED;
         "5.3" "repeated field lines combine into one list": PUT ["if-match" = b"\"v1\"", "if-match" = b"\"v2\""] on Full => PROCEED;
         "5.6.1" "optional whitespace and empty members are allowed": PUT ["if-match" = b" ,\t\"v1\" ,, \"v2\"\t"] on Full => PROCEED;

@@ -74,8 +74,15 @@ async fn remove() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// The response to a write is not the resource's representation.
+#[etag(hash)]
+async fn submit() -> &'static str {
+    "{\"ok\":true}"
+}
+
 fn app() -> Router {
     Router::new()
+        .route("/submit", axum::routing::post(submit))
         .route("/page", get(page))
         .route("/weak", get(weak_page))
         .route("/large", get(large))
@@ -191,4 +198,14 @@ async fn rfc9110_15_3_5_a_204_gets_no_tag() {
     let res = common::send(&app(), axum::http::Method::DELETE, "/remove", &[], None).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     assert!(!res.has("etag"));
+}
+
+/// RFC 9110 section 9.3.4: no validator on a write's response unless it is the stored
+/// representation, which a hashed body of a POST or PUT is not known to be.
+#[tokio::test]
+async fn rfc9110_9_3_4_write_responses_get_no_hashed_tag() {
+    let reply = common::send(&app(), axum::http::Method::POST, "/submit", &[], None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers.get("etag").is_none());
+    assert_eq!(&reply.body[..], b"{\"ok\":true}");
 }
