@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use etag_runtime::{Conditions, Halt, Versioned, WithValidators, Write, etag};
+use etag_runtime::{Conditions, Halt, TagList, Versioned, WithValidators, Write, etag};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -264,8 +264,13 @@ async fn put_product(
                 .update(id, current.version, &input)
                 .await?
                 .map(updated),
-            // INSERT ... ON CONFLICT (id) DO NOTHING.
-            Write::Create => app.store.create_at(id, &input).await?.map(created),
+            // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked for a
+            // create: an If-Unmodified-Since holds for a missing product (it has no date),
+            // but the client meant the product it read, which has been deleted since.
+            Write::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
+                app.store.create_at(id, &input).await?.map(created)
+            }
+            Write::Create => return Err(Halt::PreconditionFailed.into()),
         };
         if let Some(response) = written {
             return Ok(response);

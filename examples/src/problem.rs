@@ -110,6 +110,11 @@ impl IntoResponse for ApiError {
         match self {
             Self::Problem(p) => p.into_response(),
             Self::Halt(h) => h.into_response(),
+            Self::Store(StoreError::IdsExhausted) => Problem::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "Every product id is taken: no product can be created.",
+            )
+            .into_response(),
             Self::Store(e) => {
                 tracing::error!(error = %e, "database error");
                 Problem::new(

@@ -32,30 +32,43 @@ macro_rules! product_columns {
     };
 }
 
-/// A database error.
+/// Why the store could not do what it was asked.
 #[derive(Debug)]
-pub struct StoreError(sqlx::Error);
+pub enum StoreError {
+    /// The database failed.
+    Database(sqlx::Error),
+    /// Every id up to [`MAX_ID`] is taken: nothing was created.
+    IdsExhausted,
+}
 
 impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // sqlx prefixes database errors with "error returned from database: ".
-        let text = self.0.to_string();
-        f.write_str(
-            text.strip_prefix("error returned from database: ")
-                .unwrap_or(&text),
-        )
+        match self {
+            Self::Database(e) => {
+                // sqlx prefixes database errors with "error returned from database: ".
+                let text = e.to_string();
+                f.write_str(
+                    text.strip_prefix("error returned from database: ")
+                        .unwrap_or(&text),
+                )
+            }
+            Self::IdsExhausted => write!(f, "every product id up to {MAX_ID} is taken"),
+        }
     }
 }
 
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
+        match self {
+            Self::Database(e) => Some(e),
+            Self::IdsExhausted => None,
+        }
     }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self(e)
+        Self::Database(e)
     }
 }
 
@@ -136,7 +149,7 @@ impl Store {
     /// created.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         if !url.starts_with("sqlite:") {
-            return Err(StoreError(sqlx::Error::Configuration(
+            return Err(StoreError::Database(sqlx::Error::Configuration(
                 format!("unsupported database URL {url:?}: this build supports sqlite: URLs")
                     .into(),
             )));
@@ -300,7 +313,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// A database error.
+    /// A database error, or [`StoreError::IdsExhausted`].
     pub async fn create(
         &self,
         input: &NewProduct,
@@ -326,6 +339,11 @@ impl Store {
             tx.rollback().await?;
             return Ok(None);
         };
+        // A create-only PUT may have taken the last id a client can address.
+        if id > MAX_ID {
+            tx.rollback().await?;
+            return Err(StoreError::IdsExhausted);
+        }
         const SQL: &str = concat!(
             "INSERT INTO products (",
             product_columns!(),

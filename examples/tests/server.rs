@@ -551,6 +551,26 @@ async fn put_needs_a_precondition_and_never_overwrites_a_newer_version() {
 }
 
 #[tokio::test]
+async fn ids_beyond_reach_are_never_handed_out() {
+    let server = Server::start().await;
+    let body = json!({"name": "Last", "price": 1.0});
+    let last = "/products/9007199254740991";
+    let reply = send(
+        server
+            .request(Method::PUT, last)
+            .header("if-none-match", "*")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    // Every id a client can address is taken now: POST says so instead of creating a
+    // product nobody could reach.
+    let reply = send(server.request(Method::POST, "/products").json(&body)).await;
+    reply.assert_problem(507);
+    assert_eq!(send(server.request(Method::GET, last)).await.status, 200);
+}
+
+#[tokio::test]
 async fn create_only_put() {
     let server = Server::start().await;
     let body = json!({"name": "Monitor", "price": 199.0});
@@ -579,6 +599,15 @@ async fn create_only_put() {
     put("/products/43", "if-match", "*")
         .await
         .assert_problem(412);
+    // If-Unmodified-Since holds for a missing product (it has no date), but it never
+    // creates one: only If-None-Match: * asks for that.
+    put(
+        "/products/43",
+        "if-unmodified-since",
+        "Wed, 25 Nov 2026 12:00:00 GMT",
+    )
+    .await
+    .assert_problem(412);
     // POST hands out ids after the ones created by PUT.
     let next = server.create("Next", 1.0).await;
     assert_eq!(next.json()["id"], 43);
