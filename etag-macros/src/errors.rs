@@ -62,6 +62,15 @@ fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Consumes whatever follows an argument up to the next `,`, so that parsing goes on
+/// after an error.
+pub(crate) fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(syn::Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

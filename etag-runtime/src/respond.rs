@@ -7,8 +7,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt as _;
 
-use crate::response::{WithValidators, into_not_modified, not_modified};
-use crate::{Conditions, ETag, ETagHasher, Halt, Outcome, Validators, Versioned};
+use crate::response::{WithValidators, into_not_modified};
+use crate::{Conditions, ETag, ETagHasher, Validators, Versioned};
 
 /// A handler return type that `#[etag]` can answer conditionally: it knows its validators
 /// before it is rendered, so a 304 costs no serialization.
@@ -152,13 +152,14 @@ impl<'a> Responder<'a> {
             validators
         };
         let method = self.conditions.method();
-        if method == Method::GET || method == Method::HEAD {
-            match self.conditions.evaluate(Some(&validators)) {
-                Outcome::NotModified => return not_modified(validators),
-                Outcome::PreconditionFailed => return Halt::PreconditionFailed.into_response(),
-                Outcome::Proceed { .. } => {}
+        let validators = if method == Method::GET || method == Method::HEAD {
+            match self.conditions.check(validators) {
+                Ok(checked) => checked.into_validators(),
+                Err(halt) => return halt.into_response(),
             }
-        }
+        } else {
+            validators
+        };
         let mut res = render();
         if res.status().is_success() {
             validators.write_headers(res.headers_mut());

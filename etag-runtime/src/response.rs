@@ -217,6 +217,10 @@ impl Checked {
     pub fn validators(&self) -> &Validators {
         &self.validators
     }
+
+    pub(crate) fn into_validators(self) -> Validators {
+        self.validators
+    }
 }
 
 /// A response body with the validators it goes out with; see [`Checked::respond`].

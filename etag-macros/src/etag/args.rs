@@ -1,10 +1,10 @@
 //! The arguments of `#[etag(...)]`.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use syn::parse::{ParseStream, Parser};
 use syn::{LitInt, LitStr, Token};
 
-use crate::errors::{Errors, did_you_mean};
+use crate::errors::{Errors, did_you_mean, skip_value};
 use crate::runtime_path::{RuntimePath, parse_crate_path};
 
 /// Every argument, as the user writes it.
@@ -137,15 +137,6 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
         errors.push(e);
     }
     args
-}
-
-/// Consumes whatever follows an argument up to the next `,`, so that parsing goes on
-/// after an error.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
-    while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<TokenTree>()?;
-    }
-    Ok(())
 }
 
 /// A flag such as `weak` takes no value.

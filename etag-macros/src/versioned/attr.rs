@@ -2,7 +2,7 @@
 
 use syn::{Attribute, LitStr, Meta, Token};
 
-use crate::errors::{Errors, did_you_mean};
+use crate::errors::{Errors, did_you_mean, skip_value};
 use crate::runtime_path::{RuntimePath, parse_crate_path};
 
 pub(crate) const VERSION: &str = "version";
@@ -85,13 +85,6 @@ impl Container {
         }
         container
     }
-}
-
-fn skip_value(input: syn::parse::ParseStream<'_>) -> syn::Result<()> {
-    while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<proc_macro2::TokenTree>()?;
-    }
-    Ok(())
 }
 
 /// The helper attributes of one field, each kept for its span.
