@@ -302,8 +302,8 @@ pub const DEFAULT_HASH_LIMIT: usize = 4 * 1024 * 1024;
 /// response unless it is), and a 204 or 205 has no representation at all (the
 /// digest of its empty body would tag nothing, and a client would send it back in
 /// `If-Match`), and a 206 is only part of one. A response that already has an `ETag` keeps it and is
-/// not hashed. A body larger than `limit` bytes (by its `Content-Length`, or once that
-/// many bytes have been read) goes out unchanged and without an `ETag`; so does a body
+/// not hashed. A body larger than `limit` bytes (by its `Content-Length` or size hint,
+/// or once that many bytes have been read) goes out unchanged and without an `ETag`; so does a body
 /// with trailers. On GET and HEAD the preconditions are evaluated against the tag (and
 /// against a `Last-Modified` the response carries).
 ///
@@ -359,7 +359,8 @@ pub async fn hash_response(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
+    let hinted = http_body::Body::size_hint(response.body()).lower();
+    if declared.is_some_and(|len| len > limit as u64) || hinted > limit as u64 {
         return response;
     }
 
