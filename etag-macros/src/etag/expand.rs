@@ -80,13 +80,16 @@ pub(crate) fn handler(args: &Args, item: ItemFn) -> TokenStream {
         }
     };
     // `typed` pins the body's output to the declared type, so that `?` and `return`
-    // convert to it. A type with `impl Trait` cannot be named there; the body's own
-    // type stands in for it.
-    let run = if opaque {
-        quote!(#body.await)
-    } else {
-        quote!(#private::typed::<#ret, _>(#body).await)
+    // convert to it. An `impl Trait` cannot be named there: it becomes `_`, so that the
+    // rest of the type (the `E` of `Result<impl IntoResponse, E>`) still guides `?`.
+    let pinned = match &sig.output {
+        ReturnType::Type(_, ty) if opaque => {
+            let inferred = impl_trait_as_infer((**ty).clone());
+            quote!(#inferred)
+        }
+        _ => ret.clone(),
     };
+    let run = quote!(#private::typed::<#pinned, _>(#body).await);
 
     let weak = args.weak;
     let cache_control = match &args.cache_control {
@@ -207,6 +210,23 @@ fn contains_impl_trait(ty: &Type) -> bool {
     let mut finder = Finder(false);
     finder.visit_type(ty);
     finder.0
+}
+
+/// The type with every `impl Trait` in it replaced by `_`.
+fn impl_trait_as_infer(mut ty: Type) -> Type {
+    struct Replacer;
+    impl syn::visit_mut::VisitMut for Replacer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(it) = ty {
+                let span = it.impl_token.span;
+                *ty = syn::parse_quote_spanned!(span=> _);
+            } else {
+                syn::visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    syn::visit_mut::VisitMut::visit_type_mut(&mut Replacer, &mut ty);
+    ty
 }
 
 /// Whether the type names `Self`.

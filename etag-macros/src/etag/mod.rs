@@ -87,7 +87,22 @@ mod tests {
         assert!(out.contains("respond_hashed"), "{out}");
         assert!(out.contains("rt :: __private"), "{out}");
         assert!(!out.contains("etag_runtime"), "{out}");
-        assert!(!out.contains("typed"), "{out}");
+        // `impl Trait` cannot be named in the pinned output type: it becomes `_`.
+        assert!(out.contains("typed :: < _ , _ >"), "{out}");
+    }
+
+    #[test]
+    fn impl_trait_inside_result_keeps_the_error_type_pinned() {
+        let out = expand_str(
+            quote!(hash),
+            quote! {
+                async fn page<S>() -> Result<impl IntoResponse, StatusCode> { Ok("hi") }
+            },
+        );
+        assert!(
+            out.contains("typed :: < Result < _ , StatusCode > , _ >"),
+            "{out}"
+        );
     }
 
     #[test]
