@@ -227,7 +227,12 @@ async fn create_product(
     body: Result<Json<ProductBody>, JsonRejection>,
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
-    let expected = if conditions.is_conditional() {
+    // If-Modified-Since and If-Range do not apply to a POST (RFC 9110 sections 13.1.3
+    // and 13.1.5): only the fields evaluated for it make the create conditional.
+    let expected = if conditions.if_match().is_some()
+        || conditions.if_unmodified_since().is_some()
+        || conditions.if_none_match().is_some()
+    {
         let state = app.store.collection_state().await?;
         match conditions.check_write(Some(&state))? {
             Write::Update(state) => Some(state.revision),
@@ -340,15 +345,14 @@ async fn patch_product(
     Err(Halt::PreconditionFailed.into())
 }
 
-/// `DELETE /products/{id}`: the same preconditions as PUT; 204. A 204 has no body to
-/// take validators from, so this handler asks for its precondition itself rather than
-/// through `#[etag(require_precondition)]`.
+/// `DELETE /products/{id}`: the same preconditions as PUT; 204, which carries no
+/// validators (there is no representation left).
+#[etag(require_precondition)]
 async fn delete_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
 ) -> Result<StatusCode, ApiError> {
-    conditions.require_precondition()?;
     for _ in 0..WRITE_ATTEMPTS {
         let stamp = app
             .store

@@ -371,3 +371,29 @@ async fn conditional_writes_are_atomic_in_the_store() {
         state.revision + 1
     );
 }
+
+/// RFC 9110 sections 13.1.3 and 13.1.5: If-Modified-Since and If-Range do not apply to a
+/// POST, so they must not make the create conditional on the collection's state (which
+/// would turn a concurrent write into a spurious 412).
+#[tokio::test]
+async fn post_ignores_if_modified_since() {
+    let store = store().await;
+    let app = router(store.clone(), ApiOptions::default());
+    let body = json!({"name": "Mouse", "price": 29.99});
+
+    let before = store.stats();
+    let (response, _) = call(&app, write("POST", "/products", None, body.clone())).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let plain = diff(before, store.stats());
+
+    let mut request = write("POST", "/products", None, body);
+    request.headers_mut().insert(
+        "if-modified-since",
+        "Wed, 25 Nov 2026 12:00:00 GMT".parse().unwrap(),
+    );
+    let before = store.stats();
+    let (response, _) = call(&app, request).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // No read of the collection state: the same work as the plain POST.
+    assert_eq!(diff(before, store.stats()), plain);
+}
