@@ -380,13 +380,47 @@ impl Conditions {
         &self,
         current: Option<&'a T>,
     ) -> Result<Write<&'a T>, Halt> {
-        let validators = current.map(Versioned::validators);
-        match self.evaluate(validators.as_ref()) {
-            Outcome::Proceed { .. } => Ok(match current {
-                Some(state) => Write::Update(state),
-                None => Write::Create,
-            }),
-            Outcome::NotModified => Err(Halt::NotModified(validators.unwrap_or_default())),
+        match current {
+            Some(state) => self.check_update(state).map(Write::Update),
+            None => match self.evaluate(None) {
+                Outcome::Proceed { .. } => Ok(Write::Create),
+                Outcome::NotModified => Err(Halt::NotModified(Validators::default())),
+                Outcome::PreconditionFailed => Err(Halt::PreconditionFailed),
+            },
+        }
+    }
+
+    /// [`check_write`](Self::check_write) for a resource known to exist (a PATCH or a
+    /// DELETE, which have nothing to create): `Ok` is the state to make the write
+    /// conditional on, with no `Write::Create` case to rule out.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_write`](Self::check_write).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Halt, Versioned};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// struct Doc { version: i64 }
+    /// impl Versioned for Doc {
+    ///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
+    /// }
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-match", "\"4\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::DELETE, &h);
+    /// // DELETE ... WHERE id = ? AND version = 4
+    /// assert_eq!(c.check_update(&Doc { version: 4 }).unwrap().version, 4);
+    /// assert_eq!(c.check_update(&Doc { version: 5 }).err(), Some(Halt::PreconditionFailed));
+    /// ```
+    pub fn check_update<'a, T: Versioned + ?Sized>(&self, current: &'a T) -> Result<&'a T, Halt> {
+        let validators = current.validators();
+        match self.evaluate(Some(&validators)) {
+            Outcome::Proceed { .. } => Ok(current),
+            Outcome::NotModified => Err(Halt::NotModified(validators)),
             Outcome::PreconditionFailed => Err(Halt::PreconditionFailed),
         }
     }

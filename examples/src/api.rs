@@ -234,10 +234,7 @@ async fn create_product(
         || conditions.if_none_match().is_some()
     {
         let state = app.store.collection_state().await?;
-        match conditions.check_write(Some(&state))? {
-            Write::Update(state) => Some(state.revision),
-            Write::Create => None,
-        }
+        Some(conditions.check_update(&state)?.revision)
     } else {
         None
     };
@@ -325,9 +322,7 @@ async fn patch_product(
             .get(id)
             .await?
             .ok_or_else(|| Problem::no_product(id))?;
-        let Write::Update(current) = conditions.check_write(Some(&current))? else {
-            return Err(Halt::PreconditionFailed.into());
-        };
+        let current = conditions.check_update(&current)?;
         let mut merged = serde_json::to_value(current).map_err(|e| {
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -359,9 +354,7 @@ async fn delete_product(
             .stamp(id)
             .await?
             .ok_or_else(|| Problem::no_product(id))?;
-        let Write::Update(current) = conditions.check_write(Some(&stamp))? else {
-            return Err(Halt::PreconditionFailed.into());
-        };
+        let current = conditions.check_update(&stamp)?;
         if app.store.delete(id, current.version).await? {
             return Ok(StatusCode::NO_CONTENT);
         }
