@@ -152,9 +152,6 @@ pub fn typed<T, F: Future<Output = T>>(body: F) -> F {
     body
 }
 
-/// Compile-time checks placed at the user's tokens.
-pub fn assert_conditional<T: IntoConditionalResponse>() {}
-
 /// `#[versioned(weak)]` and the default strong tag of a `#[version]` field.
 pub fn version_etag<V: VersionValue + ?Sized>(version: &V, weak: bool) -> ETag {
     let tag = ETag::from_version(version);
