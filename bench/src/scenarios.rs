@@ -104,7 +104,7 @@ async fn list_plain(State(s): State<AppState>) -> Json<Shared<Vec<Product>>> {
 async fn list_early(
     conditions: Conditions,
     State(s): State<AppState>,
-) -> Result<etag_runtime::WithValidators<Json<Shared<Vec<Product>>>>, etag_runtime::Halt> {
+) -> Result<etag_runtime::WithValidators<Json<Shared<Vec<Product>>>>, etag_runtime::Precondition> {
     let checked = conditions.check(s.list_validators.clone())?;
     Ok(checked.respond(Json(s.list)))
 }
@@ -233,7 +233,7 @@ impl Bench {
 }
 
 fn etag_of(v: &impl Versioned) -> HeaderValue {
-    v.etag().into_header_value()
+    v.etag().into()
 }
 
 pub(crate) fn run(budget: Budget, figures: &mut Vec<Figure>) {
@@ -365,7 +365,7 @@ fn parse_eval(budget: Budget, figures: &mut Vec<Figure>) {
                     std::hint::black_box(&method),
                     std::hint::black_box(&headers),
                 );
-                std::hint::black_box(c.evaluate(Some(&current)));
+                let _ = std::hint::black_box(c.evaluate(Some(&current)));
             })
         };
         let theirs = |n| {

@@ -55,8 +55,9 @@ use proc_macro::TokenStream;
 /// - The validators come from the returned value: `Json<T>` or any `T: Versioned +
 ///   IntoResponse` (see [`derive(Versioned)`](derive.Versioned.html)), a
 ///   [`WithValidators`](struct.WithValidators.html), and those inside `Result<_, E>`,
-///   `Option<_>` (`None` is 404), `(StatusCode, _)` and `(headers, _)` tuples (the
-///   runtime's [`IntoConditionalResponse`](trait.IntoConditionalResponse.html)).
+///   `Option<_>` (`None` is a 404 with problem details), `(StatusCode, _)` and
+///   `(headers, _)` tuples (the runtime's
+///   [`IntoConditionalResponse`](response/trait.IntoConditionalResponse.html)).
 /// - On GET and HEAD the request's preconditions are evaluated in the order of RFC 9110
 ///   section 13.2.2 against those validators *before* the value is rendered: a 304 costs
 ///   no serialization. The 304 carries the `ETag` (or `Last-Modified` when there is no
@@ -76,28 +77,36 @@ use proc_macro::TokenStream;
 ///
 /// | argument | effect |
 /// |---|---|
-/// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to [`DEFAULT_HASH_LIMIT`](constant.DEFAULT_HASH_LIMIT.html) (4 MiB); a larger body goes out unchanged, without an ETag. |
+/// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to 4 MiB; a larger body goes out unchanged, without an ETag. Only 2xx responses to GET and HEAD are tagged. |
 /// | `hash(limit = <bytes>)` | The same with another limit, an integer literal. |
-/// | `weak` | Every ETag is weak (`W/"..."`), with `hash` too. |
 /// | `require_precondition` | A PUT, PATCH, DELETE or POST without `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` gets `428 Precondition Required` with a problem+json body (RFC 6585 section 3), before any of the handler's extractors runs, the body extractor included. It makes the header mandatory; the handler still checks it against the state it loads (see "Writes"). |
-/// | `cache_control = "..."` | `Cache-Control` for 2xx and 304 responses that have none. |
+/// | `cache_control = "..."` | `Cache-Control` for 2xx and 304 responses that do not set one, for example `"no-cache"` (store, but revalidate every time). |
+/// | `error = Type` | The 412s and 428s the macro answers itself go through `Type: From<Precondition> + IntoResponse`, the application's own error format (see "Your own error format"). A 304 has no body and goes out as it is. |
 /// | `crate = "..."` | The path the runtime is reachable at, when it is renamed or re-exported (default: `::etag_runtime`). |
+///
+/// A tag is made weak where it is made, not here: `#[versioned(weak)]` on the model, or
+/// `ETag::into_weak` on a tag you build.
 ///
 /// The handler stays an `async fn` with its name, visibility, generics, doc comments and
 /// other attributes, so it routes as before with `Router::route`, and it can be an
-/// associated fn in an `impl` block. The macro adds an extractor that reads the request's
-/// conditional headers: it runs first, before the handler's own extractors, and when the
-/// handler has arguments it is combined with the first one rather than taking a slot of
-/// its own.
+/// associated fn in an `impl` block. The macro adds one extractor, first in the handler's
+/// arguments, that reads the request's conditional headers: it runs before the handler's
+/// own extractors and takes one of axum's 16 extractor slots, leaving 15.
 ///
 /// # Writes
 ///
 /// A write takes [`Conditions`](struct.Conditions.html) (an extractor that never rejects),
 /// loads the current state, and lets
-/// [`Conditions::check_write`](struct.Conditions.html#method.check_write) say what the
-/// write may do. The write itself is then made conditional on the state that was checked,
-/// in one atomic statement, so that a concurrent writer cannot slip in between: never check,
-/// then write.
+/// [`Conditions::check_upsert`](struct.Conditions.html#method.check_upsert) (or
+/// [`check_update`](struct.Conditions.html#method.check_update) for a resource that must
+/// exist) say what the write may do. The write itself is then made conditional on the
+/// state that was checked, in one atomic statement, so that a concurrent writer cannot
+/// slip in between: never check, then write.
+///
+/// A version must never repeat for one URL: a client still holding the tag of a deleted
+/// resource must not match the resource created in its place. Here every write takes the
+/// next value of one store-wide revision counter (a database sequence), so a re-created
+/// product starts at a version no earlier product had.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -107,7 +116,7 @@ use proc_macro::TokenStream;
 /// use axum::http::StatusCode;
 /// use axum::routing::put;
 /// use axum::{Json, Router};
-/// use etag_runtime::{Conditions, Halt, Versioned, Write, etag};
+/// use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Clone, Serialize, Versioned)]
@@ -123,7 +132,14 @@ use proc_macro::TokenStream;
 ///     name: String,
 /// }
 ///
-/// type Db = Arc<Mutex<HashMap<u32, Product>>>;
+/// #[derive(Default)]
+/// struct Rows {
+///     products: HashMap<u32, Product>,
+///     /// The store-wide revision: `nextval('revision')` in SQL.
+///     revision: i64,
+/// }
+///
+/// type Db = Arc<Mutex<Rows>>;
 ///
 /// #[etag(require_precondition)]
 /// async fn put_product(
@@ -131,29 +147,30 @@ use proc_macro::TokenStream;
 ///     conditions: Conditions,
 ///     Path(id): Path<u32>,
 ///     Json(input): Json<Input>,
-/// ) -> Result<(StatusCode, Json<Product>), Halt> {
-///     let mut rows = db.lock().unwrap();
-///     let current = rows.get(&id).cloned(); // SELECT ... WHERE id = $1
-///     match conditions.check_write(current.as_ref())? {
-///         Write::Update(found) => {
-///             // UPDATE products SET name = $1, version = version + 1
+/// ) -> Result<(StatusCode, Json<Product>), Precondition> {
+///     let mut db = db.lock().unwrap();
+///     let current = db.products.get(&id).cloned(); // SELECT ... WHERE id = $1
+///     let check = conditions.check_upsert(current.as_ref())?;
+///     db.revision += 1;
+///     let version = db.revision;
+///     match check {
+///         Upsert::Update(found) => {
+///             // UPDATE products SET name = $1, version = nextval('revision')
 ///             //  WHERE id = $2 AND version = $3      -- found.version
-///             // Zero rows changed: another writer won since the SELECT.
-///             let row = rows
+///             // Zero rows changed: another writer won since the SELECT: 412.
+///             let row = db
+///                 .products
 ///                 .get_mut(&id)
 ///                 .filter(|row| row.version == found.version)
-///                 .ok_or(Halt::PreconditionFailed)?;
+///                 .ok_or_else(|| conditions.failed())?;
 ///             row.name = input.name;
-///             row.version += 1;
+///             row.version = version;
 ///             Ok((StatusCode::OK, Json(row.clone())))
 ///         }
-///         Write::Create => {
+///         Upsert::Create => {
 ///             // INSERT ... ON CONFLICT (id) DO NOTHING; zero rows inserted is a 412 too.
-///             if rows.contains_key(&id) {
-///                 return Err(Halt::PreconditionFailed);
-///             }
-///             let row = Product { id, name: input.name, version: 1 };
-///             rows.insert(id, row.clone());
+///             let row = Product { id, name: input.name, version };
+///             db.products.insert(id, row.clone());
 ///             Ok((StatusCode::CREATED, Json(row)))
 ///         }
 ///     }
@@ -195,7 +212,7 @@ use proc_macro::TokenStream;
 /// # use std::sync::{Arc, Mutex};
 /// # use axum::extract::{Path, State};
 /// # use axum::Json;
-/// # use etag_runtime::{Conditions, Halt, Versioned, etag};
+/// # use etag_runtime::{Conditions, Precondition, Versioned, etag};
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Clone, Serialize, Versioned)]
 /// # struct Product { id: u32, name: String, #[version] version: i64 }
@@ -208,16 +225,16 @@ use proc_macro::TokenStream;
 ///     conditions: Conditions,
 ///     Path(id): Path<u32>,
 ///     Json(input): Json<Input>,
-/// ) -> Result<Json<Product>, Halt> {
+/// ) -> Result<Json<Product>, Precondition> {
 ///     // `If-Match: "7"` -> Some(7); `*`, a weak or a foreign tag -> None.
-///     let expected = conditions.expected_version::<i64>().ok_or(Halt::PreconditionFailed)?;
-///     // UPDATE products SET name = $1, version = version + 1
+///     let expected = conditions.expected_version::<i64>();
+///     // UPDATE products SET name = $1, version = nextval('revision')
 ///     //  WHERE id = $2 AND version = $3 RETURNING *   -- zero rows: 412
 ///     let mut rows = db.lock().unwrap();
 ///     let row = rows
 ///         .get_mut(&id)
-///         .filter(|row| row.version == expected)
-///         .ok_or(Halt::PreconditionFailed)?;
+///         .filter(|row| Some(row.version) == expected)
+///         .ok_or_else(|| conditions.failed())?;
 ///     row.name = input.name;
 ///     row.version += 1;
 ///     Ok(Json(row.clone()))
@@ -238,14 +255,14 @@ use proc_macro::TokenStream;
 ///
 /// use axum::Json;
 /// use axum::extract::Path;
-/// use etag_runtime::{Conditions, ETag, Halt, Validators, WithValidators, etag};
+/// use etag_runtime::{Conditions, ETag, Precondition, Validators, WithValidators, etag};
 ///
 /// #[etag]
 /// async fn list_orders(
 ///     conditions: Conditions,
 ///     Path(customer): Path<u32>,
-/// ) -> Result<WithValidators<Json<Vec<String>>>, Halt> {
-///     // SELECT max(version), max(updated_at) FROM orders WHERE customer = $1
+/// ) -> Result<WithValidators<Json<Vec<String>>>, Precondition> {
+///     // SELECT revision, updated_at FROM customers WHERE id = $1
 ///     let validators = Validators::new()
 ///         .with_etag(ETag::from_version(&41_u64))
 ///         .with_last_modified(SystemTime::UNIX_EPOCH);
@@ -255,6 +272,48 @@ use proc_macro::TokenStream;
 ///     Ok(checked.respond(Json(list)))
 /// }
 /// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::get(list_orders));
+/// ```
+///
+/// # Your own error format
+///
+/// [`Precondition`](struct.Precondition.html) answers with problem details (RFC 9457). An
+/// application with its own error type converts it with `From`, keeps the status and the
+/// headers with [`Precondition::respond_with`](struct.Precondition.html#method.respond_with),
+/// and names the type in `error = ...` so that the 428s and 412s the macro answers itself
+/// look the same:
+///
+/// ```
+/// use axum::Json;
+/// use axum::response::{IntoResponse, Response};
+/// use etag_runtime::{Precondition, etag};
+///
+/// struct ApiError(Precondition);
+///
+/// impl From<Precondition> for ApiError {
+///     fn from(refused: Precondition) -> Self {
+///         Self(refused)
+///     }
+/// }
+///
+/// impl IntoResponse for ApiError {
+///     fn into_response(self) -> Response {
+///         let body = Json(serde_json::json!({ "error": self.0.title(), "hint": self.0.detail() }));
+///         self.0.respond_with(body)
+///     }
+/// }
+///
+/// #[etag(require_precondition, error = ApiError)]
+/// async fn delete_note() -> Result<axum::http::StatusCode, ApiError> {
+///     Ok(axum::http::StatusCode::NO_CONTENT)
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use tower::ServiceExt as _;
+/// # let app: axum::Router = axum::Router::new().route("/", axum::routing::delete(delete_note));
+/// # let res = app.oneshot(axum::http::Request::delete("/").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+/// # assert_eq!(res.status(), 428);
+/// # assert_eq!(res.headers()["content-type"], "application/json");
+/// # }
 /// ```
 ///
 /// # Hashing the body
@@ -275,16 +334,17 @@ use proc_macro::TokenStream;
 /// # use tower::ServiceExt as _;
 /// # let app = axum::Router::new().route("/", axum::routing::get(home));
 /// # let res = app.oneshot(axum::http::Request::get("/").body(axum::body::Body::empty()).unwrap()).await.unwrap();
-/// # assert_eq!(res.headers()["etag"], etag_runtime::ETag::from_bytes(b"<h1>Welcome</h1>").to_header_value());
+/// # assert_eq!(res.headers()["etag"], etag_runtime::ETag::digest(b"<h1>Welcome</h1>").to_string());
 /// # assert_eq!(res.headers()["cache-control"], "no-cache");
 /// # }
 /// ```
 ///
 /// # With `#[axum::debug_handler]`
 ///
-/// Both orders work. Prefer `#[etag]` first (outermost): it then hands `#[debug_handler]`
-/// the rewritten handler, which is what the router calls, so its checks apply to every
-/// handler shape.
+/// Put `#[etag]` first (outermost): it hands `#[debug_handler]` the rewritten handler,
+/// which is what the router calls, so its checks apply to every handler shape. The other
+/// order does not compile: `#[debug_handler]` would check the handler as written, which
+/// has one argument fewer than the one the router gets.
 ///
 /// ```
 /// # use axum::{Json, extract::Path};
@@ -299,15 +359,11 @@ use proc_macro::TokenStream;
 /// # let _: axum::Router = axum::Router::new().route("/{v}", axum::routing::get(get_product));
 /// ```
 ///
-/// With `#[debug_handler]` outermost, it checks the handler as written: its return type
-/// must then be an `IntoResponse` itself (an `Option` is not), and it must take at least
-/// one argument, because the check calls it with as many as it was written with.
-///
 /// # Equivalent code without the macro
 ///
 /// ```
-/// use axum::{Json, extract::Path, response::Response};
-/// use etag_runtime::{Conditions, IntoConditionalResponse, Responder, Versioned};
+/// use axum::{Json, extract::Path};
+/// use etag_runtime::{Conditions, Precondition, Versioned, WithValidators};
 ///
 /// #[derive(serde::Serialize, Versioned)]
 /// struct Product {
@@ -318,16 +374,19 @@ use proc_macro::TokenStream;
 ///
 /// // #[etag]
 /// // async fn get_product(Path(id): Path<i64>) -> Json<Product> { ... }
-/// async fn get_product(conditions: Conditions, Path(id): Path<i64>) -> Response {
-///     let output: Json<Product> = async move { Json(Product { id, version: 3 }) }.await;
-///     output.into_conditional_response(&Responder::new(&conditions))
+/// async fn get_product(
+///     conditions: Conditions,
+///     Path(id): Path<i64>,
+/// ) -> Result<WithValidators<Json<Product>>, Precondition> {
+///     let product = Product { id, version: 3 };
+///     let checked = conditions.check(product.validators())?;
+///     Ok(checked.respond(Json(product)))
 /// }
 /// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::get(get_product));
 /// ```
 ///
-/// The arguments map onto the same API: `weak` is `Responder::new(&conditions).weak(true)`;
-/// `hash` is [`hash_response`](fn.hash_response.html)`(&conditions,
-/// output.into_response(), limit, weak).await`; `require_precondition` is
+/// The macro does the same before the value is serialized, and only for GET and HEAD; a
+/// write's response carries the new state's validators. `require_precondition` is
 /// `conditions.require_precondition()?` before any other extractor runs; `cache_control`
 /// inserts the header into 2xx and 304 responses that lack it.
 ///
@@ -355,6 +414,16 @@ use proc_macro::TokenStream;
 /// fn get_product() -> Json<Product> {
 ///     Json(Product { version: 1 })
 /// }
+/// ```
+///
+/// An extractor that reads the body (`Json`, `Form`, `String`, `Bytes`, ...) must be the
+/// last argument:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// # use axum::{Json, extract::Path};
+/// #[etag_runtime::etag]
+/// async fn rename(Json(name): Json<String>, Path(id): Path<u64>) {}
 /// ```
 ///
 /// Unknown and repeated arguments are errors that list the valid ones:
@@ -409,13 +478,16 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Attributes
 ///
 /// - `#[version]`, on exactly one field: the ETag is made from it. Its type is an integer,
-///   a `String`, a `SystemTime`, or with the runtime's features a `uuid::Uuid`,
-///   `chrono::DateTime<Utc>`, `time::OffsetDateTime` or `jiff::Timestamp` (anything that
-///   implements [`VersionValue`](trait.VersionValue.html)). It must change on every write.
-///   A timestamp version also gives `Last-Modified`, unless a `#[last_modified]` field does.
+///   a `String`, a `SystemTime`, or with a feature of the runtime a `uuid::Uuid` (`uuid`),
+///   `chrono::DateTime<Utc>` or `chrono::NaiveDateTime` (`chrono`), `time::OffsetDateTime`
+///   or `time::PrimitiveDateTime` (`time`) or `jiff::Timestamp` (`jiff`): anything that
+///   implements [`VersionValue`](version/trait.VersionValue.html). It must change on every
+///   write and never repeat for one URL (see [`Versioned`](trait.Versioned.html)). A
+///   timestamp version also gives `Last-Modified`, unless a `#[last_modified]` field does.
 /// - `#[last_modified]`, on at most one field: `Last-Modified` comes from it. Its type is
-///   a timestamp type as above, or an `Option` of one (see
-///   [`TimestampValue`](trait.TimestampValue.html)).
+///   a timestamp type as above (naive ones are read as UTC), or an `Option` of one for a
+///   nullable column, `None` giving no `Last-Modified` (see
+///   [`TimestampValue`](version/trait.TimestampValue.html)).
 /// - `#[versioned(weak)]` on the struct: the ETag is weak (`W/"3"`), for representations
 ///   that are equivalent rather than byte-identical across versions of the encoding.
 /// - `#[versioned(crate = "path")]` on the struct: the path the runtime is reachable at,
@@ -425,7 +497,8 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 /// impl: a generic field type carries its own bound, as in the `where` clause here.
 ///
 /// ```
-/// use etag_runtime::{VersionValue, Versioned};
+/// use etag_runtime::Versioned;
+/// use etag_runtime::version::VersionValue;
 ///
 /// #[derive(Versioned)]
 /// #[versioned(weak)]
@@ -441,7 +514,8 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 /// use std::time::SystemTime;
 ///
-/// use etag_runtime::{ETag, TimestampValue, Versioned};
+/// use etag_runtime::version::TimestampValue;
+/// use etag_runtime::{ETag, Versioned};
 ///
 /// struct Product {
 ///     version: i64,

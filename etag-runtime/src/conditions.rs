@@ -1,4 +1,4 @@
-//! The request's preconditions and their evaluation (RFC 9110 section 13.2.2).
+//! The request's preconditions, and every decision made from them (RFC 9110 section 13).
 
 use std::time::SystemTime;
 
@@ -7,186 +7,11 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method};
 
-use crate::ETag;
 use crate::date::{not_after, parse_http_date, truncate};
-use crate::list::TagList;
-
-/// The validators of a resource's current representation: an entity tag, a
-/// last-modification time, or both.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::SystemTime;
-/// use etag_runtime::{ETag, Validators};
-///
-/// let v = Validators::new()
-///     .with_etag(ETag::from_version(&3_u64))
-///     .with_last_modified(SystemTime::UNIX_EPOCH);
-/// assert_eq!(v.etag().unwrap().to_string(), "\"3\"");
-/// assert!(v.last_modified().is_some());
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validators {
-    etag: Option<ETag>,
-    last_modified: Option<SystemTime>,
-}
-
-impl Validators {
-    /// No validators yet.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(etag_runtime::Validators::new().etag().is_none());
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets the entity tag.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v = etag_runtime::Validators::new().with_etag(etag_runtime::ETag::from_version(&1_u8));
-    /// assert!(v.etag().is_some());
-    /// ```
-    #[must_use]
-    pub fn with_etag(mut self, etag: ETag) -> Self {
-        self.etag = Some(etag);
-        self
-    }
-
-    /// Sets the last-modification time (kept at full precision; compared and sent at the second).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v = etag_runtime::Validators::new().with_last_modified(std::time::SystemTime::UNIX_EPOCH);
-    /// assert!(v.last_modified().is_some());
-    /// ```
-    #[must_use]
-    pub fn with_last_modified(mut self, time: SystemTime) -> Self {
-        self.last_modified = Some(time);
-        self
-    }
-
-    /// Sets the last-modification time if there is one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v = etag_runtime::Validators::new().with_last_modified_opt(None);
-    /// assert!(v.last_modified().is_none());
-    /// ```
-    #[must_use]
-    pub fn with_last_modified_opt(mut self, time: Option<SystemTime>) -> Self {
-        self.last_modified = time;
-        self
-    }
-
-    /// The entity tag, if any.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(etag_runtime::Validators::new().etag(), None);
-    /// ```
-    pub fn etag(&self) -> Option<&ETag> {
-        self.etag.as_ref()
-    }
-
-    /// The last-modification time, if any, at full precision.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(etag_runtime::Validators::new().last_modified(), None);
-    /// ```
-    pub fn last_modified(&self) -> Option<SystemTime> {
-        self.last_modified
-    }
-
-    /// The same validators with a weak entity tag.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{ETag, Validators};
-    ///
-    /// let v = Validators::new().with_etag(ETag::from_version(&1_u8)).into_weak();
-    /// assert!(v.etag().unwrap().is_weak());
-    /// ```
-    #[must_use]
-    pub fn into_weak(mut self) -> Self {
-        self.etag = self.etag.map(ETag::into_weak);
-        self
-    }
-
-    /// Writes `ETag` and `Last-Modified` (truncated to the second) into `headers`,
-    /// replacing what was there.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{ETag, Validators};
-    /// use http::HeaderMap;
-    ///
-    /// let mut headers = HeaderMap::new();
-    /// Validators::new().with_etag(ETag::from_version(&1_u8)).write_headers(&mut headers);
-    /// assert_eq!(headers["etag"], "\"1\"");
-    /// ```
-    pub fn write_headers(self, headers: &mut HeaderMap) {
-        if let Some(etag) = self.etag {
-            headers.insert(http::header::ETAG, etag.into_header_value());
-        }
-        if let Some(time) = self.last_modified {
-            headers.insert(http::header::LAST_MODIFIED, crate::http_date_header(time));
-        }
-    }
-}
-
-/// What the request may do next, as decided by [`Conditions::evaluate`].
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{Conditions, ETag, Outcome, Validators};
-/// use http::{HeaderMap, Method};
-///
-/// let mut headers = HeaderMap::new();
-/// headers.insert("if-none-match", "W/\"7\"".parse().unwrap());
-/// let conditions = Conditions::from_headers(&Method::GET, &headers);
-/// let current = Validators::new().with_etag(ETag::from_version(&7_i64));
-/// assert_eq!(conditions.evaluate(Some(&current)), Outcome::NotModified);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Perform the method. `honor_range` is true when the request has a `Range` that may be
-    /// served as ranges: a GET with no `If-Range`, or with an `If-Range` that holds.
-    Proceed {
-        /// Whether a `Range` header may be honoured (RFC 9110 section 13.1.5).
-        honor_range: bool,
-    },
-    /// Answer 304 Not Modified (GET and HEAD only).
-    NotModified,
-    /// Answer 412 Precondition Failed.
-    PreconditionFailed,
-}
-
-impl Outcome {
-    /// Whether the method may be performed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!etag_runtime::Outcome::NotModified.is_proceed());
-    /// ```
-    pub fn is_proceed(self) -> bool {
-        matches!(self, Self::Proceed { .. })
-    }
-}
+use crate::header::TagList;
+use crate::precondition::{Field, Precondition};
+use crate::version::ParseVersion;
+use crate::{ETag, Validators, Versioned, WithValidators};
 
 /// The preconditions of one request: its method and its conditional header fields, parsed.
 ///
@@ -194,7 +19,16 @@ impl Outcome {
 /// sections 13.1.3 and 13.1.4 require; a malformed entity-tag list matches nothing. Header
 /// values are kept by reference count, not copied.
 ///
-/// In an axum handler, take it as an extractor: it never rejects.
+/// In an axum handler, take it as an extractor: it never rejects. Then decide with one of
+/// its checks, each of which answers with a [`Precondition`] to return with `?`:
+///
+/// | the handler | check |
+/// |---|---|
+/// | reads, with validators computed before the expensive load | [`check`](Self::check) |
+/// | writes to a resource that exists (PATCH, DELETE) | [`check_update`](Self::check_update) |
+/// | writes to a resource that may not exist yet (PUT) | [`check_upsert`](Self::check_upsert) |
+/// | must not write without a precondition (428) | [`require_precondition`](Self::require_precondition) |
+/// | anything else: the RFC 9110 algorithm itself | [`evaluate`](Self::evaluate) |
 ///
 /// # Examples
 ///
@@ -353,20 +187,6 @@ impl Conditions {
         }
     }
 
-    /// Reads the conditional fields of a request's head.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::Conditions;
-    ///
-    /// let (parts, ()) = http::Request::get("/").header("if-none-match", "*").body(()).unwrap().into_parts();
-    /// assert!(Conditions::from_parts(&parts).if_none_match().unwrap().is_any());
-    /// ```
-    pub fn from_parts(parts: &http::request::Parts) -> Self {
-        Self::from_headers(&parts.method, &parts.headers)
-    }
-
     /// The request method.
     ///
     /// # Examples
@@ -462,20 +282,7 @@ impl Conditions {
     /// Whether the request carries a precondition that protects a write from a lost
     /// update: `If-Match`, a valid `If-Unmodified-Since`, or `If-None-Match: *`
     /// (RFC 6585 section 3, 428 Precondition Required).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::Conditions;
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-none-match", "*".parse().unwrap());
-    /// assert!(Conditions::from_headers(&Method::PUT, &h).protects_write());
-    /// h.insert("if-none-match", "\"1\"".parse().unwrap());
-    /// assert!(!Conditions::from_headers(&Method::PUT, &h).protects_write());
-    /// ```
-    pub fn protects_write(&self) -> bool {
+    fn protects_write(&self) -> bool {
         self.if_match.is_some()
             || self.if_unmodified_since.is_some()
             || self.if_none_match.as_ref().is_some_and(TagList::is_any)
@@ -503,19 +310,41 @@ impl Conditions {
     /// The caller is responsible for RFC 9110 section 13.2.1: preconditions are only
     /// evaluated when the response without them would be 2xx or 412.
     ///
+    /// # Errors
+    ///
+    /// The 304 or 412 to answer instead of performing the method.
+    ///
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::{Conditions, ETag, Outcome, Validators};
+    /// use etag_runtime::{Conditions, ETag, Validators};
     /// use http::{HeaderMap, Method};
     ///
     /// let mut h = HeaderMap::new();
     /// h.insert("if-match", "\"6\"".parse().unwrap());
     /// let current = Validators::new().with_etag(ETag::from_version(&7_i64));
     /// let put = Conditions::from_headers(&Method::PUT, &h);
-    /// assert_eq!(put.evaluate(Some(&current)), Outcome::PreconditionFailed);
+    /// assert_eq!(put.evaluate(Some(&current)).unwrap_err().status(), 412);
+    /// // A resource that does not exist: If-Match has nothing to match.
+    /// assert_eq!(put.evaluate(None).unwrap_err().status(), 412);
     /// ```
-    pub fn evaluate(&self, current: Option<&Validators>) -> Outcome {
+    pub fn evaluate(&self, current: Option<&Validators>) -> Result<Proceed, Precondition> {
+        match self.decide(current) {
+            Decision::Proceed(proceed) => Ok(proceed),
+            Decision::NotModified(field) => Err(Precondition::not_modified(
+                current.cloned().unwrap_or_default(),
+                field,
+            )),
+            Decision::Failed(field) => Err(self.failed_on(field)),
+        }
+    }
+
+    fn failed_on(&self, field: Field) -> Precondition {
+        Precondition::failed(self.method.is_safe(), field)
+    }
+
+    /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.
+    fn decide(&self, current: Option<&Validators>) -> Decision {
         let etag = current.and_then(Validators::etag);
         let modified = current.and_then(Validators::last_modified);
 
@@ -523,11 +352,11 @@ impl Conditions {
         if let Some(list) = &self.if_match {
             let holds = current.is_some() && list.holds_for(etag, true);
             if !holds {
-                return Outcome::PreconditionFailed;
+                return Decision::Failed(Field::IfMatch);
             }
         } else if let (Some(date), Some(modified)) = (self.if_unmodified_since, modified) {
             if !not_after(modified, date) {
-                return Outcome::PreconditionFailed;
+                return Decision::Failed(Field::IfUnmodifiedSince);
             }
         }
 
@@ -536,15 +365,15 @@ impl Conditions {
             let matched = current.is_some() && list.holds_for(etag, false);
             if matched {
                 return if self.is_get_or_head() {
-                    Outcome::NotModified
+                    Decision::NotModified(Field::IfNoneMatch)
                 } else {
-                    Outcome::PreconditionFailed
+                    Decision::Failed(Field::IfNoneMatch)
                 };
             }
         } else if self.is_get_or_head() {
             if let (Some(date), Some(modified)) = (self.if_modified_since, modified) {
                 if not_after(modified, date) {
-                    return Outcome::NotModified;
+                    return Decision::NotModified(Field::IfModifiedSince);
                 }
             }
         }
@@ -552,7 +381,7 @@ impl Conditions {
         // Step 5.
         let honor_range =
             self.has_range && self.method == Method::GET && self.if_range_holds(current);
-        Outcome::Proceed { honor_range }
+        Decision::Proceed(Proceed { honor_range })
     }
 
     /// RFC 9110 section 13.1.5: an entity-tag must strong-match; a date must equal the
@@ -566,7 +395,7 @@ impl Conditions {
         };
         let raw = crate::etag::trim_ows(value.as_bytes());
         if raw.first() == Some(&b'"') || raw.starts_with(b"W/") {
-            return match (ETag::from_bytes_exact(raw), current.etag()) {
+            return match (ETag::parse_bytes(raw), current.etag()) {
                 (Ok(sent), Some(tag)) => sent.strong_eq(tag),
                 _ => false,
             };
@@ -592,14 +421,331 @@ impl Conditions {
     /// use http::{HeaderMap, Method};
     ///
     /// let mut h = HeaderMap::new();
-    /// h.insert("if-match", ETag::from_version(&7_i64).to_header_value());
+    /// h.insert("if-match", (&ETag::from_version(&7_i64)).into());
     /// assert_eq!(Conditions::from_headers(&Method::PUT, &h).expected_version::<i64>(), Some(7));
     /// ```
-    pub fn expected_version<V: crate::ParseVersion>(&self) -> Option<V> {
+    pub fn expected_version<V: ParseVersion>(&self) -> Option<V> {
         self.if_match
             .as_ref()?
             .strong_tags()
             .find_map(|t| t.version())
+    }
+}
+
+/// What [`Conditions::evaluate`] decided.
+enum Decision {
+    Proceed(Proceed),
+    NotModified(Field),
+    Failed(Field),
+}
+
+/// The preconditions hold: perform the method. Made by [`Conditions::evaluate`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("range", "bytes=0-9".parse().unwrap());
+/// h.insert("if-range", "\"1\"".parse().unwrap());
+/// let c = Conditions::from_headers(&Method::GET, &h);
+/// let current = Validators::new().with_etag(ETag::from_version(&2_u8));
+/// // The client's partial copy is of another version: send the whole representation.
+/// assert!(!c.evaluate(Some(&current)).unwrap().honor_range());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proceed {
+    honor_range: bool,
+}
+
+impl Proceed {
+    /// Whether the request's `Range` may be served as ranges (RFC 9110 section 13.1.5): a
+    /// GET with a `Range` and no `If-Range`, or with an `If-Range` that holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// assert!(!c.evaluate(Some(&Validators::new())).unwrap().honor_range());
+    /// ```
+    pub fn honor_range(self) -> bool {
+        self.honor_range
+    }
+}
+
+/// Proof that a read's preconditions held against validators computed before the
+/// expensive work: attach it to the response with [`Checked::respond`], so that the 200
+/// carries exactly the validators the check used.
+///
+/// Made by [`Conditions::check`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+/// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
+/// let response = checked.respond("the expensive body");
+/// assert_eq!(response.validators().etag().unwrap().to_string(), "\"1\"");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "attach it to the response with `.respond(body)`, so that the 200 carries the validators that were checked"]
+pub struct Checked {
+    validators: Validators,
+}
+
+impl Checked {
+    /// The response `body` with the checked validators attached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
+    /// let res = checked.respond("body").into_response();
+    /// assert_eq!(res.headers()["etag"], "\"1\"");
+    /// ```
+    pub fn respond<T>(self, body: T) -> WithValidators<T> {
+        WithValidators {
+            validators: self.validators,
+            body,
+        }
+    }
+
+    /// The validators that were checked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// assert_eq!(c.check(Validators::new()).unwrap().validators(), &Validators::new());
+    /// ```
+    pub fn validators(&self) -> &Validators {
+        &self.validators
+    }
+}
+
+/// What a write whose preconditions held may do: update the state it found, or create the
+/// resource. Do the write atomically against it; never check, then write.
+///
+/// Made by [`Conditions::check_upsert`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Upsert, Versioned};
+/// use http::{HeaderMap, Method};
+///
+/// struct Doc { version: i64 }
+/// impl Versioned for Doc {
+///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
+/// }
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("if-match", "\"4\"".parse().unwrap());
+/// let conditions = Conditions::from_headers(&Method::PUT, &h);
+/// let current = Doc { version: 4 };
+/// let next = match conditions.check_upsert(Some(&current)).unwrap() {
+///     // UPDATE docs SET ..., version = version + 1 WHERE id = ? AND version = 4;
+///     // zero rows changed means another writer won: answer 412.
+///     Upsert::Update(doc) => doc.version + 1,
+///     // INSERT ... ON CONFLICT DO NOTHING: zero rows means another writer created it: 412.
+///     Upsert::Create => 1,
+/// };
+/// assert_eq!(next, 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "make the write conditional on this state (UPDATE ... WHERE version = <its version>); a separate check-then-write loses updates"]
+pub enum Upsert<T> {
+    /// The resource exists: update it only if it is still at this state's version.
+    Update(T),
+    /// The resource does not exist: create it only if it still does not.
+    Create,
+}
+
+impl Conditions {
+    /// Evaluates the preconditions of a read against validators computed before the
+    /// expensive work (say, from `SELECT version, updated_at ...`). `Ok` is the proof to
+    /// attach to the full response with [`Checked::respond`].
+    ///
+    /// # Errors
+    ///
+    /// The 304 or 412 to answer right away, with `?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-none-match", "\"5\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::GET, &h);
+    /// let v = Validators::new().with_etag(ETag::from_version(&5_u8));
+    /// assert_eq!(c.check(v).unwrap_err().status(), 304);
+    /// ```
+    pub fn check(&self, current: Validators) -> Result<Checked, Precondition> {
+        match self.decide(Some(&current)) {
+            Decision::Proceed(_) => Ok(Checked {
+                validators: current,
+            }),
+            Decision::NotModified(field) => Err(Precondition::not_modified(current, field)),
+            Decision::Failed(field) => Err(self.failed_on(field)),
+        }
+    }
+
+    /// Evaluates the preconditions of a write to a resource that exists (a PATCH, a
+    /// DELETE) against the state it found: `Ok` is that state, to make the write
+    /// conditional on (`UPDATE ... WHERE id = $1 AND version = $2`).
+    ///
+    /// # Errors
+    ///
+    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Versioned};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// struct Doc { version: i64 }
+    /// impl Versioned for Doc {
+    ///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
+    /// }
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-match", "\"4\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::DELETE, &h);
+    /// // DELETE ... WHERE id = ? AND version = 4
+    /// assert_eq!(c.check_update(&Doc { version: 4 }).unwrap().version, 4);
+    /// assert_eq!(c.check_update(&Doc { version: 5 }).err().unwrap().status(), 412);
+    /// ```
+    pub fn check_update<'a, T: Versioned + ?Sized>(
+        &self,
+        current: &'a T,
+    ) -> Result<&'a T, Precondition> {
+        self.check(current.validators()).map(|_| current)
+    }
+
+    /// Evaluates the preconditions of a write that creates the resource when it does not
+    /// exist (a PUT) against the state it found (`None`: it does not exist).
+    ///
+    /// # Errors
+    ///
+    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Upsert, Versioned};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Doc;
+    /// impl Versioned for Doc {
+    ///     fn etag(&self) -> ETag { ETag::from_version(&1_u8) }
+    /// }
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-none-match", "*".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::PUT, &h);
+    /// assert_eq!(c.check_upsert::<Doc>(None), Ok(Upsert::Create));
+    /// assert_eq!(c.check_upsert(Some(&Doc)).unwrap_err().status(), 412);
+    /// ```
+    pub fn check_upsert<'a, T: Versioned + ?Sized>(
+        &self,
+        current: Option<&'a T>,
+    ) -> Result<Upsert<&'a T>, Precondition> {
+        match current {
+            Some(state) => self.check_update(state).map(Upsert::Update),
+            None => self.evaluate(None).map(|_| Upsert::Create),
+        }
+    }
+
+    /// The 412 of a write whose conditional statement changed no row: another writer
+    /// changed or deleted the resource between the check and the write (or the write was
+    /// made straight from [`expected_version`](Self::expected_version) and the version
+    /// did not match).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-match", "\"7\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::PUT, &h);
+    /// // UPDATE ... WHERE id = $1 AND version = 7 changed zero rows:
+    /// let refused = c.failed();
+    /// assert_eq!(refused.status(), 412);
+    /// assert!(refused.detail().contains("re-apply your change"));
+    /// ```
+    pub fn failed(&self) -> Precondition {
+        let field = if self.if_match.is_some() {
+            Field::IfMatch
+        } else if self.if_unmodified_since.is_some() {
+            Field::IfUnmodifiedSince
+        } else if self.if_none_match.is_some() {
+            Field::IfNoneMatch
+        } else {
+            Field::None
+        };
+        self.failed_on(field)
+    }
+
+    /// Answers 428 unless the request carries a precondition that protects a write:
+    /// `If-Match`, a valid `If-Unmodified-Since`, or `If-None-Match: *` (RFC 6585 section
+    /// 3). Safe methods always pass.
+    ///
+    /// # Errors
+    ///
+    /// The 428 to answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::DELETE, &HeaderMap::new());
+    /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
+    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// assert!(c.require_precondition().is_ok());
+    /// ```
+    pub fn require_precondition(&self) -> Result<(), Precondition> {
+        if self.method().is_safe() || self.protects_write() {
+            Ok(())
+        } else {
+            Err(Precondition::required())
+        }
+    }
+}
+
+/// Never rejects: a request without conditional headers has empty conditions, and malformed
+/// ones are read as RFC 9110 says (ignored dates, tags that match nothing).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.method, &parts.headers))
     }
 }
 

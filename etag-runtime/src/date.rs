@@ -11,7 +11,7 @@ use http::HeaderValue;
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::parse_http_date;
+/// use etag_runtime::header::parse_http_date;
 ///
 /// let a = parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
 /// assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"), Some(a));
@@ -32,12 +32,12 @@ pub fn parse_http_date(raw: &[u8]) -> Option<SystemTime> {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use etag_runtime::http_date_header;
+/// use etag_runtime::header::format_http_date;
 ///
 /// let t = UNIX_EPOCH + Duration::from_millis(784_111_777_700);
-/// assert_eq!(http_date_header(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+/// assert_eq!(format_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
 /// ```
-pub fn http_date_header(time: SystemTime) -> HeaderValue {
+pub fn format_http_date(time: SystemTime) -> HeaderValue {
     let formatted = httpdate::fmt_http_date(truncate(time));
     HeaderValue::from_str(&formatted)
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
@@ -92,14 +92,14 @@ mod tests {
     fn formatting_matches_httpdate() {
         for secs in [0, 784_111_777, 1_764_079_387, 253_402_300_799] {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(http_date_header(t), httpdate::fmt_http_date(t).as_str());
+            assert_eq!(format_http_date(t), httpdate::fmt_http_date(t).as_str());
         }
     }
 
     #[test]
     fn far_future_times_clamp_instead_of_panicking() {
         let far = UNIX_EPOCH + Duration::from_secs(400_000_000_000);
-        assert_eq!(http_date_header(far), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(format_http_date(far), "Fri, 31 Dec 9999 23:59:59 GMT");
         let date = parse_http_date(b"Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
         assert!(not_after(far, date));
     }
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn pre_epoch_times_clamp() {
         assert_eq!(
-            http_date_header(UNIX_EPOCH - Duration::from_secs(10)),
+            format_http_date(UNIX_EPOCH - Duration::from_secs(10)),
             "Thu, 01 Jan 1970 00:00:00 GMT"
         );
     }

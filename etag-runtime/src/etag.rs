@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use http::HeaderValue;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::version::VersionValue;
@@ -61,22 +60,9 @@ impl std::hash::Hash for ETag {
 const INLINE: usize = 46;
 
 /// A small string buffer that lives inline and moves to the heap only when it outgrows
-/// 46 bytes. Versions write their encoding into one ([`VersionValue::encode`]), so making
-/// a tag costs no allocation: the request's work (say, rendering a JSON body) is not
-/// interleaved with small allocations of ours.
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::TagBuf;
-///
-/// let mut buf = TagBuf::new();
-/// buf.push_str("v");
-/// buf.push('7');
-/// assert_eq!(buf.as_str(), "v7");
-/// ```
+/// 46 bytes, so that making a tag costs no allocation.
 #[derive(Clone)]
-pub struct TagBuf {
+pub(crate) struct TagBuf {
     storage: Storage,
 }
 
@@ -100,13 +86,7 @@ impl fmt::Debug for TagBuf {
 
 impl TagBuf {
     /// An empty buffer.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(etag_runtime::TagBuf::new().as_str(), "");
-    /// ```
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self {
             storage: Storage::Inline {
                 len: 0,
@@ -116,15 +96,7 @@ impl TagBuf {
     }
 
     /// Appends a string.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut buf = etag_runtime::TagBuf::new();
-    /// buf.push_str(&"x".repeat(100));
-    /// assert_eq!(buf.as_str().len(), 100);
-    /// ```
-    pub fn push_str(&mut self, s: &str) {
+    pub(crate) fn push_str(&mut self, s: &str) {
         match &mut self.storage {
             Storage::Inline { len, bytes } => {
                 let start = usize::from(*len);
@@ -145,28 +117,12 @@ impl TagBuf {
     }
 
     /// Appends a character.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut buf = etag_runtime::TagBuf::new();
-    /// buf.push('é');
-    /// assert_eq!(buf.as_str(), "é");
-    /// ```
-    pub fn push(&mut self, c: char) {
+    pub(crate) fn push(&mut self, c: char) {
         self.push_str(c.encode_utf8(&mut [0; 4]));
     }
 
     /// What was written so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut buf = etag_runtime::TagBuf::new();
-    /// buf.push_str("abc");
-    /// assert_eq!(buf.as_str(), "abc");
-    /// ```
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match &self.storage {
             // Only whole `str`s are ever copied in, so the prefix is always UTF-8.
             Storage::Inline { len, bytes } => {
@@ -283,7 +239,8 @@ impl ETag {
     /// A strong tag that encodes a version value: an integer, a string, a UUID or a timestamp.
     ///
     /// The encoding can be read back with [`ETag::version`], which is how a handler gets
-    /// the version a client expects out of `If-Match`.
+    /// the version a client expects out of `If-Match`. A version must never repeat for
+    /// one URL: see [`Versioned`](crate::Versioned).
     ///
     /// # Examples
     ///
@@ -297,70 +254,50 @@ impl ETag {
     pub fn from_version<V: VersionValue + ?Sized>(version: &V) -> Self {
         let mut repr = TagBuf::new();
         repr.push('"');
-        version.encode(&mut repr);
+        // Writing into a `TagBuf` cannot fail.
+        let _ = version.encode(&mut repr);
         repr.push('"');
         let wire = repr.as_str().as_bytes();
-        debug_assert!(validate_opaque(&wire[1..wire.len() - 1]).is_ok());
-        Self { repr }
+        if validate_opaque(&wire[1..wire.len() - 1]).is_ok() {
+            return Self { repr };
+        }
+        // A hand-written `VersionValue` wrote a character a tag cannot hold: percent-encode
+        // it rather than send a header that breaks.
+        let mut escaped = TagBuf::new();
+        escaped.push('"');
+        for &b in &wire[1..wire.len() - 1] {
+            if is_etagc(b) && b != b'%' {
+                escaped.push(char::from(b));
+            } else {
+                push_percent(&mut escaped, b);
+            }
+        }
+        escaped.push('"');
+        Self { repr: escaped }
     }
 
-    /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url).
+    /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url): the tag
+    /// of a representation known only by its bytes.
     ///
     /// # Examples
     ///
     /// ```
     /// use etag_runtime::ETag;
     ///
-    /// let a = ETag::from_bytes(b"hello");
-    /// assert_eq!(a, ETag::from_bytes(b"hello"));
-    /// assert_ne!(a, ETag::from_bytes(b"hello!"));
+    /// let a = ETag::digest(b"hello");
+    /// assert_eq!(a, ETag::digest(b"hello"));
+    /// assert_ne!(a, ETag::digest(b"hello!"));
     /// assert_eq!(a.opaque().len(), 24);
     /// ```
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        let mut hasher = ETagHasher::new();
+    pub fn digest(bytes: &[u8]) -> Self {
+        let mut hasher = Hasher::new();
         hasher.update(bytes);
         hasher.finish()
     }
 
-    /// A strong tag from the SHA-256 digest of the JSON serialization of `value`.
-    ///
-    /// The value is hashed while it is serialized: no intermediate buffer is built.
-    ///
-    /// # Errors
-    ///
-    /// When `value`'s `Serialize` implementation fails (for example a map with
-    /// non-string keys).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::ETag;
-    ///
-    /// let tag = ETag::from_serialize(&serde_json::json!({"id": 1})).unwrap();
-    /// assert_eq!(tag, ETag::from_bytes(br#"{"id":1}"#));
-    /// ```
-    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        let mut hasher = ETagHasher::new();
-        serde_json::to_writer(&mut hasher, value)?;
-        Ok(hasher.finish())
-    }
-
-    /// Parses a tag from raw header bytes (no surrounding whitespace). obs-text is
-    /// accepted when it is UTF-8 text.
-    ///
-    /// # Errors
-    ///
-    /// When the bytes are not exactly one `entity-tag`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::ETag;
-    ///
-    /// assert!(ETag::from_bytes_exact(b"W/\"x\"").unwrap().is_weak());
-    /// assert!(ETag::from_bytes_exact(b"x").is_err());
-    /// ```
-    pub fn from_bytes_exact(raw: &[u8]) -> Result<Self, InvalidETag> {
+    /// Parses exactly one `entity-tag` from raw header bytes (no surrounding whitespace).
+    /// obs-text is accepted when it is UTF-8 text.
+    pub(crate) fn parse_bytes(raw: &[u8]) -> Result<Self, InvalidETag> {
         let (weak, rest) = match raw.strip_prefix(b"W/") {
             Some(rest) => (true, rest),
             None => (false, raw),
@@ -472,31 +409,12 @@ impl ETag {
     /// assert_eq!(ETag::from_version("draft 2").version::<String>().as_deref(), Some("draft 2"));
     /// assert_eq!(ETag::strong("nope").unwrap().version::<u32>(), None);
     /// ```
-    pub fn version<V: crate::ParseVersion>(&self) -> Option<V> {
+    pub fn version<V: crate::version::ParseVersion>(&self) -> Option<V> {
         V::decode(self.opaque())
     }
 
-    /// A header value holding this tag.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v = etag_runtime::ETag::strong("a").unwrap().to_header_value();
-    /// assert_eq!(v, "\"a\"");
-    /// ```
-    pub fn to_header_value(&self) -> HeaderValue {
-        self.clone().into_header_value()
-    }
-
     /// Turns the tag into a header value without copying it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let v = etag_runtime::ETag::weak("a").unwrap().into_header_value();
-    /// assert_eq!(v, "W/\"a\"");
-    /// ```
-    pub fn into_header_value(self) -> HeaderValue {
+    fn into_header_value(self) -> HeaderValue {
         // Every constructor validates the opaque tag, so this cannot fail; keep a
         // well-formed fallback rather than a panic path all the same.
         self.repr
@@ -521,7 +439,7 @@ impl FromStr for ETag {
     type Err = InvalidETag;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::from_bytes_exact(s.as_bytes())
+        Self::parse_bytes(s.as_bytes())
     }
 }
 
@@ -529,13 +447,40 @@ impl TryFrom<&HeaderValue> for ETag {
     type Error = InvalidETag;
 
     fn try_from(value: &HeaderValue) -> Result<Self, Self::Error> {
-        Self::from_bytes_exact(trim_ows(value.as_bytes()))
+        Self::parse_bytes(trim_ows(value.as_bytes()))
     }
 }
 
+/// The `ETag` header value, without copying the tag.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::ETag;
+/// use http::HeaderValue;
+///
+/// assert_eq!(HeaderValue::from(ETag::weak("a").unwrap()), "W/\"a\"");
+/// ```
 impl From<ETag> for HeaderValue {
     fn from(tag: ETag) -> Self {
         tag.into_header_value()
+    }
+}
+
+/// The `ETag` header value (or an `If-Match` one), for a tag that is kept.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::ETag;
+/// use http::HeaderValue;
+///
+/// let tag = ETag::from_version(&3_u8);
+/// assert_eq!(HeaderValue::from(&tag), "\"3\"");
+/// ```
+impl From<&ETag> for HeaderValue {
+    fn from(tag: &ETag) -> Self {
+        tag.clone().into_header_value()
     }
 }
 
@@ -551,63 +496,22 @@ pub(crate) fn trim_ows(mut b: &[u8]) -> &[u8] {
 }
 
 /// Builds a strong [`ETag`] from bytes fed in pieces: the digest of their concatenation.
-///
-/// Also an [`std::io::Write`], so a serializer can write straight into it.
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{ETag, ETagHasher};
-///
-/// let mut h = ETagHasher::new();
-/// h.update(b"hel");
-/// h.update(b"lo");
-/// assert_eq!(h.finish(), ETag::from_bytes(b"hello"));
-/// ```
 #[derive(Clone, Default)]
-pub struct ETagHasher {
+pub(crate) struct Hasher {
     sha: Sha256,
 }
 
-impl fmt::Debug for ETagHasher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ETagHasher").finish_non_exhaustive()
-    }
-}
-
-impl ETagHasher {
-    /// A hasher that has seen no bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let tag = etag_runtime::ETagHasher::new().finish();
-    /// assert_eq!(tag, etag_runtime::ETag::from_bytes(b""));
-    /// ```
-    pub fn new() -> Self {
+impl Hasher {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
-    /// Feeds more bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut h = etag_runtime::ETagHasher::new();
-    /// h.update(b"abc");
-    /// ```
-    pub fn update(&mut self, bytes: &[u8]) {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.sha.update(bytes);
     }
 
     /// The strong tag of everything fed so far.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(!etag_runtime::ETagHasher::new().finish().is_weak());
-    /// ```
-    pub fn finish(self) -> ETag {
+    pub(crate) fn finish(self) -> ETag {
         let digest = self.sha.finalize();
         let mut encoded = [0u8; 24];
         let mut repr = TagBuf::new();
@@ -622,15 +526,12 @@ impl ETagHasher {
     }
 }
 
-impl std::io::Write for ETagHasher {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Appends `%XX`.
+fn push_percent(out: &mut TagBuf, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(b >> 4)]));
+    out.push(char::from(HEX[usize::from(b & 0xF)]));
 }
 
 #[cfg(test)]
@@ -664,7 +565,7 @@ mod tests {
 
     #[test]
     fn hashed_tags_are_compact_and_header_safe() {
-        let tag = ETag::from_bytes(&[0u8; 1024]);
+        let tag = ETag::digest(&[0u8; 1024]);
         assert_eq!(tag.opaque().len(), 24);
         assert!(
             tag.opaque()
@@ -696,13 +597,10 @@ mod tests {
 
     #[test]
     fn obs_text_is_accepted_as_utf8_only() {
-        assert_eq!(
-            ETag::from_bytes_exact("\"é\"".as_bytes()).unwrap().opaque(),
-            "é"
-        );
+        assert_eq!(ETag::parse_bytes("\"é\"".as_bytes()).unwrap().opaque(), "é");
         // Two different byte strings must never become one tag.
-        assert!(ETag::from_bytes_exact(b"\"\xff\"").is_err());
-        assert!(ETag::from_bytes_exact(b"\"\xfe\"").is_err());
-        assert!(ETag::from_bytes_exact(b"\"\x00\"").is_err());
+        assert!(ETag::parse_bytes(b"\"\xff\"").is_err());
+        assert!(ETag::parse_bytes(b"\"\xfe\"").is_err());
+        assert!(ETag::parse_bytes(b"\"\x00\"").is_err());
     }
 }

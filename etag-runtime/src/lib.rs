@@ -2,7 +2,7 @@
 //!
 //! - A client that revalidates gets `304 Not Modified` and no body, decided before the
 //!   response is serialized (or, with [`Conditions::check`], before the database is read).
-//! - A write sent with a stale ETag never overwrites a newer one: [`Conditions::check_write`]
+//! - A write sent with a stale ETag never overwrites a newer one: [`Conditions::check_upsert`]
 //!   and [`Conditions::expected_version`] give the version to make the write conditional on,
 //!   in one atomic statement.
 //!
@@ -64,38 +64,57 @@
 //! # }
 //! ```
 //!
+//! # What is where
+//!
+//! The crate root holds what an application names: the two macros, [`ETag`],
+//! [`Versioned`], [`Validators`], [`Conditions`] and what its checks return ([`Checked`],
+//! [`Proceed`], [`Upsert`], [`Precondition`]), and [`WithValidators`]. The modules hold the
+//! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
+//! version or a timestamp can have) and [`response`] (the return types `#[etag]` knows).
+//!
 //! # Features
 //!
-//! `uuid`, `chrono`, `time` and `jiff` add their types as version and timestamp field types.
+//! `uuid`, `chrono`, `time` and `jiff` add their types as version and timestamp field
+//! types: `uuid::Uuid`; `chrono::DateTime<Utc>` and `chrono::NaiveDateTime`;
+//! `time::OffsetDateTime` and `time::PrimitiveDateTime`; `jiff::Timestamp`. None is on by
+//! default.
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod conditions;
 mod date;
 mod etag;
-mod extract;
+mod hash;
 mod list;
-mod respond;
-mod response;
-mod version;
+mod precondition;
+mod validators;
 mod versioned;
+
+pub mod response;
+pub mod version;
+
+/// The conditional header fields as values: entity-tag lists and HTTP dates.
+pub mod header {
+    pub use crate::date::{format_http_date, parse_http_date};
+    pub use crate::etag::InvalidETag;
+    pub use crate::list::TagList;
+}
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use conditions::{Conditions, Outcome, Validators};
-pub use date::{http_date_header, parse_http_date};
-pub use etag::{ETag, ETagHasher, InvalidETag, TagBuf};
-pub use list::TagList;
-pub use respond::{DEFAULT_HASH_LIMIT, IntoConditionalResponse, Responder, hash_response};
-pub use response::{Checked, Halt, WithValidators, Write, into_not_modified, not_modified};
-pub use version::{ParseVersion, TimestampValue, VersionValue};
+pub use conditions::{Checked, Conditions, Proceed, Upsert};
+pub use etag::ETag;
+pub use precondition::Precondition;
+pub use validators::{Validators, WithValidators};
 pub use versioned::Versioned;
 
 #[doc(inline)]
 pub use etag_macros::{Versioned, etag};
 
-/// The README's examples, run as doc tests so that they cannot rot.
-#[cfg(doctest)]
+/// The README's examples, compiled as doc tests so that they cannot rot (they use the
+/// `chrono` feature, as the README's install section does).
+#[cfg(all(doctest, feature = "chrono"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

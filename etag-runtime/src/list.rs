@@ -115,7 +115,7 @@ fn quoted(tail: &[u8]) -> Option<(&[u8], &[u8])> {
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::{ETag, TagList};
+/// use etag_runtime::{ETag, header::TagList};
 /// use http::HeaderValue;
 ///
 /// let lines = [HeaderValue::from_static("\"a\", W/\"b,c\""), HeaderValue::from_static("\"d\"")];
@@ -145,7 +145,7 @@ impl TagList {
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::TagList;
+    /// use etag_runtime::header::TagList;
     /// use http::HeaderValue;
     ///
     /// let star = [HeaderValue::from_static("*")];
@@ -187,7 +187,7 @@ impl TagList {
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::TagList;
+    /// use etag_runtime::header::TagList;
     /// use http::HeaderValue;
     ///
     /// let lines = [HeaderValue::from_static("\"a\"")];
@@ -202,7 +202,7 @@ impl TagList {
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::{ETag, TagList};
+    /// use etag_runtime::{ETag, header::TagList};
     /// use http::HeaderValue;
     ///
     /// let lines = [HeaderValue::from_static("W/\"1\"")];
@@ -222,7 +222,7 @@ impl TagList {
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::{ETag, TagList};
+    /// use etag_runtime::{ETag, header::TagList};
     /// use http::HeaderValue;
     ///
     /// let lines = [HeaderValue::from_static("W/\"1\"")];
@@ -265,7 +265,7 @@ impl TagList {
     /// # Examples
     ///
     /// ```
-    /// use etag_runtime::TagList;
+    /// use etag_runtime::header::TagList;
     /// use http::HeaderValue;
     ///
     /// let lines = [HeaderValue::from_static("\"1\", W/\"2\", junk, \"3\"")];

@@ -2,29 +2,29 @@
 //!
 //! Everything here may change in any release; the two crates are pinned to each other.
 
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::time::SystemTime;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, ETAG, HeaderValue};
+use axum::extract::FromRequestParts;
+use axum::response::Response;
+use http::header::{CACHE_CONTROL, HeaderValue};
 use http::request::Parts;
 
-pub use axum::response::Response as AxumResponse;
+pub use axum::response::{IntoResponse, Response as AxumResponse};
 pub use core::option::Option;
 pub use std::time::SystemTime as Time;
 
-pub use crate::respond::{DEFAULT_HASH_LIMIT, IntoConditionalResponse};
-pub use crate::{ETag, TimestampValue, VersionValue, Versioned};
+pub use crate::hash::DEFAULT_HASH_LIMIT;
+pub use crate::response::{IntoConditionalResponse, Responder};
+pub use crate::version::{TimestampValue, VersionValue};
+pub use crate::{ETag, Precondition, Versioned};
 
-use crate::{Conditions, Halt, Responder};
+use crate::Conditions;
 
 /// Per-handler options of `#[etag(...)]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
-    /// `weak`: every tag is weak.
-    pub weak: bool,
     /// `cache_control = "..."`: set on 2xx and 304 responses that have none.
     pub cache_control: Option<&'static str>,
     /// `hash(limit = N)`: the most body bytes hashed.
@@ -32,91 +32,62 @@ pub struct Options {
 }
 
 /// The extractor `#[etag]` puts first in the handler's arguments. With `REQUIRE`
-/// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs.
-#[derive(Debug)]
-pub struct Context<const REQUIRE: bool> {
+/// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
+/// before the body is read. `E` renders the 412 and 428 (`#[etag(error = E)]`).
+pub struct Context<const REQUIRE: bool, E = Precondition> {
     conditions: Conditions,
+    error: PhantomData<fn() -> E>,
 }
 
-impl<S: Send + Sync, const REQUIRE: bool> FromRequestParts<S> for Context<REQUIRE> {
+impl<S, const REQUIRE: bool, E> FromRequestParts<S> for Context<REQUIRE, E>
+where
+    S: Send + Sync,
+    E: From<Precondition> + IntoResponse,
+{
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let conditions = Conditions::from_parts(parts);
+        let conditions = Conditions::from_headers(&parts.method, &parts.headers);
         if REQUIRE {
             conditions
                 .require_precondition()
-                .map_err(Halt::into_response)?;
+                .map_err(|refused| E::from(refused).into_response())?;
         }
-        Ok(Self { conditions })
+        Ok(Self {
+            conditions,
+            error: PhantomData,
+        })
     }
 }
 
-/// [`Context`] extracted first, then the handler's first extractor: `#[etag]` wraps the
-/// first argument's type in it, so the handler keeps its number of arguments (which
-/// `#[axum::debug_handler]` relies on when it is the outer attribute).
-#[derive(Debug)]
-pub struct WithContext<const REQUIRE: bool, T>(pub Context<REQUIRE>, pub T);
+fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Response {
+    E::from(refused).into_response()
+}
 
-impl<S, const REQUIRE: bool, T> FromRequestParts<S> for WithContext<REQUIRE, T>
-where
-    S: Send + Sync,
-    T: FromRequestParts<S>,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let cx = Context::from_request_parts(parts, state).await?;
-        let inner = T::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self(cx, inner))
+impl<const REQUIRE: bool, E: From<Precondition> + IntoResponse> Context<REQUIRE, E> {
+    /// The responder of the handler's output.
+    pub fn responder(&self) -> Responder<'_> {
+        Responder {
+            conditions: &self.conditions,
+            refuse: refuse::<E>,
+            plain: false,
+        }
     }
 }
 
-/// [`WithContext`] for a handler's only argument, which may read the body.
-#[derive(Debug)]
-pub struct WithContextOnly<const REQUIRE: bool, T>(pub Context<REQUIRE>, pub T);
-
-/// The extractor marker of [`WithContextOnly`]: `M` is the wrapped extractor's.
-#[derive(Debug)]
-pub struct ViaContext<M>(PhantomData<M>);
-
-impl<S, M, const REQUIRE: bool, T> FromRequest<S, ViaContext<M>> for WithContextOnly<REQUIRE, T>
-where
-    S: Send + Sync,
-    T: FromRequest<S, M>,
-{
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let cx = Context::from_request_parts(&mut parts, state).await?;
-        let inner = T::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Self(cx, inner))
-    }
+/// `#[etag(hash)]`: validators from the rendered body.
+pub async fn respond_hashed(
+    responder: Responder<'_>,
+    output: Response,
+    options: Options,
+) -> Response {
+    let res = crate::hash::hash_response(&responder, output, options.hash_limit).await;
+    finish(res, options)
 }
 
-impl<const REQUIRE: bool> Context<REQUIRE> {
-    /// The default mode: validators from the returned value, decided before rendering.
-    pub fn respond<T: IntoConditionalResponse>(&self, output: T, options: Options) -> Response {
-        let responder = Responder::new(&self.conditions).weak(options.weak);
-        finish(output.into_conditional_response(&responder), options)
-    }
-
-    /// `#[etag(hash)]`: validators from the rendered body.
-    pub async fn respond_hashed<T: IntoResponse>(&self, output: T, options: Options) -> Response {
-        let res = crate::respond::hash_response(
-            &self.conditions,
-            output.into_response(),
-            options.hash_limit,
-            options.weak,
-        )
-        .await;
-        finish(res, options)
-    }
+/// The default mode: validators from the returned value, decided before rendering.
+pub fn respond(response: Response, options: Options) -> Response {
+    finish(response, options)
 }
 
 fn finish(mut res: Response, options: Options) -> Response {
@@ -126,19 +97,6 @@ fn finish(mut res: Response, options: Options) -> Response {
             if !res.headers().contains_key(CACHE_CONTROL) {
                 res.headers_mut()
                     .insert(CACHE_CONTROL, HeaderValue::from_static(cc));
-            }
-        }
-        if options.weak {
-            // An early `Conditions::check` answer carries the tag it was given: weaken it
-            // so that every response of a weak handler agrees.
-            let strong = res
-                .headers()
-                .get(ETAG)
-                .and_then(|v| ETag::try_from(v).ok())
-                .filter(|t| !t.is_weak());
-            if let Some(tag) = strong {
-                res.headers_mut()
-                    .insert(ETAG, tag.into_weak().into_header_value());
             }
         }
     }
@@ -152,25 +110,18 @@ pub fn typed<T, F: Future<Output = T>>(body: F) -> F {
     body
 }
 
-/// `#[versioned(weak)]` and the default strong tag of a `#[version]` field.
-pub fn version_etag<V: VersionValue + ?Sized>(version: &V, weak: bool) -> ETag {
-    let tag = ETag::from_version(version);
+/// The tag of a `#[version]` field, written by `encode`; weak with `#[versioned(weak)]`,
+/// the one place a derived tag is made weak.
+pub fn version_etag(encode: impl Fn(&mut dyn fmt::Write) -> fmt::Result, weak: bool) -> ETag {
+    let tag = ETag::from_version(&Encoded(encode));
     if weak { tag.into_weak() } else { tag }
 }
 
-/// The `Last-Modified` of a `#[last_modified]` field.
-pub fn field_timestamp<T: TimestampValue + ?Sized>(value: &T) -> Option<SystemTime> {
-    value.timestamp()
-}
+/// A version known only by how it is written.
+struct Encoded<F>(F);
 
-/// The `#[version]` field as the trait object both of its validators are computed from:
-/// `derive(Versioned)` names the field's type here, once, so that a type the runtime does
-/// not accept is reported once, at the field.
-pub fn version_field<V: VersionValue>(version: &V) -> &dyn VersionValue {
-    version
-}
-
-/// The `Last-Modified` a timestamp `#[version]` gives when there is no `#[last_modified]`.
-pub fn version_timestamp<V: VersionValue + ?Sized>(value: &V) -> Option<SystemTime> {
-    value.timestamp()
+impl<F: Fn(&mut dyn fmt::Write) -> fmt::Result> VersionValue for Encoded<F> {
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        (self.0)(out)
+    }
 }

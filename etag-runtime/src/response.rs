@@ -1,453 +1,277 @@
-//! The responses preconditions end in: 304, 412 and 428.
+//! How `#[etag]` answers a handler's return value: the types it knows the validators of.
 
-use std::fmt;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use axum::response::{IntoResponse, Response};
-use http::StatusCode;
-use http::header::{self, HeaderMap, HeaderValue};
+use axum::body::Body;
+use axum::response::{IntoResponse, IntoResponseParts, Response};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
 
-use crate::{Conditions, Outcome, Validators, Versioned};
+use crate::precondition::{problem, strip_to_304};
+use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
 
-/// A request answered by its preconditions, before (or instead of) the handler's work.
+/// A handler return type that `#[etag]` can answer conditionally: it knows its validators
+/// before it is rendered, so a 304 costs no serialization.
 ///
-/// It is an error type so that `?` can return it from a handler: add a variant for it to
-/// your error type, or use [`Response`] as the error type (`Halt` converts into it).
+/// Implemented for every `T: Versioned + IntoResponse` (notably `Json<T>` of a versioned
+/// model or of a `Vec` of them), for [`WithValidators`], and around them for
+/// `Result<_, E>`, `Option<_>` (`None` is a 404 with problem details),
+/// `(StatusCode, _)`, `(HeaderMap, _)`, `([(K, V); N], _)` and
+/// `(StatusCode, HeaderMap | [(K, V); N], _)`; a bare `StatusCode` and `()` go out as
+/// they are. Errors and non-2xx statuses pass through untouched. A handler that returns
+/// something else uses `#[etag(hash)]`, or wraps its body with
+/// [`Checked::respond`](crate::Checked::respond).
 ///
 /// # Examples
 ///
 /// ```
-/// use axum::response::IntoResponse;
-/// use etag_runtime::Halt;
+/// use axum::Json;
+/// use etag_runtime::{Versioned, etag};
 ///
-/// let res = Halt::PreconditionFailed.into_response();
-/// assert_eq!(res.status(), 412);
-/// assert_eq!(res.headers()["content-type"], "application/problem+json");
+/// #[derive(serde::Serialize, Versioned)]
+/// struct Doc {
+///     #[version]
+///     version: u32,
+/// }
+///
+/// // `Option<Json<Doc>>` is an `IntoConditionalResponse`: 304 before serializing, 404 for `None`.
+/// #[etag]
+/// async fn doc() -> Option<Json<Doc>> {
+///     Some(Json(Doc { version: 3 }))
+/// }
+/// # let _ = axum::Router::<()>::new().route("/", axum::routing::get(doc));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Halt {
-    /// 304 Not Modified: the client's copy is current. Carries the validators to send.
-    NotModified(Validators),
-    /// 412 Precondition Failed: the resource changed since the client read it.
-    PreconditionFailed,
-    /// 428 Precondition Required: the request must be conditional (RFC 6585 section 3).
-    PreconditionRequired,
+#[diagnostic::on_unimplemented(
+    message = "`#[etag]` cannot tell the validators of `{Self}` before rendering it",
+    label = "the ETag of this return type is not known",
+    note = "return a model that derives `Versioned` (for example `Json<Product>` with `#[derive(Versioned)]` on `Product`), or `WithValidators<_>` from `Conditions::check`",
+    note = "or write `#[etag(hash)]` to tag any response by the SHA-256 of its body"
+)]
+pub trait IntoConditionalResponse {
+    #[doc(hidden)]
+    /// Not public API: evaluates the request's preconditions against the value's
+    /// validators, then renders the 304, the 412, or the full response.
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response;
 }
 
-impl fmt::Display for Halt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NotModified(_) => "not modified",
-            Self::PreconditionFailed => "precondition failed",
-            Self::PreconditionRequired => "precondition required",
-        })
-    }
+/// Not public API: the request side of [`IntoConditionalResponse`].
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Responder<'a> {
+    pub(crate) conditions: &'a Conditions,
+    /// How a 412 is rendered: the handler's `error = ...` type, or the problem details.
+    pub(crate) refuse: fn(Precondition) -> Response,
+    /// Render only: no evaluation, no validators (a value under a non-2xx status).
+    pub(crate) plain: bool,
 }
 
-impl std::error::Error for Halt {}
-
-/// The `application/problem+json` body (RFC 9457) of a 412 or 428.
-fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
-        "type": "about:blank",
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-    });
-    let mut res = (status, body.to_string()).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
-}
-
-/// What a client should do after a 412.
-pub(crate) const FAILED_DETAIL: &str = "The resource has changed since you read it, or is not in the state your preconditions name. GET it again, re-apply your change, and retry with If-Match set to the new ETag.";
-
-/// What a client should do after a 428.
-pub(crate) const REQUIRED_DETAIL: &str = "This request must be conditional, so that it cannot overwrite a change it has not seen. GET the resource and send its ETag in If-Match (or its Last-Modified in If-Unmodified-Since); to create a resource only if it does not exist yet, send If-None-Match: *.";
-
-impl IntoResponse for Halt {
-    fn into_response(self) -> Response {
-        match self {
-            Self::NotModified(validators) => not_modified(validators),
-            Self::PreconditionFailed => problem(
-                StatusCode::PRECONDITION_FAILED,
-                "Precondition Failed",
-                FAILED_DETAIL,
-            ),
-            Self::PreconditionRequired => problem(
-                StatusCode::PRECONDITION_REQUIRED,
-                "Precondition Required",
-                REQUIRED_DETAIL,
-            ),
+impl Responder<'_> {
+    /// On GET and HEAD, evaluates the preconditions against `validators` and answers 304
+    /// or 412 without calling `render`; otherwise renders, and adds the validators to a 2xx.
+    ///
+    /// Other methods are not evaluated here: a write checks its preconditions before it
+    /// acts, and its response carries the new state's validators, which the request's
+    /// conditions were never about.
+    pub(crate) fn respond(
+        &self,
+        validators: Validators,
+        render: impl FnOnce() -> Response,
+    ) -> Response {
+        if self.plain {
+            return render();
         }
-    }
-}
-
-impl From<Halt> for Response {
-    fn from(halt: Halt) -> Self {
-        halt.into_response()
-    }
-}
-
-/// A 304 Not Modified carrying the given validators and no body.
-///
-/// `Last-Modified` is sent only when there is no `ETag`: RFC 9110 section 15.4.5 lets a
-/// 304 carry other representation metadata only when it guides cache updates.
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{ETag, Validators, not_modified};
-///
-/// let res = not_modified(Validators::new().with_etag(ETag::from_version(&2_u8)));
-/// assert_eq!(res.status(), 304);
-/// assert_eq!(res.headers()["etag"], "\"2\"");
-/// ```
-pub fn not_modified(validators: Validators) -> Response {
-    let mut res = StatusCode::NOT_MODIFIED.into_response();
-    let validators = if validators.etag().is_some() {
-        validators.with_last_modified_opt(None)
-    } else {
-        validators
-    };
-    validators.write_headers(res.headers_mut());
-    res
-}
-
-/// Turns the response a request would have got into the 304 that replaces it (RFC 9110
-/// section 15.4.5): the body and the `Content-*` fields go (`Content-Location` stays),
-/// `Last-Modified` goes when there is an `ETag`, and every other field stays, notably
-/// `Cache-Control`, `Date`, `ETag`, `Expires` and `Vary`.
-///
-/// # Examples
-///
-/// ```
-/// use axum::response::IntoResponse;
-/// use etag_runtime::into_not_modified;
-///
-/// let full = ([("cache-control", "no-cache"), ("etag", "\"1\"")], "hello").into_response();
-/// let res = into_not_modified(full);
-/// assert_eq!(res.status(), 304);
-/// assert_eq!(res.headers()["cache-control"], "no-cache");
-/// assert!(res.headers().get("content-type").is_none());
-/// ```
-pub fn into_not_modified(response: Response) -> Response {
-    let (mut parts, _body) = response.into_parts();
-    strip_to_304(&mut parts.headers);
-    parts.status = StatusCode::NOT_MODIFIED;
-    Response::from_parts(parts, axum::body::Body::empty())
-}
-
-pub(crate) fn strip_to_304(headers: &mut HeaderMap) {
-    let doomed: Vec<header::HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            let n = name.as_str();
-            (n.starts_with("content-") && *name != header::CONTENT_LOCATION)
-                || *name == header::TRANSFER_ENCODING
-        })
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(name);
-    }
-    if headers.contains_key(header::ETAG) {
-        headers.remove(header::LAST_MODIFIED);
-    }
-}
-
-/// Proof that a read's preconditions held against validators computed before the
-/// expensive work: attach it to the response with [`Checked::respond`], so that the 200
-/// carries exactly the validators the check used.
-///
-/// Made by [`Conditions::check`].
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{Conditions, ETag, Validators};
-/// use http::{HeaderMap, Method};
-///
-/// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
-/// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
-/// let response = checked.respond("the expensive body");
-/// assert_eq!(response.validators().etag().unwrap().to_string(), "\"1\"");
-/// ```
-#[derive(Debug, Clone)]
-#[must_use = "attach it to the response with `.respond(body)`, so that the 200 carries the validators that were checked"]
-pub struct Checked {
-    validators: Validators,
-}
-
-impl Checked {
-    /// The response `body` with the checked validators attached.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use axum::response::IntoResponse;
-    /// use etag_runtime::{Conditions, ETag, Validators};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
-    /// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
-    /// let res = checked.respond("body").into_response();
-    /// assert_eq!(res.headers()["etag"], "\"1\"");
-    /// ```
-    pub fn respond<T>(self, body: T) -> WithValidators<T> {
-        WithValidators {
-            validators: self.validators,
-            body,
-        }
-    }
-
-    /// The validators that were checked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, Validators};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
-    /// assert_eq!(c.check(Validators::new()).unwrap().validators(), &Validators::new());
-    /// ```
-    pub fn validators(&self) -> &Validators {
-        &self.validators
-    }
-
-    pub(crate) fn into_validators(self) -> Validators {
-        self.validators
-    }
-}
-
-/// A response body with the validators it goes out with; see [`Checked::respond`].
-///
-/// As a plain [`IntoResponse`] it adds `ETag` and `Last-Modified` to a 2xx response.
-///
-/// # Examples
-///
-/// ```
-/// use axum::response::IntoResponse;
-/// use etag_runtime::{ETag, Validators, WithValidators};
-///
-/// let res = WithValidators::new(Validators::new().with_etag(ETag::from_version(&9_u8)), "hi").into_response();
-/// assert_eq!(res.headers()["etag"], "\"9\"");
-/// ```
-#[derive(Debug, Clone)]
-pub struct WithValidators<T> {
-    validators: Validators,
-    body: T,
-}
-
-impl<T> WithValidators<T> {
-    /// Pairs a body with validators computed elsewhere.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let w = etag_runtime::WithValidators::new(etag_runtime::Validators::new(), ());
-    /// assert!(w.validators().etag().is_none());
-    /// ```
-    pub fn new(validators: Validators, body: T) -> Self {
-        Self { validators, body }
-    }
-
-    /// The validators.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let w = etag_runtime::WithValidators::new(etag_runtime::Validators::new(), ());
-    /// assert!(w.validators().last_modified().is_none());
-    /// ```
-    pub fn validators(&self) -> &Validators {
-        &self.validators
-    }
-
-    pub(crate) fn into_parts(self) -> (Validators, T) {
-        (self.validators, self.body)
-    }
-}
-
-impl<T: IntoResponse> IntoResponse for WithValidators<T> {
-    fn into_response(self) -> Response {
-        let mut res = self.body.into_response();
+        let method = self.conditions.method();
+        let validators = if method == Method::GET || method == Method::HEAD {
+            match self.conditions.check(validators) {
+                Ok(checked) => checked.validators().clone(),
+                Err(refused) => return self.refuse(refused),
+            }
+        } else {
+            validators
+        };
+        let mut res = render();
         if res.status().is_success() {
-            self.validators.write_headers(res.headers_mut());
+            validators.write_headers(res.headers_mut());
         }
         res
     }
-}
 
-/// The state a write found, once its preconditions held. Do the write atomically
-/// against it: never check, then write.
-///
-/// Made by [`Conditions::check_write`].
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{Conditions, ETag, Versioned, Write};
-/// use http::{HeaderMap, Method};
-///
-/// struct Doc { version: i64 }
-/// impl Versioned for Doc {
-///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
-/// }
-///
-/// let mut h = HeaderMap::new();
-/// h.insert("if-match", "\"4\"".parse().unwrap());
-/// let conditions = Conditions::from_headers(&Method::PUT, &h);
-/// let current = Doc { version: 4 };
-/// match conditions.check_write(Some(&current)).unwrap() {
-///     // UPDATE docs SET ..., version = version + 1 WHERE id = ? AND version = 4;
-///     // zero rows changed means another writer won: answer 412.
-///     Write::Update(doc) => assert_eq!(doc.version, 4),
-///     // INSERT ... that fails if the row exists (ON CONFLICT DO NOTHING): zero rows is 412.
-///     Write::Create => unreachable!(),
-/// }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use = "make the write conditional on this state (UPDATE ... WHERE version = <its version>); a separate check-then-write loses updates"]
-pub enum Write<T> {
-    /// The resource exists: update it only if it is still at this state's version.
-    Update(T),
-    /// The resource does not exist: create it only if it still does not.
-    Create,
-}
-
-impl Conditions {
-    /// Evaluates the preconditions of a read against validators computed before the
-    /// expensive work (say, from `SELECT version, updated_at ...`). `Err` is the 304 or 412
-    /// to answer right away; `Ok` is the proof to attach to the full response.
-    ///
-    /// # Errors
-    ///
-    /// [`Halt::NotModified`] or [`Halt::PreconditionFailed`], ready to return with `?`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag, Halt, Validators};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-none-match", "\"5\"".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::GET, &h);
-    /// let v = Validators::new().with_etag(ETag::from_version(&5_u8));
-    /// assert!(matches!(c.check(v), Err(Halt::NotModified(_))));
-    /// ```
-    pub fn check(&self, current: Validators) -> Result<Checked, Halt> {
-        match self.evaluate(Some(&current)) {
-            Outcome::Proceed { .. } => Ok(Checked {
-                validators: current,
-            }),
-            Outcome::NotModified => Err(Halt::NotModified(current)),
-            Outcome::PreconditionFailed => Err(Halt::PreconditionFailed),
-        }
-    }
-
-    /// Evaluates the preconditions of a write against the state it found (`None`: the
-    /// resource does not exist).
-    ///
-    /// # Errors
-    ///
-    /// [`Halt::PreconditionFailed`] when they fail (or [`Halt::NotModified`] if called
-    /// for a GET whose `If-None-Match` matches).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag, Halt, Versioned, Write};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// #[derive(Debug, PartialEq)]
-    /// struct Doc;
-    /// impl Versioned for Doc {
-    ///     fn etag(&self) -> ETag { ETag::from_version(&1_u8) }
-    /// }
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-none-match", "*".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::PUT, &h);
-    /// assert_eq!(c.check_write::<Doc>(None), Ok(Write::Create));
-    /// assert_eq!(c.check_write(Some(&Doc)).unwrap_err(), Halt::PreconditionFailed);
-    /// ```
-    pub fn check_write<'a, T: Versioned + ?Sized>(
-        &self,
-        current: Option<&'a T>,
-    ) -> Result<Write<&'a T>, Halt> {
-        match current {
-            Some(state) => self.check_update(state).map(Write::Update),
-            None => match self.evaluate(None) {
-                Outcome::Proceed { .. } => Ok(Write::Create),
-                Outcome::NotModified => Err(Halt::NotModified(Validators::default())),
-                Outcome::PreconditionFailed => Err(Halt::PreconditionFailed),
-            },
-        }
-    }
-
-    /// [`check_write`](Self::check_write) for a resource known to exist (a PATCH or a
-    /// DELETE, which have nothing to create): `Ok` is the state to make the write
-    /// conditional on, with no `Write::Create` case to rule out.
-    ///
-    /// # Errors
-    ///
-    /// As [`check_write`](Self::check_write).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag, Halt, Versioned};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// struct Doc { version: i64 }
-    /// impl Versioned for Doc {
-    ///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
-    /// }
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-match", "\"4\"".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::DELETE, &h);
-    /// // DELETE ... WHERE id = ? AND version = 4
-    /// assert_eq!(c.check_update(&Doc { version: 4 }).unwrap().version, 4);
-    /// assert_eq!(c.check_update(&Doc { version: 5 }).err(), Some(Halt::PreconditionFailed));
-    /// ```
-    pub fn check_update<'a, T: Versioned + ?Sized>(&self, current: &'a T) -> Result<&'a T, Halt> {
-        let validators = current.validators();
-        match self.evaluate(Some(&validators)) {
-            Outcome::Proceed { .. } => Ok(current),
-            Outcome::NotModified => Err(Halt::NotModified(validators)),
-            Outcome::PreconditionFailed => Err(Halt::PreconditionFailed),
-        }
-    }
-
-    /// Answers 428 unless the request carries a precondition that protects a write
-    /// (see [`Conditions::protects_write`]). Safe methods always pass.
-    ///
-    /// # Errors
-    ///
-    /// [`Halt::PreconditionRequired`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, Halt};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let c = Conditions::from_headers(&Method::DELETE, &HeaderMap::new());
-    /// assert_eq!(c.require_precondition(), Err(Halt::PreconditionRequired));
-    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
-    /// assert_eq!(c.require_precondition(), Ok(()));
-    /// ```
-    pub fn require_precondition(&self) -> Result<(), Halt> {
-        if self.method().is_safe() || self.protects_write() {
-            Ok(())
+    /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.
+    pub(crate) fn refuse(&self, refused: Precondition) -> Response {
+        if refused.status() == StatusCode::NOT_MODIFIED {
+            refused.into_response()
         } else {
-            Err(Halt::PreconditionRequired)
+            (self.refuse)(refused)
         }
+    }
+}
+
+impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        let validators = self.validators();
+        responder.respond(validators, || self.into_response())
+    }
+}
+
+impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        let WithValidators { validators, body } = self;
+        responder.respond(validators, || body.into_response())
+    }
+}
+
+impl<T: IntoConditionalResponse, E: IntoResponse> IntoConditionalResponse for Result<T, E> {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        match self {
+            Ok(ok) => ok.into_conditional_response(responder),
+            Err(err) => err.into_response(),
+        }
+    }
+}
+
+/// A bare status, such as the 204 of a DELETE, has no representation: it goes out as it is,
+/// with no validators and no evaluation.
+impl IntoConditionalResponse for StatusCode {
+    fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
+        self.into_response()
+    }
+}
+
+/// `()` is an empty 200 with no representation to validate: it goes out as it is.
+impl IntoConditionalResponse for () {
+    fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
+        self.into_response()
+    }
+}
+
+/// `None` is a 404 with problem details; no preconditions apply to it (RFC 9110 section
+/// 13.2.1).
+impl<T: IntoConditionalResponse> IntoConditionalResponse for Option<T> {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        match self {
+            Some(value) => value.into_conditional_response(responder),
+            None => problem(
+                StatusCode::NOT_FOUND,
+                "Not Found",
+                "There is nothing at this URL.",
+            ),
+        }
+    }
+}
+
+/// Applies response parts to what the inner value rendered: to a 2xx as axum would, to a
+/// 304 minus the fields a 304 must not carry, and not at all to a 412.
+fn with_parts<P: IntoResponseParts>(parts: P, inner: Response) -> Response {
+    match inner.status() {
+        StatusCode::PRECONDITION_FAILED => inner,
+        StatusCode::NOT_MODIFIED => into_not_modified((parts, inner).into_response()),
+        _ => (parts, inner).into_response(),
+    }
+}
+
+/// A 2xx status replaces the rendered 200; any other status means no preconditions apply
+/// (RFC 9110 section 13.2.1) and the value renders as axum would render it.
+fn with_status<T: IntoConditionalResponse>(
+    status: StatusCode,
+    value: T,
+    responder: &Responder<'_>,
+) -> Response {
+    if !status.is_success() {
+        let plain = Responder {
+            plain: true,
+            ..*responder
+        };
+        let mut res = value.into_conditional_response(&plain);
+        *res.status_mut() = status;
+        return res;
+    }
+    let mut res = value.into_conditional_response(responder);
+    if res.status().is_success() {
+        *res.status_mut() = status;
+    }
+    res
+}
+
+impl<T: IntoConditionalResponse> IntoConditionalResponse for (StatusCode, T) {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        with_status(self.0, self.1, responder)
+    }
+}
+
+impl<T: IntoConditionalResponse> IntoConditionalResponse for (HeaderMap, T) {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        with_parts(self.0, self.1.into_conditional_response(responder))
+    }
+}
+
+impl<K, V, const N: usize, T> IntoConditionalResponse for ([(K, V); N], T)
+where
+    K: TryInto<HeaderName>,
+    K::Error: std::fmt::Display,
+    V: TryInto<HeaderValue>,
+    V::Error: std::fmt::Display,
+    T: IntoConditionalResponse,
+{
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        with_parts(self.0, self.1.into_conditional_response(responder))
+    }
+}
+
+impl<T: IntoConditionalResponse> IntoConditionalResponse for (StatusCode, HeaderMap, T) {
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        with_parts(self.1, with_status(self.0, self.2, responder))
+    }
+}
+
+impl<K, V, const N: usize, T> IntoConditionalResponse for (StatusCode, [(K, V); N], T)
+where
+    K: TryInto<HeaderName>,
+    K::Error: std::fmt::Display,
+    V: TryInto<HeaderValue>,
+    V::Error: std::fmt::Display,
+    T: IntoConditionalResponse,
+{
+    fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
+        with_parts(self.1, with_status(self.0, self.2, responder))
+    }
+}
+
+/// The response a request would have got, turned into the 304 that replaces it (RFC 9110
+/// section 15.4.5).
+pub(crate) fn into_not_modified(response: Response) -> Response {
+    let (mut parts, _body) = response.into_parts();
+    strip_to_304(&mut parts.headers);
+    parts.status = StatusCode::NOT_MODIFIED;
+    Response::from_parts(parts, Body::new(NoBody))
+}
+
+/// An empty 304.
+pub(crate) fn empty_304() -> Response {
+    let mut res = Response::new(Body::new(NoBody));
+    *res.status_mut() = StatusCode::NOT_MODIFIED;
+    res
+}
+
+/// The body of a 304: empty, with no length claimed. A body that claims a length of 0
+/// makes axum write `Content-Length: 0`, which hyper keeps on the 304 to a HEAD, where
+/// RFC 9110 section 8.6 allows only the length the 200 would have had.
+struct NoBody;
+
+impl http_body::Body for NoBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        true
     }
 }

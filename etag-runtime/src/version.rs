@@ -2,34 +2,43 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::TagBuf;
+use std::fmt;
 
 /// A type whose values can be a resource's version: its [`ETag`](crate::ETag) is made from it.
 ///
 /// Implemented for all integer types, `str`/`String`, [`SystemTime`], and behind features
-/// for `uuid::Uuid`, `chrono::DateTime<Utc>`, `time::OffsetDateTime` and `jiff::Timestamp`.
-/// The encoding never produces a quote, a backslash, a comma, whitespace or a control
-/// character, so no value can break a header.
+/// for `uuid::Uuid` (`uuid`), `chrono::DateTime<Utc>` and `chrono::NaiveDateTime`
+/// (`chrono`), `time::OffsetDateTime` and `time::PrimitiveDateTime` (`time`), and
+/// `jiff::Timestamp` (`jiff`). The encoding never produces a quote, a backslash, a comma,
+/// whitespace or a control character, so no value can break a header.
+///
+/// Implement it for a newtype by delegating to the wrapped value.
 ///
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::{TagBuf, VersionValue};
+/// use etag_runtime::version::VersionValue;
 ///
-/// let mut out = TagBuf::new();
-/// "a \"quoted\" name".encode(&mut out);
-/// assert_eq!(out.as_str(), "a%20%22quoted%22%20name");
+/// let mut out = String::new();
+/// "a \"quoted\" name".encode(&mut out).unwrap();
+/// assert_eq!(out, "a%20%22quoted%22%20name");
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a `#[version]`",
     label = "not a version type",
-    note = "a version is an integer, a string, a `SystemTime`, or (with the matching features) a `uuid::Uuid`, `chrono::DateTime<Utc>`, `time::OffsetDateTime` or `jiff::Timestamp`"
+    note = "a version is an integer, a `String`, a `SystemTime`, or with a feature of etag-runtime: `uuid::Uuid` (feature \"uuid\"), `chrono::DateTime<Utc>` or `chrono::NaiveDateTime` (feature \"chrono\"), `time::OffsetDateTime` or `time::PrimitiveDateTime` (feature \"time\"), `jiff::Timestamp` (feature \"jiff\")"
 )]
 pub trait VersionValue {
-    /// Appends the opaque-tag encoding of the value to `out`.
+    /// Writes the opaque-tag encoding of the value to `out`.
     ///
-    /// Only `etagc` characters other than `\` and `,` may be written.
-    fn encode(&self, out: &mut TagBuf);
+    /// Only `etagc` characters other than `\`, `,` and `%` should be written (a `%` only
+    /// as the start of a percent-encoding); [`ETag::from_version`](crate::ETag::from_version)
+    /// percent-encodes anything else.
+    ///
+    /// # Errors
+    ///
+    /// Only when `out` fails.
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 
     /// The value as a point in time, for timestamp versions: it then also gives
     /// `Last-Modified`. `None` for counters and strings.
@@ -45,11 +54,11 @@ pub trait VersionValue {
 /// # Examples
 ///
 /// ```
-/// use etag_runtime::{ParseVersion, TagBuf, VersionValue};
+/// use etag_runtime::version::{ParseVersion, VersionValue};
 ///
-/// let mut out = TagBuf::new();
-/// (-42_i32).encode(&mut out);
-/// assert_eq!(i32::decode(out.as_str()), Some(-42));
+/// let mut out = String::new();
+/// (-42_i32).encode(&mut out).unwrap();
+/// assert_eq!(i32::decode(&out), Some(-42));
 /// assert_eq!(u8::decode("300"), None);
 /// ```
 pub trait ParseVersion: VersionValue + Sized {
@@ -59,11 +68,16 @@ pub trait ParseVersion: VersionValue + Sized {
 
 /// A type whose values can be a resource's last-modification time (`#[last_modified]`).
 ///
+/// Implemented for [`SystemTime`], for `Option`s of timestamps (`None`: no
+/// `Last-Modified`), and behind features for `chrono::DateTime<Utc>` and
+/// `chrono::NaiveDateTime` (read as UTC, as sqlx stores `timestamp` columns),
+/// `time::OffsetDateTime` and `time::PrimitiveDateTime` (read as UTC), and `jiff::Timestamp`.
+///
 /// # Examples
 ///
 /// ```
 /// use std::time::SystemTime;
-/// use etag_runtime::TimestampValue;
+/// use etag_runtime::version::TimestampValue;
 ///
 /// let now = SystemTime::now();
 /// assert_eq!(now.timestamp(), Some(now));
@@ -72,7 +86,7 @@ pub trait ParseVersion: VersionValue + Sized {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as `#[last_modified]`",
     label = "not a timestamp type",
-    note = "a last-modified field is a `SystemTime`, or (with the matching features) a `chrono::DateTime<Utc>`, `time::OffsetDateTime` or `jiff::Timestamp`, or an `Option` of one"
+    note = "a last-modified field is a `SystemTime`, an `Option` of a timestamp, or with a feature of etag-runtime: `chrono::DateTime<Utc>` or `chrono::NaiveDateTime` (feature \"chrono\"), `time::OffsetDateTime` or `time::PrimitiveDateTime` (feature \"time\"), `jiff::Timestamp` (feature \"jiff\")"
 )]
 pub trait TimestampValue {
     /// The value as a point in time; `None` when there is none (an empty `Option`).
@@ -80,8 +94,8 @@ pub trait TimestampValue {
 }
 
 impl<T: VersionValue + ?Sized> VersionValue for &T {
-    fn encode(&self, out: &mut crate::TagBuf) {
-        (**self).encode(out);
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        (**self).encode(out)
     }
     fn timestamp(&self) -> Option<SystemTime> {
         (**self).timestamp()
@@ -103,8 +117,8 @@ impl<T: TimestampValue> TimestampValue for Option<T> {
 macro_rules! integers {
     ($($t:ty)*) => {$(
         impl VersionValue for $t {
-            fn encode(&self, out: &mut crate::TagBuf) {
-                out.push_str(itoa::Buffer::new().format(*self));
+            fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+                out.write_str(itoa::Buffer::new().format(*self))
             }
         }
         impl ParseVersion for $t {
@@ -130,17 +144,20 @@ fn canonical_integer<T: std::str::FromStr>(opaque: &str) -> Option<T> {
 integers!(u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize);
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_str(s: &str, out: &mut TagBuf) {
+fn encode_str(s: &str, out: &mut dyn fmt::Write) -> fmt::Result {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xF)] as char);
+    // Runs of unreserved characters are ASCII, so every run written as it is is UTF-8.
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')) {
+            out.write_str(std::str::from_utf8(&bytes[start..i]).unwrap_or_default())?;
+            let escaped = [b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]];
+            out.write_str(std::str::from_utf8(&escaped).unwrap_or_default())?;
+            start = i + 1;
         }
     }
+    out.write_str(std::str::from_utf8(&bytes[start..]).unwrap_or_default())
 }
 
 fn decode_str(opaque: &str) -> Option<String> {
@@ -175,14 +192,14 @@ fn decode_str(opaque: &str) -> Option<String> {
 }
 
 impl VersionValue for str {
-    fn encode(&self, out: &mut crate::TagBuf) {
-        encode_str(self, out);
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        encode_str(self, out)
     }
 }
 
 impl VersionValue for String {
-    fn encode(&self, out: &mut crate::TagBuf) {
-        encode_str(self, out);
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        encode_str(self, out)
     }
 }
 
@@ -214,8 +231,8 @@ fn system_time_from_nanos(nanos: i128) -> Option<SystemTime> {
 
 /// Timestamps share one encoding: nanoseconds since the Unix epoch, so that a model can move
 /// between time crates without changing its tags.
-fn encode_nanos(nanos: i128, out: &mut TagBuf) {
-    out.push_str(itoa::Buffer::new().format(nanos));
+fn encode_nanos(nanos: i128, out: &mut dyn fmt::Write) -> fmt::Result {
+    out.write_str(itoa::Buffer::new().format(nanos))
 }
 
 fn decode_nanos(opaque: &str) -> Option<i128> {
@@ -223,8 +240,8 @@ fn decode_nanos(opaque: &str) -> Option<i128> {
 }
 
 impl VersionValue for SystemTime {
-    fn encode(&self, out: &mut crate::TagBuf) {
-        encode_nanos(system_time_nanos(*self), out);
+    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        encode_nanos(system_time_nanos(*self), out)
     }
     fn timestamp(&self) -> Option<SystemTime> {
         Some(*self)
@@ -245,15 +262,19 @@ impl TimestampValue for SystemTime {
 
 #[cfg(feature = "uuid")]
 mod uuid_impls {
-    use super::{ParseVersion, VersionValue};
+    use super::{ParseVersion, VersionValue, fmt};
 
+    /// With the `uuid` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "uuid")))]
     impl VersionValue for uuid::Uuid {
-        fn encode(&self, out: &mut crate::TagBuf) {
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             let mut buf = uuid::Uuid::encode_buffer();
-            out.push_str(self.hyphenated().encode_lower(&mut buf));
+            out.write_str(self.hyphenated().encode_lower(&mut buf))
         }
     }
 
+    /// With the `uuid` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "uuid")))]
     impl ParseVersion for uuid::Uuid {
         fn decode(opaque: &str) -> Option<Self> {
             // Only the lower-case hyphenated form is ever written.
@@ -267,24 +288,28 @@ mod uuid_impls {
 #[cfg(feature = "chrono")]
 mod chrono_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos,
+        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
         system_time_from_nanos,
     };
-    use chrono::{DateTime, Utc};
+    use chrono::{DateTime, NaiveDateTime, Utc};
 
     fn nanos(t: &DateTime<Utc>) -> i128 {
         i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos())
     }
 
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
     impl VersionValue for DateTime<Utc> {
-        fn encode(&self, out: &mut crate::TagBuf) {
-            encode_nanos(nanos(self), out);
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+            encode_nanos(nanos(self), out)
         }
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(nanos(self))
         }
     }
 
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
     impl ParseVersion for DateTime<Utc> {
         fn decode(opaque: &str) -> Option<Self> {
             let nanos = decode_nanos(opaque)?;
@@ -294,9 +319,43 @@ mod chrono_impls {
         }
     }
 
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
     impl TimestampValue for DateTime<Utc> {
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(nanos(self))
+        }
+    }
+
+    /// A `NaiveDateTime` is read as UTC, the convention of sqlx's `timestamp` columns; its
+    /// tag is the tag of the same instant as a `DateTime<Utc>`.
+    ///
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
+    impl VersionValue for NaiveDateTime {
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+            self.and_utc().encode(out)
+        }
+        fn timestamp(&self) -> Option<SystemTime> {
+            TimestampValue::timestamp(&self.and_utc())
+        }
+    }
+
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
+    impl ParseVersion for NaiveDateTime {
+        fn decode(opaque: &str) -> Option<Self> {
+            DateTime::<Utc>::decode(opaque).map(|t| t.naive_utc())
+        }
+    }
+
+    /// Read as UTC.
+    ///
+    /// With the `chrono` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "chrono")))]
+    impl TimestampValue for NaiveDateTime {
+        fn timestamp(&self) -> Option<SystemTime> {
+            TimestampValue::timestamp(&self.and_utc())
         }
     }
 }
@@ -304,29 +363,68 @@ mod chrono_impls {
 #[cfg(feature = "time")]
 mod time_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos,
+        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
         system_time_from_nanos,
     };
-    use time::OffsetDateTime;
+    use time::{OffsetDateTime, PrimitiveDateTime};
 
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     impl VersionValue for OffsetDateTime {
-        fn encode(&self, out: &mut crate::TagBuf) {
-            encode_nanos(self.unix_timestamp_nanos(), out);
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+            encode_nanos(self.unix_timestamp_nanos(), out)
         }
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(self.unix_timestamp_nanos())
         }
     }
 
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     impl ParseVersion for OffsetDateTime {
         fn decode(opaque: &str) -> Option<Self> {
             OffsetDateTime::from_unix_timestamp_nanos(decode_nanos(opaque)?).ok()
         }
     }
 
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     impl TimestampValue for OffsetDateTime {
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(self.unix_timestamp_nanos())
+        }
+    }
+
+    /// A `PrimitiveDateTime` is read as UTC; its tag is the tag of the same instant as an
+    /// `OffsetDateTime`.
+    ///
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    impl VersionValue for PrimitiveDateTime {
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+            self.assume_utc().encode(out)
+        }
+        fn timestamp(&self) -> Option<SystemTime> {
+            TimestampValue::timestamp(&self.assume_utc())
+        }
+    }
+
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    impl ParseVersion for PrimitiveDateTime {
+        fn decode(opaque: &str) -> Option<Self> {
+            let t = OffsetDateTime::decode(opaque)?;
+            Some(PrimitiveDateTime::new(t.date(), t.time()))
+        }
+    }
+
+    /// Read as UTC.
+    ///
+    /// With the `time` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    impl TimestampValue for PrimitiveDateTime {
+        fn timestamp(&self) -> Option<SystemTime> {
+            TimestampValue::timestamp(&self.assume_utc())
         }
     }
 }
@@ -334,26 +432,32 @@ mod time_impls {
 #[cfg(feature = "jiff")]
 mod jiff_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos,
+        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
         system_time_from_nanos,
     };
     use jiff::Timestamp;
 
+    /// With the `jiff` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
     impl VersionValue for Timestamp {
-        fn encode(&self, out: &mut crate::TagBuf) {
-            encode_nanos(self.as_nanosecond(), out);
+        fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+            encode_nanos(self.as_nanosecond(), out)
         }
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(self.as_nanosecond())
         }
     }
 
+    /// With the `jiff` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
     impl ParseVersion for Timestamp {
         fn decode(opaque: &str) -> Option<Self> {
             Timestamp::from_nanosecond(decode_nanos(opaque)?).ok()
         }
     }
 
+    /// With the `jiff` feature.
+    #[cfg_attr(docsrs, doc(cfg(feature = "jiff")))]
     impl TimestampValue for Timestamp {
         fn timestamp(&self) -> Option<SystemTime> {
             system_time_from_nanos(self.as_nanosecond())
@@ -367,9 +471,9 @@ mod tests {
     use crate::ETag;
 
     fn enc<V: VersionValue + ?Sized>(v: &V) -> String {
-        let mut s = TagBuf::new();
-        v.encode(&mut s);
-        s.as_str().to_owned()
+        let mut s = String::new();
+        v.encode(&mut s).unwrap();
+        s
     }
 
     #[test]
@@ -428,6 +532,16 @@ mod tests {
             chrono::DateTime::<chrono::Utc>::decode(&enc(&old)),
             Some(old)
         );
+        // A naive time is the same instant read as UTC: the same tag and Last-Modified.
+        let naive = dt.naive_utc();
+        assert_eq!(enc(&naive), enc(&dt));
+        assert_eq!(chrono::NaiveDateTime::decode(&enc(&naive)), Some(naive));
+        assert_eq!(TimestampValue::timestamp(&naive), Some(st));
+        assert_eq!(TimestampValue::timestamp(&Some(naive)), Some(st));
+        assert_eq!(
+            TimestampValue::timestamp(&None::<chrono::NaiveDateTime>),
+            None
+        );
     }
 
     #[cfg(feature = "time")]
@@ -439,6 +553,13 @@ mod tests {
         assert_eq!(
             TimestampValue::timestamp(&t),
             Some(UNIX_EPOCH + Duration::new(1_764_079_387, 123_456_789))
+        );
+        let primitive = time::PrimitiveDateTime::new(t.date(), t.time());
+        assert_eq!(enc(&primitive), enc(&t));
+        assert_eq!(time::PrimitiveDateTime::decode(&enc(&t)), Some(primitive));
+        assert_eq!(
+            TimestampValue::timestamp(&primitive),
+            TimestampValue::timestamp(&t)
         );
     }
 

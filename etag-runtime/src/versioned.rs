@@ -3,12 +3,20 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::{ETag, ETagHasher, Validators};
+use crate::etag::Hasher;
+use crate::{ETag, Validators};
 
 /// A value that knows its validators: an entity tag and, optionally, a last-modification time.
 ///
 /// Derive it with `#[derive(Versioned)]` on a struct that has a `#[version]` field (and
 /// optionally a `#[last_modified]` one), or implement it by hand.
+///
+/// A version must change on every write and must never repeat for one URL. A counter that
+/// starts again at 1 when a resource is deleted and created anew hands out `"1"` a second
+/// time, and a client still holding the first `"1"` would then overwrite the new resource
+/// with `If-Match: "1"`. Take versions from one store-wide revision (a database sequence,
+/// as the example application does), or from a timestamp of sufficient resolution, or
+/// put the resource's creation time in the tag.
 ///
 /// Slices and `Vec`s of versioned items are versioned too: their tag is a digest of the
 /// count and of each member's tag and last-modified time, in order. Two things to know:
@@ -42,6 +50,12 @@ use crate::{ETag, ETagHasher, Validators};
 /// assert_eq!(note.etag().to_string(), "\"3\"");
 /// assert_eq!(note.validators().last_modified(), Some(SystemTime::UNIX_EPOCH));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no validators: it does not implement `Versioned`",
+    label = "`#[etag]` needs the ETag of `{Self}` before rendering it",
+    note = "add `#[derive(Versioned)]` to the struct, with `#[version]` on the field its version is stored in",
+    note = "or write `#[etag(hash)]` on the handler to tag the response by the SHA-256 of its body"
+)]
 pub trait Versioned {
     /// The entity tag of the value's current representation.
     fn etag(&self) -> ETag;
@@ -55,7 +69,7 @@ pub trait Versioned {
     fn validators(&self) -> Validators {
         Validators::new()
             .with_etag(self.etag())
-            .with_last_modified_opt(self.last_modified())
+            .with_last_modified(self.last_modified())
     }
 }
 
@@ -99,7 +113,7 @@ impl<T: Versioned> Versioned for axum::Json<T> {
 /// weak if any member's tag is weak. No `Last-Modified`: see [`Versioned`].
 impl<T: Versioned> Versioned for [T] {
     fn etag(&self) -> ETag {
-        let mut hasher = ETagHasher::new();
+        let mut hasher = Hasher::new();
         let mut weak = false;
         hasher.update(&(self.len() as u64).to_be_bytes());
         for item in self {

@@ -5,7 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use etag_runtime::{Conditions, ETag, Outcome, Validators, parse_http_date};
+use etag_runtime::header::parse_http_date;
+use etag_runtime::{Conditions, ETag, Precondition, Proceed, Validators};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 const LM: &str = "Wed, 25 Nov 2026 12:00:00 GMT";
@@ -52,6 +53,30 @@ impl Resource {
 }
 
 use Resource::*;
+
+/// What `Conditions::evaluate` decided, in a form a row can state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Proceed { honor_range: bool },
+    NotModified,
+    PreconditionFailed,
+}
+
+fn outcome(result: Result<Proceed, Precondition>) -> Outcome {
+    match result {
+        Ok(proceed) => Outcome::Proceed {
+            honor_range: proceed.honor_range(),
+        },
+        Err(refused) if refused.status() == 304 => {
+            assert!(refused.validators().is_some(), "a 304 carries validators");
+            Outcome::NotModified
+        }
+        Err(refused) => {
+            assert_eq!(refused.status(), 412);
+            Outcome::PreconditionFailed
+        }
+    }
+}
 
 const PROCEED: Outcome = Outcome::Proceed { honor_range: false };
 const RANGE_OK: Outcome = Outcome::Proceed { honor_range: true };
@@ -181,7 +206,7 @@ fn rfc9110_section_13_table() {
     let mut failures = Vec::new();
     let rows = table();
     for row in &rows {
-        let got = conditions(row).evaluate(row.resource.validators().as_ref());
+        let got = outcome(conditions(row).evaluate(row.resource.validators().as_ref()));
         if got != row.expect {
             failures.push(format!(
                 "RFC 9110 section {}: {} ({} {:?} on {:?}): expected {:?}, got {:?}",
@@ -236,7 +261,6 @@ fn rfc6585_3_precondition_required_recognises_protecting_fields() {
             HeaderValue::from_bytes(value).unwrap(),
         );
         let c = Conditions::from_headers(&Method::PATCH, &h);
-        assert_eq!(c.protects_write(), protects, "{name}: {value:?}");
         assert_eq!(
             c.require_precondition().is_ok(),
             protects,
@@ -256,7 +280,10 @@ fn huge_header_values_are_handled() {
     let mut h = HeaderMap::new();
     h.insert("if-none-match", HeaderValue::from_str(&list).unwrap());
     let c = Conditions::from_headers(&Method::GET, &h);
-    assert_eq!(c.evaluate(Full.validators().as_ref()), NOT_MODIFIED);
+    assert_eq!(
+        outcome(c.evaluate(Full.validators().as_ref())),
+        NOT_MODIFIED
+    );
 
     let big_tag = format!("\"{}\"", "a".repeat(64 * 1024));
     let mut h = HeaderMap::new();
@@ -271,9 +298,12 @@ fn huge_header_values_are_handled() {
     );
     h.insert("range", HeaderValue::from_static("bytes=0-1"));
     let c = Conditions::from_headers(&Method::GET, &h);
-    assert_eq!(c.evaluate(Full.validators().as_ref()), FAILED);
+    assert_eq!(outcome(c.evaluate(Full.validators().as_ref())), FAILED);
     let tag = ETag::strong(&"a".repeat(64 * 1024)).unwrap();
-    assert_eq!(c.evaluate(Some(&Validators::new().with_etag(tag))), PROCEED);
+    assert_eq!(
+        outcome(c.evaluate(Some(&Validators::new().with_etag(tag)))),
+        PROCEED
+    );
 }
 
 #[test]
@@ -289,5 +319,8 @@ fn non_utf8_header_bytes_are_handled() {
     );
     let c = Conditions::from_headers(&Method::GET, &h);
     assert!(c.if_modified_since().is_none());
-    assert_eq!(c.evaluate(Full.validators().as_ref()), NOT_MODIFIED);
+    assert_eq!(
+        outcome(c.evaluate(Full.validators().as_ref())),
+        NOT_MODIFIED
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! Reads compute their validators first, from a query that reads nothing else, and answer
 //! 304 or 412 before loading the resource ([`Conditions::check`]). Writes evaluate the
-//! request's preconditions against the state they found ([`Conditions::check_write`]) and
+//! request's preconditions against the state they found ([`Conditions::check_upsert`]) and
 //! then write only if the row is still at that state's version, in one statement.
 //!
 //! `#[etag]` does the rest: `Cache-Control: no-cache` on reads, 428 for writes without a
@@ -20,7 +20,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use etag_runtime::{Conditions, Halt, TagList, Versioned, WithValidators, Write, etag};
+use etag_runtime::header::TagList;
+use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -155,7 +156,7 @@ async fn health() -> Json<Value> {
 
 /// `GET /products`: the collection's validators come from one small row; the list is read
 /// only when the client's copy is stale.
-#[etag(cache_control = "no-cache")]
+#[etag(cache_control = "no-cache", error = ApiError)]
 async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
@@ -182,7 +183,7 @@ async fn list_products(
 /// read first, and the rest of the row only when the client's copy is stale. A request
 /// without preconditions goes straight to the one full read: an early read could only
 /// cost it a query.
-#[etag(cache_control = "no-cache")]
+#[etag(cache_control = "no-cache", error = ApiError)]
 async fn get_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
@@ -220,7 +221,7 @@ async fn get_product(
 /// `POST /products`: 201 with the new product. Preconditions, if any, are evaluated
 /// against the collection, and the product is created only if the collection is still in
 /// the state they held against.
-#[etag]
+#[etag(error = ApiError)]
 async fn create_product(
     State(app): State<AppState>,
     conditions: Conditions,
@@ -242,14 +243,14 @@ async fn create_product(
         .store
         .create(&input, expected)
         .await?
-        .ok_or(Halt::PreconditionFailed)?;
+        .ok_or_else(|| conditions.failed())?;
     Ok(created(product))
 }
 
 /// `PUT /products/{id}`: replaces the product if the client has seen its current state
 /// (`If-Match` or `If-Unmodified-Since`), or creates it if the client asked for that
 /// (`If-None-Match: *`) and it does not exist. Without a precondition: 428.
-#[etag(require_precondition)]
+#[etag(require_precondition, error = ApiError)]
 async fn put_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
@@ -259,9 +260,9 @@ async fn put_product(
     let input = body?.0.validate()?;
     for _ in 0..WRITE_ATTEMPTS {
         let stamp = app.store.stamp(id).await?;
-        let written = match conditions.check_write(stamp.as_ref())? {
+        let written = match conditions.check_upsert(stamp.as_ref())? {
             // UPDATE ... WHERE id = $1 AND version = $2: the check and the write are one step.
-            Write::Update(current) => app
+            Upsert::Update(current) => app
                 .store
                 .update(id, current.version, &input)
                 .await?
@@ -269,10 +270,10 @@ async fn put_product(
             // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked for a
             // create: an If-Unmodified-Since holds for a missing product (it has no date),
             // but the client meant the product it read, which has been deleted since.
-            Write::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
+            Upsert::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
                 app.store.create_at(id, &input).await?.map(created)
             }
-            Write::Create => return Err(Halt::PreconditionFailed.into()),
+            Upsert::Create => return Err(conditions.failed().into()),
         };
         if let Some(response) = written {
             return Ok(response);
@@ -280,11 +281,11 @@ async fn put_product(
         // Another writer got there first: evaluate the preconditions again against what
         // it left. With If-Match naming the version we saw, that is a 412.
     }
-    Err(Halt::PreconditionFailed.into())
+    Err(conditions.failed().into())
 }
 
 /// `PATCH /products/{id}` with a JSON merge patch: the same preconditions as PUT.
-#[etag(require_precondition)]
+#[etag(require_precondition, error = ApiError)]
 async fn patch_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
@@ -337,12 +338,12 @@ async fn patch_product(
             return Ok(updated(product));
         }
     }
-    Err(Halt::PreconditionFailed.into())
+    Err(conditions.failed().into())
 }
 
 /// `DELETE /products/{id}`: the same preconditions as PUT; 204, which carries no
 /// validators (there is no representation left).
-#[etag(require_precondition)]
+#[etag(require_precondition, error = ApiError)]
 async fn delete_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
@@ -359,7 +360,7 @@ async fn delete_product(
             return Ok(StatusCode::NO_CONTENT);
         }
     }
-    Err(Halt::PreconditionFailed.into())
+    Err(conditions.failed().into())
 }
 
 async fn no_route(uri: Uri) -> Problem {

@@ -3,7 +3,7 @@
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use etag_runtime::Halt;
+use etag_runtime::Precondition;
 
 use crate::store::StoreError;
 
@@ -74,7 +74,7 @@ pub enum ApiError {
     /// A client error.
     Problem(Problem),
     /// 304, 412 or 428, decided by the request's preconditions.
-    Halt(Halt),
+    Precondition(Precondition),
     /// The database failed: 500, logged, with no details for the client.
     Store(StoreError),
 }
@@ -85,9 +85,9 @@ impl From<Problem> for ApiError {
     }
 }
 
-impl From<Halt> for ApiError {
-    fn from(h: Halt) -> Self {
-        Self::Halt(h)
+impl From<Precondition> for ApiError {
+    fn from(refused: Precondition) -> Self {
+        Self::Precondition(refused)
     }
 }
 
@@ -109,7 +109,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Problem(p) => p.into_response(),
-            Self::Halt(h) => h.into_response(),
+            Self::Precondition(refused) => refused.into_response(),
             Self::Store(StoreError::IdsExhausted) => Problem::new(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "Every product id is taken: no product can be created.",

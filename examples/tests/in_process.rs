@@ -112,7 +112,7 @@ async fn item_304_runs_one_small_query_and_no_full_load() {
     assert_eq!(sent["version"], product.version);
     assert_eq!(
         header(&response, "last-modified"),
-        etag_runtime::http_date_header(product.updated_at.into())
+        etag_runtime::header::format_http_date(product.updated_at.into())
     );
 }
 

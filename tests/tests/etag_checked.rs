@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use common::fetch;
-use etag_runtime::{Conditions, ETag, Halt, Validators, Versioned, WithValidators, etag};
+use etag_runtime::{Conditions, ETag, Precondition, Validators, Versioned, WithValidators, etag};
 use serde::Serialize;
 
 /// A model whose own version disagrees with the cheap one the handler checks: the
@@ -34,7 +34,7 @@ fn changed() -> SystemTime {
 async fn report(
     conditions: Conditions,
     Path(id): Path<u32>,
-) -> Result<WithValidators<Json<Report>>, Halt> {
+) -> Result<WithValidators<Json<Report>>, Precondition> {
     // SELECT version, updated_at FROM reports WHERE id = $1
     let current = Validators::new()
         .with_etag(ETag::from_version(&7_i64))
@@ -58,7 +58,7 @@ async fn rfc9110_13_1_2_checked_validators_decide_and_are_sent() {
     assert!(res.body.is_empty());
 
     // RFC 9110 section 13.1.3: If-Modified-Since at the checked Last-Modified.
-    let lm = etag_runtime::http_date_header(changed());
+    let lm = etag_runtime::header::format_http_date(changed());
     let res = fetch(
         &app,
         "/reports/1",

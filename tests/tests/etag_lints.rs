@@ -27,7 +27,8 @@ pub mod app {
     use axum::response::IntoResponse;
     use axum::routing::get;
     use axum::{Json, Router};
-    use etag_runtime::{Conditions, Halt, VersionValue, Versioned, Write, etag};
+    use etag_runtime::version::VersionValue;
+    use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
     use serde::{Deserialize, Serialize};
 
     /// A named model with both helpers.
@@ -61,6 +62,18 @@ pub mod app {
         pub version: V,
     }
 
+    /// A model with the column types sqlx users store: a naive UTC timestamp version and
+    /// a nullable change time.
+    #[derive(Debug, Clone, Serialize, Versioned)]
+    pub struct Note {
+        /// Version.
+        #[version]
+        pub written: chrono::NaiveDateTime,
+        /// Change time, when known.
+        #[last_modified]
+        pub edited: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
     /// The store.
     pub type Db = Arc<Mutex<HashMap<u32, Product>>>;
 
@@ -79,7 +92,7 @@ pub mod app {
     }
 
     /// Read, `Option`.
-    #[etag(weak)]
+    #[etag]
     pub async fn find(State(db): State<Db>, Path(id): Path<u32>) -> Option<Json<Product>> {
         load(&db, id).map(Json)
     }
@@ -91,22 +104,22 @@ pub mod app {
         conditions: Conditions,
         Path(id): Path<u32>,
         Json(mut body): Json<Product>,
-    ) -> Result<(StatusCode, Json<Product>), Halt> {
+    ) -> Result<(StatusCode, Json<Product>), Precondition> {
         let current = load(&db, id);
-        let status = match conditions.check_write(current.as_ref())? {
-            Write::Update(current) => {
+        let status = match conditions.check_upsert(current.as_ref())? {
+            Upsert::Update(current) => {
                 body.version = current.version + 1;
                 StatusCode::OK
             }
-            Write::Create => StatusCode::CREATED,
+            Upsert::Create => StatusCode::CREATED,
         };
-        let mut map = db.lock().map_err(|_| Halt::PreconditionFailed)?;
+        let mut map = db.lock().map_err(|_| conditions.failed())?;
         let _previous = map.insert(id, body.clone());
         Ok((status, Json(body)))
     }
 
     /// Hash, opaque.
-    #[etag(hash(limit = 65_536), weak)]
+    #[etag(hash(limit = 65_536))]
     pub async fn page() -> impl IntoResponse {
         "<p>hi</p>"
     }
@@ -123,6 +136,47 @@ pub mod app {
         Json(Vec::new())
     }
 
+    /// No arguments, the body on one line, in braces of its own (kept as written).
+    #[rustfmt::skip]
+    #[etag]
+    pub async fn one() -> Json<Note> { Json(Note { written: chrono::NaiveDateTime::MIN, edited: None }) }
+
+    /// Hash mode, a `String` body.
+    #[etag(hash)]
+    pub async fn text() -> String {
+        "plain".to_owned()
+    }
+
+    /// A list of models.
+    #[etag]
+    pub async fn notes() -> Json<Vec<Note>> {
+        Json(vec![])
+    }
+
+    /// The application's own error type for the refusals.
+    #[derive(Debug)]
+    pub struct ApiError(Precondition);
+
+    impl From<Precondition> for ApiError {
+        fn from(refused: Precondition) -> Self {
+            Self(refused)
+        }
+    }
+
+    impl IntoResponse for ApiError {
+        fn into_response(self) -> axum::response::Response {
+            let title = self.0.title();
+            self.0.respond_with(title)
+        }
+    }
+
+    /// With `error = ...`.
+    #[etag(require_precondition, error = ApiError)]
+    pub async fn remove(conditions: Conditions) -> Result<StatusCode, ApiError> {
+        conditions.require_precondition()?;
+        Ok(StatusCode::NO_CONTENT)
+    }
+
     /// Generic.
     #[etag]
     pub async fn generic<S>(State(state): State<S>) -> Json<Vec<Product>>
@@ -133,7 +187,7 @@ pub mod app {
         Json(Vec::new())
     }
 
-    /// Under `#[debug_handler]`, in both orders.
+    /// Under `#[debug_handler]`, in the one order that compiles.
     pub mod debug {
         // `#[debug_handler]`'s own checks call the handler with `panic!()` arguments and
         // copy its body into an `async fn` without `.await`: these two lints fire on them
@@ -142,7 +196,6 @@ pub mod app {
 
         use axum::Json;
         use axum::extract::{Path, State};
-        use axum::http::StatusCode;
         use etag_runtime::etag;
 
         use super::{Db, Product, load};
@@ -152,17 +205,6 @@ pub mod app {
         #[axum::debug_handler]
         pub async fn inner(State(db): State<Db>, Path(id): Path<u32>) -> Option<Json<Product>> {
             load(&db, id).map(Json)
-        }
-
-        /// See above. Outermost, `#[debug_handler]` checks the return type as written, which
-        /// must then be an `IntoResponse` (an `Option` is not).
-        #[axum::debug_handler]
-        #[etag]
-        pub async fn outer(
-            State(db): State<Db>,
-            Path(id): Path<u32>,
-        ) -> Result<Json<Product>, StatusCode> {
-            load(&db, id).map(Json).ok_or(StatusCode::NOT_FOUND)
         }
     }
 
@@ -176,6 +218,20 @@ pub mod app {
         pub async fn get(State(db): State<Db>, Path(id): Path<u32>) -> Option<Json<Product>> {
             load(&db, id).map(Json)
         }
+
+        /// Associated, naming `Self`, generic.
+        #[etag]
+        pub async fn all<S: Send + Sync>(
+            State(_state): State<S>,
+        ) -> Result<Json<Vec<Product>>, Self> {
+            Ok(Json(Vec::new()))
+        }
+    }
+
+    impl IntoResponse for Products {
+        fn into_response(self) -> axum::response::Response {
+            StatusCode::NOT_FOUND.into_response()
+        }
     }
 
     /// The router.
@@ -183,8 +239,12 @@ pub mod app {
         Router::new()
             .route("/products/{id}", get(get_product).put(put_product))
             .route("/find/{id}", get(find))
-            .route("/debug/{id}", get(debug::inner).head(debug::outer))
+            .route("/debug/{id}", get(debug::inner))
             .route("/assoc/{id}", get(Products::get))
+            .route("/assoc", get(Products::all::<Db>))
+            .route("/one", get(one))
+            .route("/text", get(text))
+            .route("/notes", get(notes).delete(remove))
             .route("/page", get(page).post(echo))
             .route("/stamp", get(stamp))
             .route("/generic", get(generic::<Db>))

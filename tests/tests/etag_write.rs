@@ -12,7 +12,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::put;
 use axum::{Json, Router};
 use common::{Reply, fetch, send};
-use etag_runtime::{Conditions, Halt, Versioned, Write, etag};
+use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Versioned)]
@@ -42,25 +42,25 @@ async fn put_product(
     conditions: Conditions,
     Path(id): Path<u32>,
     Json(input): Json<Input>,
-) -> Result<(StatusCode, Json<Product>), Halt> {
+) -> Result<(StatusCode, Json<Product>), Precondition> {
     let mut rows = db.lock().unwrap();
     let current = rows.get(&id).cloned();
-    match conditions.check_write(current.as_ref())? {
-        Write::Update(found) => {
+    match conditions.check_upsert(current.as_ref())? {
+        Upsert::Update(found) => {
             // UPDATE products SET name = $1, version = version + 1
             //  WHERE id = $2 AND version = $3 (found.version); zero rows means 412.
             let row = rows
                 .get_mut(&id)
                 .filter(|row| row.version == found.version)
-                .ok_or(Halt::PreconditionFailed)?;
+                .ok_or_else(|| conditions.failed())?;
             row.name = input.name;
             row.version += 1;
             Ok((StatusCode::OK, Json(row.clone())))
         }
-        Write::Create => {
+        Upsert::Create => {
             // INSERT ... ON CONFLICT DO NOTHING; zero rows means 412.
             if rows.contains_key(&id) {
-                return Err(Halt::PreconditionFailed);
+                return Err(conditions.failed());
             }
             let row = Product {
                 id,
@@ -80,16 +80,16 @@ async fn rename(
     conditions: Conditions,
     Path(id): Path<u32>,
     Json(input): Json<Input>,
-) -> Result<Json<Product>, Halt> {
+) -> Result<Json<Product>, Precondition> {
     let expected = conditions
         .expected_version::<i64>()
-        .ok_or(Halt::PreconditionFailed)?;
+        .ok_or_else(|| conditions.failed())?;
     // UPDATE products SET name = $1, version = version + 1 WHERE id = $2 AND version = $3
     let mut rows = db.lock().unwrap();
     let row = rows
         .get_mut(&id)
         .filter(|row| row.version == expected)
-        .ok_or(Halt::PreconditionFailed)?;
+        .ok_or_else(|| conditions.failed())?;
     row.name = input.name;
     row.version += 1;
     Ok(Json(row.clone()))
@@ -101,19 +101,19 @@ async fn delete_product(
     State(db): State<Db>,
     conditions: Conditions,
     Path(id): Path<u32>,
-) -> Result<Json<Product>, Halt> {
+) -> Result<Json<Product>, Precondition> {
     let mut rows = db.lock().unwrap();
     let current = rows.get(&id).cloned();
-    match conditions.check_write(current.as_ref())? {
-        Write::Update(found) => {
+    match conditions.check_upsert(current.as_ref())? {
+        Upsert::Update(found) => {
             // DELETE FROM products WHERE id = $1 AND version = $2
             let version = found.version;
             match rows.remove(&id) {
                 Some(row) if row.version == version => Ok(Json(row)),
-                _ => Err(Halt::PreconditionFailed),
+                _ => Err(conditions.failed()),
             }
         }
-        Write::Create => Err(Halt::PreconditionFailed),
+        Upsert::Create => Err(conditions.failed()),
     }
 }
 

@@ -4,7 +4,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
-use etag_runtime::{ETag, VersionValue, Versioned};
+use etag_runtime::version::VersionValue;
+use etag_runtime::{ETag, Versioned};
 
 fn at(secs: u64, nanos: u32) -> SystemTime {
     UNIX_EPOCH + Duration::new(secs, nanos)

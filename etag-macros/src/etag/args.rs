@@ -9,14 +9,16 @@ use crate::runtime_path::{RuntimePath, parse_crate_path};
 
 /// Every argument, as the user writes it.
 const HASH: &str = "hash";
-const WEAK: &str = "weak";
 const REQUIRE_PRECONDITION: &str = "require_precondition";
 const CACHE_CONTROL: &str = "cache_control";
+const ERROR: &str = "error";
 const CRATE: &str = "crate";
 const LIMIT: &str = "limit";
+/// Not an argument: weakness belongs where a tag is made. Named for its hint.
+const WEAK: &str = "weak";
 
-const KEYS: &[&str] = &[HASH, WEAK, REQUIRE_PRECONDITION, CACHE_CONTROL, CRATE];
-const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `weak`, `require_precondition`, `cache_control = \"...\"`, `crate = \"...\"`";
+const KEYS: &[&str] = &[HASH, REQUIRE_PRECONDITION, CACHE_CONTROL, ERROR, CRATE];
+const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `cache_control = \"...\"`, `error = <type>`, `crate = \"...\"`";
 
 /// Where the validators come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +34,10 @@ pub(crate) enum Mode {
 #[derive(Clone)]
 pub(crate) struct Args {
     pub(crate) mode: Mode,
-    pub(crate) weak: bool,
     pub(crate) require_precondition: bool,
     pub(crate) cache_control: Option<LitStr>,
+    /// `error = T`: the type the 412s and 428s of the handler are rendered through.
+    pub(crate) error: Option<syn::Type>,
     pub(crate) runtime: RuntimePath,
 }
 
@@ -42,9 +45,9 @@ pub(crate) struct Args {
 pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
     let mut args = Args {
         mode: Mode::Value,
-        weak: false,
         require_precondition: false,
         cache_control: None,
+        error: None,
         runtime: RuntimePath::default(),
     };
     let mut seen: Vec<String> = Vec::new();
@@ -56,6 +59,13 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
             );
             return skip_value(meta.input);
         };
+        if key == WEAK {
+            errors.spanned(
+                &meta.path,
+                "`weak` is not an `#[etag(...)]` argument: a tag is made weak where it is made, with `#[versioned(weak)]` on the model or `ETag::into_weak` on a tag you build",
+            );
+            return skip_value(meta.input);
+        }
         if !KEYS.contains(&key.as_str()) {
             errors.spanned(
                 &meta.path,
@@ -107,9 +117,17 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
                 }
                 args.mode = Mode::Hash { limit };
             }
-            WEAK => {
-                no_value(&meta.path, meta.input, WEAK, errors)?;
-                args.weak = true;
+            ERROR => {
+                if !meta.input.peek(Token![=]) {
+                    return Err(syn::Error::new_spanned(
+                        &meta.path,
+                        "expected a type, for example `error = ApiError`",
+                    ));
+                }
+                let ty: syn::Type = meta.value()?.parse().map_err(|e| {
+                    syn::Error::new(e.span(), "expected a type, for example `error = ApiError`")
+                })?;
+                args.error = Some(ty);
             }
             REQUIRE_PRECONDITION => {
                 no_value(&meta.path, meta.input, REQUIRE_PRECONDITION, errors)?;
@@ -228,13 +246,18 @@ mod tests {
     fn all_arguments() {
         let args = parse_ok(quote!(
             hash(limit = 1024),
-            weak,
             require_precondition,
             cache_control = "no-cache",
+            error = crate::ApiError,
             crate = "my::rt"
         ));
         assert_eq!(args.mode, Mode::Hash { limit: Some(1024) });
-        assert!(args.weak && args.require_precondition);
+        assert!(args.require_precondition);
+        let error = args.error.unwrap();
+        assert_eq!(
+            quote!(#error).to_string(),
+            quote!(crate::ApiError).to_string()
+        );
         assert_eq!(args.cache_control.unwrap().value(), "no-cache");
         assert_eq!(
             args.runtime.private().to_string(),
@@ -248,8 +271,8 @@ mod tests {
     fn mistakes_are_all_reported() {
         let out = parse_err(quote!(
             strong,
-            weak,
-            weak,
+            require_precondition,
+            require_precondition,
             hash(size = 3),
             cache_control = "a\nb"
         ));
@@ -258,13 +281,15 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("duplicate `#[etag(...)]` argument `weak`"),
+            out.contains("duplicate `#[etag(...)]` argument `require_precondition`"),
             "{out}"
         );
         assert!(out.contains("unknown `hash(...)` option"), "{out}");
         assert!(out.contains("valid header value"), "{out}");
-        assert!(parse_err(quote!(wek)).contains("did you mean `weak`?"));
-        assert!(parse_err(quote!(weak = true)).contains("takes no value"));
+        assert!(parse_err(quote!(weak)).contains("`#[versioned(weak)]`"));
+        assert!(parse_err(quote!(hsah)).contains("did you mean `hash`?"));
+        assert!(parse_err(quote!(require_precondition = true)).contains("takes no value"));
+        assert!(parse_err(quote!(error = "ApiError")).contains("expected a type"));
         assert!(parse_err(quote!(hash(limit = 3u8))).contains("drop the suffix"));
         assert!(parse_err(quote!(hash(limit = "3"))).contains("integer literal"));
         assert!(parse_err(quote!(cache_control)).contains("expected a string value"));

@@ -1,87 +1,117 @@
-//! What `#[etag]` accepts: an `async fn` without a `self` receiver.
+//! What `#[etag]` accepts: an `async fn`, without a `self` receiver, whose body extractor
+//! (if any) comes last.
 
 use proc_macro2::TokenStream;
-use quote::quote;
-use syn::{FnArg, Item, ItemFn};
+use syn::{Item, Type};
 
+use super::ast::{Handler, NotAFn};
 use crate::errors::Errors;
 
 const NOT_A_FN: &str = "`#[etag]` goes on an async handler fn, such as `#[etag] async fn get_product(...) -> Json<Product>`";
 
+/// axum's extractors that read the request body: only the last argument may.
+const BODY_EXTRACTORS: &[&str] = &[
+    "Json",
+    "Form",
+    "RawForm",
+    "Bytes",
+    "String",
+    "Body",
+    "Request",
+    "Multipart",
+];
+
 /// The handler, if the item is a fn; every problem with it is recorded in `errors`.
-pub(crate) fn handler(item: &TokenStream, errors: &mut Errors) -> Option<ItemFn> {
-    let item = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(f)) => f,
-        Ok(Item::Impl(imp)) => {
-            let head = &imp.impl_token;
-            let ty = &imp.self_ty;
+pub(crate) fn handler(item: &TokenStream, errors: &mut Errors) -> Option<Handler> {
+    let Ok(parsed) = syn::parse2::<Item>(item.clone()) else {
+        errors.spanned(item.clone().into_iter().next(), NOT_A_FN);
+        return None;
+    };
+    let handler = match Handler::parse(parsed) {
+        Ok(handler) => handler,
+        Err(NotAFn::Impl(head)) => {
             errors.spanned(
-                quote!(#head #ty),
+                head,
                 format!("{NOT_A_FN}; in an `impl` block, put it on each handler fn"),
             );
             return None;
         }
-        Ok(other) => {
-            errors.spanned(head(&other), NOT_A_FN);
-            return None;
-        }
-        Err(_) => {
-            errors.spanned(item.clone().into_iter().next(), NOT_A_FN);
+        Err(NotAFn::Other(head)) => {
+            errors.spanned(head, NOT_A_FN);
             return None;
         }
     };
-    if item.sig.asyncness.is_none() {
+    if handler.sig.asyncness.is_none() {
         errors.spanned(
-            item.sig.fn_token,
+            handler.sig.fn_token,
             "an `#[etag]` handler must be an `async fn`: add `async` before `fn`",
         );
     }
-    for input in &item.sig.inputs {
-        if let FnArg::Receiver(receiver) = input {
+    for receiver in &handler.receivers {
+        errors.spanned(
+            receiver,
+            "an `#[etag]` handler cannot take `self`: axum calls handlers as plain functions, so make it an associated fn (`Self::handler`) that takes its state through extractors",
+        );
+    }
+    let count = handler.args.len();
+    for (index, arg) in handler.args.iter().enumerate() {
+        if index + 1 == count {
+            break;
+        }
+        if let Some(name) = body_extractor(&arg.ty) {
             errors.spanned(
-                receiver,
-                "an `#[etag]` handler cannot take `self`: axum calls handlers as plain functions, so make it an associated fn (`Self::handler`) that takes its state through extractors",
+                &arg.ty,
+                format!(
+                    "`{name}` reads the request body, so it must be the handler's last argument: move it after the other extractors"
+                ),
             );
         }
     }
-    Some(item)
+    Some(handler)
 }
 
-/// The tokens that name an item: its keyword and name where it has them.
-fn head(item: &Item) -> TokenStream {
-    match item {
-        Item::Struct(s) => {
-            let (kw, ident) = (&s.struct_token, &s.ident);
-            quote!(#kw #ident)
-        }
-        Item::Enum(e) => {
-            let (kw, ident) = (&e.enum_token, &e.ident);
-            quote!(#kw #ident)
-        }
-        Item::Union(u) => {
-            let (kw, ident) = (&u.union_token, &u.ident);
-            quote!(#kw #ident)
-        }
-        Item::Trait(t) => {
-            let (kw, ident) = (&t.trait_token, &t.ident);
-            quote!(#kw #ident)
-        }
-        Item::Mod(m) => {
-            let (kw, ident) = (&m.mod_token, &m.ident);
-            quote!(#kw #ident)
-        }
-        Item::Const(c) => {
-            let (kw, ident) = (&c.const_token, &c.ident);
-            quote!(#kw #ident)
-        }
-        Item::Static(s) => {
-            let (kw, ident) = (&s.static_token, &s.ident);
-            quote!(#kw #ident)
-        }
-        Item::Type(t) => {
-            let (kw, ident) = (&t.type_token, &t.ident);
-            quote!(#kw #ident)
-        }
-        other => quote!(#other),
+/// The name of the axum body extractor the type is, if it is one.
+fn body_extractor(ty: &Type) -> Option<String> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let name = last.ident.to_string();
+    BODY_EXTRACTORS.contains(&name.as_str()).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn check(item: TokenStream) -> String {
+        let mut errors = Errors::default();
+        let _ = handler(&item, &mut errors);
+        errors.into_compile_errors().to_string()
+    }
+
+    #[test]
+    fn body_extractors_go_last() {
+        let out = check(quote!(
+            async fn put(Json(x): Json<X>, Path(id): Path<u64>) {}
+        ));
+        assert!(out.contains("`Json` reads the request body"), "{out}");
+        let out = check(quote!(
+            async fn put(body: axum::body::Bytes, c: Conditions) {}
+        ));
+        assert!(out.contains("`Bytes` reads the request body"), "{out}");
+        assert_eq!(
+            check(quote!(
+                async fn put(Path(id): Path<u64>, Json(x): Json<X>) {}
+            )),
+            ""
+        );
+        assert_eq!(
+            check(quote!(
+                async fn only(Json(x): Json<X>) {}
+            )),
+            ""
+        );
     }
 }

@@ -18,20 +18,28 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
 
     let version = &model.version.member;
     let version_span = model.version.original.ty.span();
+    // Each field's type is named in a trait-qualified call spanned at that type: a type
+    // the runtime does not accept is reported there, with the trait's message and no note
+    // about the runtime's internals.
     let version_ty = &model.version.original.ty;
     let etag = quote_spanned! {version_span=>
-        #private::version_etag(#private::version_field::<#version_ty>(&#this.#version), #weak)
+        #private::version_etag(
+            |__etag_out: &mut dyn ::core::fmt::Write| {
+                <#version_ty as #private::VersionValue>::encode(&#this.#version, __etag_out)
+            },
+            #weak,
+        )
     };
     let last_modified = match model.last_modified {
         Some(field) => {
             let member = &field.member;
             let ty = &field.original.ty;
             quote_spanned! {ty.span()=>
-                #private::field_timestamp::<#ty>(&#this.#member)
+                <#ty as #private::TimestampValue>::timestamp(&#this.#member)
             }
         }
         None => quote_spanned! {version_span=>
-            #private::version_timestamp(#private::version_field::<#version_ty>(&#this.#version))
+            <#version_ty as #private::VersionValue>::timestamp(&#this.#version)
         },
     };
 

@@ -50,12 +50,12 @@ mod tests {
             out.contains("impl :: etag_runtime :: __private :: Versioned for Product"),
             "{out}"
         );
-        assert!(out.contains("version_etag (:: etag_runtime :: __private :: version_field :: < i64 > (& self . version) , false)"), "{out}");
+        assert!(out.contains("< i64 as :: etag_runtime :: __private :: VersionValue > :: encode (& self . version , __etag_out) } , false ,)"), "{out}");
         assert!(
-            out.contains("field_timestamp :: < DateTime < Utc > > (& self . updated_at)"),
+            out.contains("< DateTime < Utc > as :: etag_runtime :: __private :: TimestampValue > :: timestamp (& self . updated_at)"),
             "{out}"
         );
-        assert!(!out.contains("version_timestamp"), "{out}");
+        assert!(!out.contains("VersionValue > :: timestamp"), "{out}");
         assert!(!out.contains("unreachable"), "{out}");
     }
 
@@ -73,14 +73,12 @@ mod tests {
         );
         assert!(
             out.contains(
-                "version_etag (rt :: __private :: version_field :: < u64 > (& self . 1) , true)"
+                "< u64 as rt :: __private :: VersionValue > :: encode (& self . 1 , __etag_out) } , true ,)"
             ),
             "{out}"
         );
         assert!(
-            out.contains(
-                "version_timestamp (rt :: __private :: version_field :: < u64 > (& self . 1))"
-            ),
+            out.contains("< u64 as rt :: __private :: VersionValue > :: timestamp (& self . 1)"),
             "{out}"
         );
         assert!(!out.contains("etag_runtime"), "{out}");

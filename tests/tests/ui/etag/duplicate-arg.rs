@@ -7,7 +7,7 @@ struct Product {
     version: i64,
 }
 
-#[etag(weak, cache_control = "no-cache", weak)]
+#[etag(hash, cache_control = "no-cache", hash)]
 async fn get_product() -> Json<Product> {
     Json(Product { version: 1 })
 }

@@ -15,7 +15,7 @@ struct Products;
 
 impl Products {
     /// Docs on an associated handler.
-    #[etag(weak)]
+    #[etag]
     pub async fn get(Path(id): Path<u32>) -> Json<Product> {
         Json(Self::load(id))
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use etag_runtime::{VersionValue, Versioned, etag};
+use etag_runtime::version::VersionValue;
+use etag_runtime::{Versioned, etag};
 use serde::Serialize;
 
 /// A generic model: the version field's type is a parameter, bounded by the user.

@@ -9,7 +9,7 @@ async fn page() -> impl IntoResponse {
     "<h1>hello</h1>"
 }
 
-#[etag(hash, weak)]
+#[etag(hash)]
 async fn maybe(axum::extract::Path(id): axum::extract::Path<u8>) -> Result<impl IntoResponse, StatusCode> {
     if id == 0 {
         return Err(StatusCode::NOT_FOUND);

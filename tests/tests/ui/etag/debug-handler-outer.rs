@@ -1,5 +1,6 @@
-// `#[debug_handler]` above `#[etag]`: axum's checks see the handler as written, and call
-// it with as many arguments as it was written with; `#[etag]` keeps that number.
+// `#[debug_handler]` above `#[etag]` checks the handler as written, by calling it with as
+// many arguments as it was written with; the router gets `#[etag]`'s handler, which has one
+// more. The one supported order is `#[etag]` above `#[debug_handler]`.
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router, debug_handler};

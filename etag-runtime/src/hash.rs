@@ -1,0 +1,168 @@
+//! `#[etag(hash)]`: validators from the rendered body.
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderMap};
+use http::{Method, StatusCode};
+use http_body_util::BodyExt as _;
+
+use crate::etag::Hasher;
+use crate::response::{Responder, into_not_modified};
+use crate::{ETag, Validators};
+
+/// The default for how much of a body `#[etag(hash)]` buffers to hash it: 4 MiB.
+pub const DEFAULT_HASH_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Makes any response conditional by hashing its body: the mode of `#[etag(hash)]`.
+///
+/// Only 2xx responses to GET and HEAD with content are touched. The response to a write is
+/// not the resource's representation (RFC 9110 section 9.3.4: no validator on a PUT's
+/// response unless it is), and a 204 or 205 has no representation at all (the
+/// digest of its empty body would tag nothing, and a client would send it back in
+/// `If-Match`), and a 206 is only part of one. A response that already has an `ETag` keeps it and is
+/// not hashed. A body larger than `limit` bytes (by its `Content-Length` or size hint,
+/// or once that many bytes have been read) goes out unchanged and without an `ETag`; so does a body
+/// with trailers. On GET and HEAD the preconditions are evaluated against the tag (and
+/// against a `Last-Modified` the response carries).
+pub(crate) async fn hash_response(
+    responder: &Responder<'_>,
+    response: Response,
+    limit: usize,
+) -> Response {
+    let conditions = responder.conditions;
+    let status = response.status();
+    let method = conditions.method();
+    if !(method == Method::GET || method == Method::HEAD)
+        || !status.is_success()
+        || matches!(
+            status,
+            StatusCode::NO_CONTENT | StatusCode::RESET_CONTENT | StatusCode::PARTIAL_CONTENT
+        )
+    {
+        return response;
+    }
+    let last_modified = response
+        .headers()
+        .get(header::LAST_MODIFIED)
+        .and_then(|v| crate::header::parse_http_date(v.as_bytes()));
+
+    if let Some(existing) = response.headers().get(header::ETAG) {
+        let Ok(tag) = ETag::try_from(existing) else {
+            return response;
+        };
+        let validators = Validators::new()
+            .with_etag(tag)
+            .with_last_modified(last_modified);
+        return respond_with_response(responder, validators, response);
+    }
+
+    let declared = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let hinted = http_body::Body::size_hint(response.body()).lower();
+    if declared.is_some_and(|len| len > limit as u64) || hinted > limit as u64 {
+        return response;
+    }
+
+    let (parts, mut body) = response.into_parts();
+    let mut hasher = Hasher::new();
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut seen = 0usize;
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    seen = seen.saturating_add(data.len());
+                    if seen > limit {
+                        chunks.push(data);
+                        return Response::from_parts(parts, resume(chunks, body));
+                    }
+                    hasher.update(&data);
+                    chunks.push(data);
+                }
+                Err(frame) => {
+                    // Trailers: a body with metadata after it cannot be tagged by its bytes.
+                    let trailers = frame.into_trailers().ok();
+                    return Response::from_parts(parts, replay(chunks, trailers));
+                }
+            },
+            Some(Err(err)) => {
+                // The body failed while being read: pass the failure on where it happened.
+                let rest = futures_util::stream::iter([Err::<Bytes, _>(err)]);
+                let replayed = futures_util::StreamExt::chain(
+                    futures_util::stream::iter(chunks.into_iter().map(Ok::<_, axum::Error>)),
+                    rest,
+                );
+                return Response::from_parts(parts, Body::from_stream(replayed));
+            }
+        }
+    }
+
+    let validators = Validators::new()
+        .with_etag(hasher.finish())
+        .with_last_modified(last_modified);
+    let body = match chunks.len() {
+        0 => Body::empty(),
+        1 => Body::from(chunks.pop().unwrap_or_default()),
+        _ => {
+            let mut all = BytesMut::with_capacity(seen);
+            for chunk in &chunks {
+                all.extend_from_slice(chunk);
+            }
+            Body::from(all.freeze())
+        }
+    };
+    respond_with_response(responder, validators, Response::from_parts(parts, body))
+}
+
+/// Like `Responder::respond` for a response that is already rendered: a 304 keeps its
+/// cache-related fields.
+fn respond_with_response(
+    responder: &Responder<'_>,
+    validators: Validators,
+    response: Response,
+) -> Response {
+    let mut full = Some(response);
+    let res = responder.respond(validators, || full.take().unwrap_or_default());
+    match (res.status(), full) {
+        // Not rendered: the 304 is made from the full response's fields.
+        (StatusCode::NOT_MODIFIED, Some(full)) => {
+            let mut not_modified = into_not_modified(full);
+            for name in [header::ETAG, header::LAST_MODIFIED] {
+                match res.headers().get(&name) {
+                    Some(v) => {
+                        not_modified.headers_mut().insert(name, v.clone());
+                    }
+                    None => {
+                        not_modified.headers_mut().remove(name);
+                    }
+                }
+            }
+            not_modified
+        }
+        _ => res,
+    }
+}
+
+/// The bytes already read, then the rest of the body, unchanged.
+fn resume(chunks: Vec<Bytes>, rest: Body) -> Body {
+    let head = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, axum::Error>));
+    Body::from_stream(futures_util::StreamExt::chain(
+        head,
+        rest.into_data_stream(),
+    ))
+}
+
+/// The bytes already read, then trailers.
+fn replay(chunks: Vec<Bytes>, trailers: Option<HeaderMap>) -> Body {
+    use http_body_util::StreamBody;
+    let frames = chunks
+        .into_iter()
+        .map(|c| Ok::<_, std::convert::Infallible>(http_body::Frame::data(c)))
+        .chain(trailers.map(|t| Ok(http_body::Frame::trailers(t))));
+    Body::new(StreamBody::new(futures_util::stream::iter(frames)).map_err(|e| match e {}))
+}

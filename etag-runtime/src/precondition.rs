@@ -1,0 +1,299 @@
+//! The one outcome of a request its preconditions answer: 304, 412 or 428.
+
+use std::fmt;
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::{self, HeaderMap, HeaderValue};
+
+use crate::Validators;
+
+/// A request answered by its preconditions, before (or instead of) the handler's work:
+/// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`.
+///
+/// Every check of [`Conditions`](crate::Conditions) returns it as its error, so that `?`
+/// returns it from a handler. As an [`IntoResponse`] it is the 304 with the validators it
+/// carries, or an `application/problem+json` body (RFC 9457) whose text fits the request:
+/// a stale read is told to read again, a stale write to re-apply its change.
+///
+/// An application with its own error format keeps the status and headers right and brings
+/// its own body with [`respond_with`](Self::respond_with); `#[etag(error = MyError)]` sends
+/// the refusals the macro makes itself through `MyError: From<Precondition>` too.
+///
+/// # Examples
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use etag_runtime::{Conditions, ETag, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("if-match", "\"1\"".parse().unwrap());
+/// let c = Conditions::from_headers(&Method::PUT, &h);
+/// let refused = c.check(Validators::new().with_etag(ETag::from_version(&2_u8))).unwrap_err();
+/// assert_eq!(refused.status(), 412);
+/// let res = refused.into_response();
+/// assert_eq!(res.headers()["content-type"], "application/problem+json");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precondition {
+    kind: Kind,
+    /// The request's method is safe (GET, HEAD, ...): a read, not a write.
+    read: bool,
+    /// The field that decided, for the text of a 412.
+    field: Field,
+    /// What a 304 sends.
+    validators: Validators,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    NotModified,
+    Failed,
+    Required,
+}
+
+/// The conditional field whose evaluation answered the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    IfMatch,
+    IfUnmodifiedSince,
+    IfNoneMatch,
+    IfModifiedSince,
+    /// None: the request had no precondition (428).
+    None,
+}
+
+impl Precondition {
+    pub(crate) fn not_modified(validators: Validators, field: Field) -> Self {
+        Self {
+            kind: Kind::NotModified,
+            read: true,
+            field,
+            validators,
+        }
+    }
+
+    pub(crate) fn failed(read: bool, field: Field) -> Self {
+        Self {
+            kind: Kind::Failed,
+            read,
+            field,
+            validators: Validators::new(),
+        }
+    }
+
+    pub(crate) fn required() -> Self {
+        Self {
+            kind: Kind::Required,
+            read: false,
+            field: Field::None,
+            validators: Validators::new(),
+        }
+    }
+
+    /// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::DELETE, &HeaderMap::new());
+    /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            Kind::NotModified => StatusCode::NOT_MODIFIED,
+            Kind::Failed => StatusCode::PRECONDITION_FAILED,
+            Kind::Required => StatusCode::PRECONDITION_REQUIRED,
+        }
+    }
+
+    /// The validators a 304 carries (the current ones, which the client's copy has); `None`
+    /// for a 412 or a 428.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-none-match", "\"5\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::GET, &h);
+    /// let refused = c.check(Validators::new().with_etag(ETag::from_version(&5_u8))).unwrap_err();
+    /// assert_eq!(refused.status(), 304);
+    /// assert_eq!(refused.validators().unwrap().etag().unwrap().to_string(), "\"5\"");
+    /// ```
+    pub fn validators(&self) -> Option<&Validators> {
+        (self.kind == Kind::NotModified).then_some(&self.validators)
+    }
+
+    /// A short title for the status, as in a problem's `title`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::PUT, &HeaderMap::new());
+    /// assert_eq!(c.require_precondition().unwrap_err().title(), "Precondition Required");
+    /// ```
+    pub fn title(&self) -> &'static str {
+        match self.kind {
+            Kind::NotModified => "Not Modified",
+            Kind::Failed => "Precondition Failed",
+            Kind::Required => "Precondition Required",
+        }
+    }
+
+    /// What the client should do next, in a sentence or two that fit the request: a read
+    /// and a write that fail their preconditions are told different things.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-match", "\"1\"".parse().unwrap());
+    /// let current = Validators::new().with_etag(ETag::from_version(&2_u8));
+    /// let read = Conditions::from_headers(&Method::GET, &h).check(current.clone()).unwrap_err();
+    /// let write = Conditions::from_headers(&Method::PUT, &h).check(current).unwrap_err();
+    /// assert!(read.detail().contains("GET it again"));
+    /// assert!(write.detail().contains("re-apply your change"));
+    /// ```
+    pub fn detail(&self) -> &'static str {
+        match (self.kind, self.read, self.field) {
+            (Kind::NotModified, _, _) => {
+                "The copy you have is current: the ETag you sent still matches, or the resource has not changed since the date you sent."
+            }
+            (Kind::Required, _, _) => REQUIRED_DETAIL,
+            (Kind::Failed, true, _) => {
+                "The resource no longer matches the If-Match or If-Unmodified-Since of this request: it has changed since the version you name. GET it again without those fields to read the current version."
+            }
+            (Kind::Failed, false, Field::IfNoneMatch) => {
+                "The resource exists, and this request asked to act only if it did not (If-None-Match: *) or only if it no longer matched a tag you sent. GET it to see the current version; send its ETag in If-Match to change it."
+            }
+            (Kind::Failed, false, _) => {
+                "The resource has changed since you read it. GET it again, re-apply your change to what you get, and retry with If-Match set to the new ETag."
+            }
+        }
+    }
+
+    /// The response with the right status and headers and the application's own `body`: an
+    /// error format of the application's, in place of the default problem details. A 304
+    /// has no body, so `body` is dropped there and the 304 goes out with its validators.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::Json;
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let refused = Conditions::from_headers(&Method::PUT, &HeaderMap::new())
+    ///     .require_precondition()
+    ///     .unwrap_err();
+    /// let code = refused.status().as_u16();
+    /// let res = refused.respond_with(Json(serde_json::json!({ "error": code })));
+    /// assert_eq!(res.status(), 428);
+    /// assert_eq!(res.headers()["content-type"], "application/json");
+    /// ```
+    pub fn respond_with(self, body: impl IntoResponse) -> Response {
+        if self.kind == Kind::NotModified {
+            return not_modified(self.validators);
+        }
+        let mut res = body.into_response();
+        *res.status_mut() = self.status();
+        res
+    }
+}
+
+impl fmt::Display for Precondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            Kind::NotModified => "not modified",
+            Kind::Failed => "precondition failed",
+            Kind::Required => "precondition required",
+        })
+    }
+}
+
+impl std::error::Error for Precondition {}
+
+/// The 304 with its validators, or the problem details of a 412 or 428.
+impl IntoResponse for Precondition {
+    fn into_response(self) -> Response {
+        if self.kind == Kind::NotModified {
+            return not_modified(self.validators);
+        }
+        problem(self.status(), self.title(), self.detail())
+    }
+}
+
+/// For handlers whose error type is axum's `Response`.
+impl From<Precondition> for Response {
+    fn from(refused: Precondition) -> Self {
+        refused.into_response()
+    }
+}
+
+/// What a client should do after a 428.
+const REQUIRED_DETAIL: &str = "This request must be conditional, so that it cannot overwrite a change it has not seen. GET the resource and send its ETag in If-Match (or its Last-Modified in If-Unmodified-Since); to create a resource only if it does not exist yet, send If-None-Match: *.";
+
+/// An `application/problem+json` response (RFC 9457).
+pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+/// A 304 carrying `validators` and no body. `Last-Modified` is sent only when there is no
+/// `ETag`: RFC 9110 section 15.4.5 lets a 304 carry other representation metadata only
+/// when it guides cache updates.
+pub(crate) fn not_modified(validators: Validators) -> Response {
+    let mut res = crate::response::empty_304();
+    let validators = if validators.etag().is_some() {
+        validators.with_last_modified(None)
+    } else {
+        validators
+    };
+    validators.write_headers(res.headers_mut());
+    res
+}
+
+/// Turns the fields of the response a request would have got into those of the 304 that
+/// replaces it (RFC 9110 section 15.4.5): the `Content-*` fields go (`Content-Location`
+/// stays), `Last-Modified` goes when there is an `ETag`, and every other field stays,
+/// notably `Cache-Control`, `Date`, `ETag`, `Expires` and `Vary`.
+pub(crate) fn strip_to_304(headers: &mut HeaderMap) {
+    let doomed: Vec<header::HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let n = name.as_str();
+            (n.starts_with("content-") && *name != header::CONTENT_LOCATION)
+                || *name == header::TRANSFER_ENCODING
+        })
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+    if headers.contains_key(header::ETAG) {
+        headers.remove(header::LAST_MODIFIED);
+    }
+}

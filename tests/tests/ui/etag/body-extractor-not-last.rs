@@ -1,0 +1,25 @@
+// The classic axum mistake: the extractor that reads the body is not the last argument.
+use axum::Json;
+use axum::extract::Path;
+use etag_runtime::{Conditions, Versioned, etag};
+
+#[derive(serde::Serialize, Versioned)]
+struct Product {
+    #[version]
+    version: i64,
+}
+
+#[etag(require_precondition)]
+async fn put_product(Json(version): Json<i64>, Path(_id): Path<u64>) -> Json<Product> {
+    Json(Product { version })
+}
+
+// A body extractor before the conditions.
+#[etag]
+async fn post_product(body: String, _conditions: Conditions) -> Json<Product> {
+    Json(Product { version: body.len() as i64 })
+}
+
+fn main() {
+    let _ = (put_product, post_product);
+}
