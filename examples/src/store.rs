@@ -22,6 +22,9 @@ use crate::model::{CollectionState, NewProduct, Price, Product, ProductStamp};
 /// `schema_migrations`; each is written so that running it twice does no harm.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_products.sql"))];
 
+/// The smallest id a product may have.
+pub const MIN_ID: i64 = 1;
+
 /// The largest id a product may have: the largest integer a JSON client reads exactly.
 pub const MAX_ID: i64 = (1 << 53) - 1;
 

@@ -289,6 +289,98 @@ async fn create_rejects_bad_bodies_with_problems() {
     assert_eq!(list.json(), json!([]));
 }
 
+/// serde's derived `Deserialize` takes a struct's fields in order from an array: a body
+/// that is not a JSON object must still be refused, by POST, PUT and PATCH alike.
+#[tokio::test]
+async fn bodies_that_are_not_json_objects_get_422() {
+    let server = Server::start().await;
+    let created = server.create("Object", 1.0).await;
+    let path = created.header("location").unwrap().to_owned();
+    let not_objects = [
+        "[\"ArrayName\", 7]",
+        "[\"ArrayName\", 7, 1, 2, \"2026-11-25T14:03:07.123456Z\"]",
+        "\"ArrayName\"",
+        "7",
+        "true",
+        "null",
+    ];
+    for body in not_objects {
+        let post = server
+            .request(Method::POST, "/products")
+            .header("content-type", "application/json")
+            .body(body);
+        send(post).await.assert_problem(422);
+        for (target, precondition) in [
+            (path.as_str(), "if-match"),
+            ("/products/77", "if-none-match"),
+        ] {
+            let value = if precondition == "if-match" {
+                "\"1\""
+            } else {
+                "*"
+            };
+            let put = server
+                .request(Method::PUT, target)
+                .header(precondition, value)
+                .header("content-type", "application/json")
+                .body(body);
+            send(put).await.assert_problem(422);
+        }
+        let patch = server
+            .request(Method::PATCH, &path)
+            .header("if-match", "\"1\"")
+            .header("content-type", "application/merge-patch+json")
+            .body(body);
+        send(patch).await.assert_problem(422);
+    }
+    // Nothing was created or changed.
+    assert_eq!(
+        send(server.get("/products")).await.json(),
+        json!([created.json()])
+    );
+}
+
+/// A product has one URL: other spellings of its id name nothing, so that no cache keeps a
+/// second copy under an alias and no write goes through one.
+#[tokio::test]
+async fn only_the_canonical_url_names_a_product() {
+    let server = Server::start().await;
+    let created = server.create("One", 1.0).await;
+    assert_eq!(created.header("location"), Some("/products/1"));
+    assert_eq!(send(server.get("/products/1")).await.status, 200);
+    for alias in ["01", "001", "+1", "%2B1", "%2b1", "%31", "%30%31", "1%20"] {
+        let path = format!("/products/{alias}");
+        let problem = send(server.get(&path)).await.assert_problem(404);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("plain decimal"),
+            "{alias}: {problem}"
+        );
+        let head = send(server.request(Method::HEAD, &path)).await;
+        assert_eq!(head.status, 404, "HEAD {alias}");
+        let reply = send(
+            server
+                .request(Method::PUT, &path)
+                .header("if-match", "\"1\"")
+                .json(&json!({"name": "Alias", "price": 2})),
+        )
+        .await;
+        reply.assert_problem(404);
+        let reply = send(
+            server
+                .request(Method::DELETE, &path)
+                .header("if-match", "\"1\""),
+        )
+        .await;
+        reply.assert_problem(404);
+    }
+    // The product was never changed through an alias.
+    let reply = send(server.get("/products/1")).await;
+    assert_eq!(reply.json(), created.json());
+}
+
 #[tokio::test]
 async fn item_reads_get_304_and_412_per_rfc_9110() {
     let server = Server::start().await;
