@@ -40,7 +40,7 @@ macro_rules! product_columns {
 pub enum StoreError {
     /// The database failed.
     Database(sqlx::Error),
-    /// Every id up to [`MAX_ID`] is taken: nothing was created.
+    /// Every id from [`MIN_ID`] to [`MAX_ID`] is taken: nothing was created.
     IdsExhausted,
 }
 
@@ -55,7 +55,7 @@ impl std::fmt::Display for StoreError {
                         .unwrap_or(&text),
                 )
             }
-            Self::IdsExhausted => write!(f, "every product id up to {MAX_ID} is taken"),
+            Self::IdsExhausted => write!(f, "every product id from {MIN_ID} to {MAX_ID} is taken"),
         }
     }
 }
@@ -310,6 +310,12 @@ impl Store {
 
     /// Creates a product with the next free id, at version 1.
     ///
+    /// Ids are handed out upwards from the last one handed out, skipping any that a client
+    /// took with a create-only PUT; only once every id above it up to [`MAX_ID`] is taken
+    /// does the search start again from [`MIN_ID`]. Ids chosen by clients therefore never
+    /// use up the ids POST hands out, and an id is handed out again only if it was deleted
+    /// and every id above it has been used.
+    ///
     /// With `expected` (the collection revision a conditional request was evaluated
     /// against), it is created only if the collection is still at that revision: `None`
     /// otherwise.
@@ -325,24 +331,44 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        // The collection row first, in every write: it orders all writers the same way.
+        // The collection row first, in every write: it orders all writers the same way, so
+        // no other write can take the id found here before this transaction ends.
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE collection_state
              SET revision = revision + 1,
-                 next_id = next_id + 1,
-                 modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END
+                 modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END,
+                 next_id = 1 + COALESCE(
+                     -- the next id, unless a client took it
+                     (SELECT collection_state.next_id
+                      WHERE collection_state.next_id BETWEEN $3 AND $4
+                        AND NOT EXISTS
+                            (SELECT 1 FROM products WHERE id = collection_state.next_id)),
+                     -- else the first free id above it
+                     (SELECT p.id + 1 FROM products p
+                      WHERE p.id >= collection_state.next_id AND p.id < $4
+                        AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+                      ORDER BY p.id LIMIT 1),
+                     -- every id above is taken: the smallest free id
+                     (SELECT $3 WHERE NOT EXISTS (SELECT 1 FROM products WHERE id = $3)),
+                     (SELECT p.id + 1 FROM products p
+                      WHERE p.id >= $3 AND p.id < $4
+                        AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+                      ORDER BY p.id LIMIT 1),
+                     -- none: every id is taken
+                     $4 + 1)
              WHERE $2 IS NULL OR revision = $2
              RETURNING next_id - 1",
         )
         .bind(now)
         .bind(expected)
+        .bind(MIN_ID)
+        .bind(MAX_ID)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
             tx.rollback().await?;
             return Ok(None);
         };
-        // A create-only PUT may have taken the last id a client can address.
         if id > MAX_ID {
             tx.rollback().await?;
             return Err(StoreError::IdsExhausted);
@@ -384,7 +410,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, Some(id)).await?;
+        bump_collection(&mut tx, now).await?;
         const SQL: &str = concat!(
             "INSERT INTO products (",
             product_columns!(),
@@ -431,7 +457,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, None).await?;
+        bump_collection(&mut tx, now).await?;
         const SQL: &str = concat!(
             "UPDATE products
              SET name = $3,
@@ -470,7 +496,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, None).await?;
+        bump_collection(&mut tx, now).await?;
         let deleted: Option<i64> = sqlx::query_scalar(
             "DELETE FROM products WHERE id = $1 AND version = $2 RETURNING version",
         )
@@ -497,20 +523,15 @@ impl Store {
 }
 
 /// Moves the collection to its next revision, as the first statement of a write
-/// transaction, and keeps `next_id` above an explicitly created id.
-async fn bump_collection(
-    tx: &mut sqlx::SqliteConnection,
-    now: i64,
-    created_id: Option<i64>,
-) -> Result<(), sqlx::Error> {
+/// transaction. An id a client creates does not move `next_id`: [`Store::create`] skips
+/// taken ids instead.
+async fn bump_collection(tx: &mut sqlx::SqliteConnection, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE collection_state
          SET revision = revision + 1,
-             modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END,
-             next_id = CASE WHEN $2 IS NULL OR next_id > $2 THEN next_id ELSE $2 + 1 END",
+             modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END",
     )
     .bind(now)
-    .bind(created_id)
     .execute(tx)
     .await?;
     Ok(())

@@ -642,24 +642,149 @@ async fn put_needs_a_precondition_and_never_overwrites_a_newer_version() {
     assert_eq!(reply.json()["price"], json!(1.25));
 }
 
+/// Ids a client chooses with a create-only PUT never use up the ids POST hands out: POST
+/// skips taken ids, and a database whose counter an older build pushed past the last id
+/// goes on creating.
 #[tokio::test]
-async fn ids_beyond_reach_are_never_handed_out() {
-    let server = Server::start().await;
-    let body = json!({"name": "Last", "price": 1.0});
-    let last = "/products/9007199254740991";
+async fn client_chosen_ids_never_stop_post() {
+    const MAX: i64 = 9_007_199_254_740_991;
+    let dir = temp_dir();
+    let url = format!("sqlite://{}", dir.join("ids.db").display());
+    let server = Server::start_with(&["--database", &url]).await;
+    let body = json!({"name": "Chosen", "price": 1.0});
+    let put_new = |id: i64| {
+        send(
+            server
+                .request(Method::PUT, &format!("/products/{id}"))
+                .header("if-none-match", "*")
+                .json(&body),
+        )
+    };
+    let post = async || {
+        server.create("Posted", 1.0).await.json()["id"]
+            .as_i64()
+            .unwrap()
+    };
+
+    assert_eq!(put_new(MAX).await.status, 201);
+    assert_eq!(post().await, 1, "the largest id does not move POST's ids");
+    for id in [2, 3, 5] {
+        assert_eq!(put_new(id).await.status, 201);
+    }
+    assert_eq!(post().await, 4, "taken ids are skipped");
+    assert_eq!(post().await, 6);
+    // Beyond the range: a problem that says the range.
+    for id in ["9007199254740992", "18446744073709551616"] {
+        let reply = send(
+            server
+                .request(Method::PUT, &format!("/products/{id}"))
+                .header("if-none-match", "*")
+                .json(&body),
+        )
+        .await;
+        let problem = reply.assert_problem(404);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("from 1 to 9007199254740991"),
+            "{problem}"
+        );
+    }
     let reply = send(
         server
-            .request(Method::PUT, last)
-            .header("if-none-match", "*")
-            .json(&body),
+            .request(Method::DELETE, &format!("/products/{MAX}"))
+            .header("if-match", "\"1\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    server.stop_with("-TERM").await;
+
+    // A database left by a build that moved the counter past the last id on such a PUT.
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE collection_state SET next_id = $1")
+            .bind(MAX + 1)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let server = Server::start_with(&["--database", &url]).await;
+    let reply = send(
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "After restart", "price": 2.0})),
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    // Every id a client can address is taken now: POST says so instead of creating a
-    // product nobody could reach.
-    let reply = send(server.request(Method::POST, "/products").json(&body)).await;
-    reply.assert_problem(507);
-    assert_eq!(send(server.request(Method::GET, last)).await.status, 200);
+    assert_eq!(reply.json()["id"], 7, "the smallest free id");
+    let reply = send(
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "Next", "price": 2.0})),
+    )
+    .await;
+    assert_eq!(reply.json()["id"], 8);
+    server.stop_with("-TERM").await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// POSTs racing each other and create-only PUTs of the ids they are about to hand out:
+/// every id is created once, and every POST gets one.
+#[tokio::test]
+async fn racing_posts_and_puts_never_share_an_id() {
+    const POSTERS: usize = 8;
+    const POSTS: usize = 15;
+    let server = Arc::new(Server::start().await);
+    let mut tasks = Vec::new();
+    for _ in 0..POSTERS {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..POSTS {
+                ids.push(
+                    server.create("Posted", 1.0).await.json()["id"]
+                        .as_i64()
+                        .unwrap(),
+                );
+            }
+            ids
+        }));
+    }
+    let putter = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for id in 1..=(POSTERS * POSTS) as i64 {
+                let reply = send(
+                    server
+                        .request(Method::PUT, &format!("/products/{id}"))
+                        .header("if-none-match", "*")
+                        .json(&json!({"name": "Put", "price": 2.0})),
+                )
+                .await;
+                match reply.status {
+                    201 => ids.push(id),
+                    412 => {}
+                    other => panic!("unexpected {other}: {}", reply.body),
+                }
+            }
+            ids
+        })
+    };
+    let mut ids = putter.await.unwrap();
+    let put = ids.len();
+    for task in tasks {
+        ids.extend(task.await.unwrap());
+    }
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "an id was created twice");
+    assert_eq!(total, put + POSTERS * POSTS);
+    let list = send(server.get(&format!("/products?limit={}", total.max(1)))).await;
+    assert_eq!(list.json().as_array().unwrap().len(), total);
 }
 
 #[tokio::test]
@@ -700,9 +825,9 @@ async fn create_only_put() {
     )
     .await
     .assert_problem(412);
-    // POST hands out ids after the ones created by PUT.
+    // An id a client chose does not move the ids POST hands out.
     let next = server.create("Next", 1.0).await;
-    assert_eq!(next.json()["id"], 43);
+    assert_eq!(next.json()["id"], 1);
 
     // A product deleted and created again continues its versions, so that no ETag of the
     // deleted one matches the new one.
