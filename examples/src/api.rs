@@ -367,7 +367,7 @@ async fn patch_product(
             )
             .into());
     }
-    let body = body.map_err(|e| Problem::new(e.status(), e.body_text()))?;
+    let body = body.map_err(|e| Problem::rejected_body(e.status(), e.body_text(), &e))?;
     let patch: Value = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,

@@ -1244,6 +1244,297 @@ async fn sigterm_and_sigint_stop_the_server_cleanly_and_a_file_database_persists
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+impl Server {
+    /// `host:port`, for raw TCP.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().expect("still running").to_string()
+    }
+
+    async fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid()])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    async fn exited_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the server did not exit within {limit:?}"))
+            .expect("wait for the server")
+    }
+}
+
+/// Reads until the server closes the connection (or resets it); what it sent.
+async fn read_to_close(stream: &mut tokio::net::tcp::OwnedReadHalf, limit: Duration) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .unwrap_or_else(|_| panic!("the connection is still open after {limit:?}"));
+    answer
+}
+
+/// A client that sends a request head a little at a time and never ends it is cut off at
+/// the header-read timeout, while other clients keep being served.
+#[tokio::test]
+async fn an_unfinished_request_head_is_closed_at_the_header_read_timeout() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--header-read-timeout",
+        "1",
+        "--idle-timeout",
+        "30",
+    ])
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // One more header field every 100 ms, so that the connection is never idle.
+    let trickle = tokio::spawn(async move {
+        for i in 0.. {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let line = format!("X-Slow-{i}: 1\r\n");
+            if write.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Meanwhile other clients are answered at once.
+    let others = async {
+        let mut served = 0;
+        while started.elapsed() < Duration::from_millis(800) {
+            let asked = Instant::now();
+            assert_eq!(send(server.get("/health")).await.status, 200);
+            assert!(asked.elapsed() < Duration::from_millis(500));
+            served += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        served
+    };
+    let (answer, served) = tokio::join!(read_to_close(&mut read, Duration::from_secs(10)), others);
+    let closed_after = started.elapsed();
+    trickle.abort();
+    assert!(served >= 5, "{served} requests served meanwhile");
+    assert!(
+        closed_after >= Duration::from_millis(900) && closed_after < Duration::from_secs(3),
+        "closed after {closed_after:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert_eq!(send(server.get("/health")).await.status, 200);
+}
+
+/// A request head that is never finished does not keep the server from stopping: hyper
+/// lets a connection finish the request it has started to receive, so this one is closed
+/// by the shutdown timeout (the header-read and idle timeouts are set beyond it here).
+#[tokio::test]
+async fn sigterm_stops_the_server_despite_a_half_sent_request() {
+    let mut server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--shutdown-timeout",
+        "2",
+        "--header-read-timeout",
+        "60",
+        "--idle-timeout",
+        "60",
+    ])
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert_eq!(send(server.get("/health")).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let signalled = Instant::now();
+    server.signal("-TERM").await;
+    let status = server.exited_within(Duration::from_secs(20)).await;
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the half-sent request's connection was closed"
+    );
+}
+
+/// A request in flight at SIGTERM is still answered, while new connections are refused;
+/// then the server exits.
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_completes() {
+    let mut server = Server::start().await;
+    let body = br#"{"name": "Finished during shutdown", "price": 1.5}"#;
+    let (first, second) = body.split_at(10);
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    write.write_all(first).await.unwrap();
+    // The handler is now waiting for the rest of the body.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal("-TERM").await;
+    // The listener closes: new connections are refused.
+    let refused = async {
+        loop {
+            if tokio::net::TcpStream::connect(server.addr()).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), refused)
+        .await
+        .expect("new connections are refused after SIGTERM");
+    write.write_all(second).await.unwrap();
+    let answer = read_to_close(&mut read, Duration::from_secs(10)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    assert!(answer.contains("Finished during shutdown"), "{answer}");
+    let status = server.exited_within(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+/// A request whose body keeps trickling in is cut off at the shutdown timeout.
+#[tokio::test]
+async fn the_shutdown_timeout_closes_what_is_still_open() {
+    let mut server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--shutdown-timeout",
+        "1",
+        "--request-body-timeout",
+        "30",
+    ])
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(
+            b"POST /products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if write.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    server.signal("-TERM").await;
+    let status = server.exited_within(Duration::from_secs(10)).await;
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    read_to_close(&mut read, Duration::from_secs(5)).await;
+    trickle.abort();
+}
+
+/// A body that stops arriving gets 408 at the request-body timeout.
+#[tokio::test]
+async fn a_stalled_request_body_gets_408() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--request-body-timeout",
+        "500ms",
+    ])
+    .await;
+    for (method, path, content_type) in [
+        ("POST", "/products", "application/json"),
+        ("PATCH", "/products/1", "application/merge-patch+json"),
+    ] {
+        if method == "PATCH" {
+            server.create("Patched", 1.0).await;
+        }
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nIf-Match: \"1\"\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n{{\"name\""
+        );
+        let started = Instant::now();
+        write.write_all(head.as_bytes()).await.unwrap();
+        let answer = read_to_close(&mut read, Duration::from_secs(10)).await;
+        let took = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{method}: {answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{method}: 408 after {took:?}"
+        );
+        drop(write);
+    }
+    assert_eq!(send(server.get("/health")).await.status, 200);
+}
+
+/// With one connection allowed, a second waits in the accept queue until the first, idle,
+/// is closed at the idle timeout.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_an_idle_one_to_close() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--max-connections",
+        "1",
+        "--idle-timeout",
+        "1",
+    ])
+    .await;
+    let idle = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reply = send(server.get("/health")).await;
+    let waited = started.elapsed();
+    assert_eq!(reply.status, 200);
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "served after {waited:?}"
+    );
+    let (mut read, _write) = idle.into_split();
+    let answer = read_to_close(&mut read, Duration::from_secs(1)).await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+}
+
 #[tokio::test]
 async fn an_unopenable_database_is_one_clear_error_line() {
     let output = tokio::time::timeout(
