@@ -27,7 +27,7 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::model::{NewProduct, Product};
+use crate::model::{NewProduct, PageRequest, PageStamp, Product};
 use crate::problem::{ApiError, Problem};
 use crate::store::{MAX_ID, MIN_ID, Store};
 
@@ -211,29 +211,126 @@ async fn health() -> Json<Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /products`: the collection's validators come from one small row; the list is read
-/// only when the client's copy is stale.
+/// The query of `GET /products`: `limit` and `after`, each at most once, nothing else.
+/// Read as sent, not percent-decoded: like a product's URL, a page has one spelling.
+#[derive(Debug, Default)]
+struct PageQuery {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+impl PageQuery {
+    fn parse(query: Option<&str>) -> Result<Self, Problem> {
+        let mut parsed = Self::default();
+        let Some(query) = query else {
+            return Ok(parsed);
+        };
+        let bad = |detail: String| Problem::new(StatusCode::BAD_REQUEST, detail);
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match name {
+                "limit" => &mut parsed.limit,
+                "after" => &mut parsed.after,
+                _ => {
+                    return Err(bad(format!(
+                        "Unknown query parameter {name:?}: the list takes `limit` and `after`."
+                    )));
+                }
+            };
+            if slot.replace(value.to_owned()).is_some() {
+                return Err(bad(format!("`{name}` is given more than once.")));
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl PageQuery {
+    fn page(self) -> Result<PageRequest, Problem> {
+        let max = PageRequest::MAX_LIMIT;
+        let limit = match self.limit {
+            None => PageRequest::DEFAULT_LIMIT,
+            Some(text) => canonical_integer(&text)
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("`limit` must be an integer from 1 to {max}, not {text:?}."),
+                    )
+                })?,
+        };
+        let after = match self.after {
+            None => 0,
+            Some(text) => canonical_integer(&text)
+                .filter(|id| (MIN_ID..=MAX_ID).contains(id))
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "`after` must be a product id, an integer from {MIN_ID} to \
+                             {MAX_ID}, not {text:?}."
+                        ),
+                    )
+                })?,
+        };
+        Ok(PageRequest { after, limit })
+    }
+}
+
+/// A positive integer written in plain decimal digits with no leading zero: the one
+/// spelling that names an id or a count in a URL.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+/// A page of the list, with `Link: <...>; rel="next"` when another page follows.
+type Page = (HeaderMap, Json<Vec<Product>>);
+
+fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -> Page {
+    let mut headers = HeaderMap::new();
+    if let Some(after) = stamp.next_after() {
+        let link = format!(
+            "</products?limit={}&after={after}>; rel=\"next\"",
+            page.limit
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    (headers, Json(products))
+}
+
+/// `GET /products?limit=N&after=ID`: the products with an id above `after`, by id, at most
+/// `limit` of them (default 100, at most 1000), and a `Link` to the next page.
+///
+/// Each page has its own validators ([`PageStamp`]), computed from one query that reads
+/// only the page's ids and versions; the page is loaded only when the client's copy is
+/// stale.
 #[etag(cache_control = "no-cache")]
 async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
-) -> Result<WithValidators<Json<Vec<Product>>>, ApiError> {
+    uri: Uri,
+) -> Result<WithValidators<Page>, ApiError> {
+    let page = PageQuery::parse(uri.query())?.page()?;
     if app.options.late_check {
-        let (state, products) = app.store.list().await?;
-        let checked = conditions.check(state.validators())?;
-        return Ok(checked.respond(Json(products)));
+        let (stamp, products) = app.store.list_page(page).await?;
+        let checked = conditions.check(stamp.validators())?;
+        return Ok(checked.respond(page_response(page, &stamp, products)));
     }
-    let state = app.store.collection_state().await?;
-    let checked = conditions.check(state.validators())?;
-    // The list and the state it is at, read together.
-    let (current, products) = app.store.list().await?;
-    let checked = if current == state {
+    let stamp = app.store.page_stamp(page).await?;
+    let checked = conditions.check(stamp.validators())?;
+    // The page and the stamp it is at, read together.
+    let (current, products) = app.store.list_page(page).await?;
+    let checked = if current == stamp {
         checked
     } else {
         // A write landed in between: decide again against what is sent.
         conditions.check(current.validators())?
     };
-    Ok(checked.respond(Json(products)))
+    Ok(checked.respond(page_response(page, &current, products)))
 }
 
 /// `GET /products/{id}`: for a conditional request the product's version and time are
@@ -556,6 +653,48 @@ mod tests {
         }
         let err = serde_json::from_str::<ProductBody>("[\"Lamp\", 12]").unwrap_err();
         assert!(err.is_data(), "{err}");
+    }
+
+    #[test]
+    fn page_queries() {
+        let page = |q: Option<&str>| PageQuery::parse(q).and_then(PageQuery::page);
+        let ok = |q: Option<&str>| page(q).unwrap();
+        assert_eq!(
+            ok(None),
+            PageRequest {
+                after: 0,
+                limit: 100
+            }
+        );
+        assert_eq!(ok(Some("limit=5")), PageRequest { after: 0, limit: 5 });
+        assert_eq!(
+            ok(Some("after=42&limit=1000")),
+            PageRequest {
+                after: 42,
+                limit: 1000
+            }
+        );
+        for bad in [
+            "",
+            "limit",
+            "limit=",
+            "limit=0",
+            "limit=1001",
+            "limit=05",
+            "limit=%35",
+            "limit=+5",
+            "limit=5&limit=5",
+            "after=0",
+            "after=-1",
+            "after=x",
+            "after=9007199254740992",
+            "Limit=5",
+            "limit=5&",
+            "page=2",
+        ] {
+            let problem = page(Some(bad)).unwrap_err();
+            assert_eq!(problem.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use crate::model::{CollectionState, NewProduct, Price, Product, ProductStamp};
+use crate::model::{
+    CollectionState, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
+};
 
 /// The schema, in order. Each entry runs once, in a transaction, and is recorded in
 /// `schema_migrations`; each is written so that running it twice does no harm.
@@ -91,7 +93,7 @@ pub struct Stats {
     pub queries: u64,
     /// Full product rows loaded by [`Store::get`].
     pub item_loads: u64,
-    /// Full product lists loaded by [`Store::list`].
+    /// Pages of full product rows loaded by [`Store::list_page`].
     pub list_loads: u64,
 }
 
@@ -285,27 +287,80 @@ impl Store {
         Ok(state_from_row(&row)?)
     }
 
-    /// Every product, by id, with the collection state they are at: both are read in one
-    /// transaction, so that the list is exactly the one the state describes.
+    /// A page's validators only: the collection's `modified_at` and the id and version of
+    /// each product on the page, in one query that reads no other column.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn list(&self) -> Result<(CollectionState, Vec<Product>), StoreError> {
+    pub async fn page_stamp(&self, page: PageRequest) -> Result<PageStamp, StoreError> {
+        self.count_queries(1);
+        // One statement: the collection row and the page's rows from the same snapshot.
+        // One row more than the page holds tells whether another page follows.
+        let rows = sqlx::query(
+            "SELECT c.modified_at, p.id, p.version
+             FROM collection_state c
+             LEFT JOIN (SELECT id, version FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
+                 ON 1 = 1
+             ORDER BY p.id",
+        )
+        .bind(page.after)
+        .bind(page.limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let first = rows.first().ok_or_else(|| sqlx::Error::RowNotFound)?;
+        let modified_at = from_micros(first.try_get("modified_at")?)?;
+        let mut stamps = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(id) = row.try_get::<Option<i64>, _>("id")? {
+                stamps.push((id, row.try_get("version")?));
+            }
+        }
+        let has_next = stamps.len() > usize::try_from(page.limit).unwrap_or(usize::MAX);
+        stamps.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        Ok(PageStamp {
+            modified_at,
+            rows: stamps,
+            has_next,
+        })
+    }
+
+    /// A page of products, by id, with the stamp that describes exactly them: both are read
+    /// in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn list_page(
+        &self,
+        page: PageRequest,
+    ) -> Result<(PageStamp, Vec<Product>), StoreError> {
         self.count_queries(2);
         self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
         let mut tx = self.pool.begin().await?;
-        let state = sqlx::query("SELECT revision, modified_at FROM collection_state")
+        let modified_at: i64 = sqlx::query_scalar("SELECT modified_at FROM collection_state")
             .fetch_one(&mut *tx)
             .await?;
-        const SQL: &str = concat!("SELECT ", product_columns!(), " FROM products ORDER BY id");
-        let rows = sqlx::query(SQL).fetch_all(&mut *tx).await?;
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(SQL)
+            .bind(page.after)
+            .bind(page.limit + 1)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
-        let products = rows
+        let mut products: Vec<Product> = rows
             .iter()
             .map(product_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((state_from_row(&state)?, products))
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let has_next = products.len() > limit;
+        products.truncate(limit);
+        let stamp = PageStamp::of(from_micros(modified_at)?, &products, has_next);
+        Ok((stamp, products))
     }
 
     /// Creates a product with the next free id, at version 1.

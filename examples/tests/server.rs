@@ -494,7 +494,20 @@ async fn list_validators_change_on_every_write() {
         let reply = send(server.get("/products")).await;
         assert_eq!(reply.status, 200);
         let tag = reply.etag().to_owned();
-        assert!(!seen.contains(&tag), "{what}: the list ETag {tag} was seen");
+        // The tag digests the page's ids and versions: a list that comes back to a state it
+        // had (the same rows at the same versions) may come back to its tag, but each change
+        // gives a tag the one before it did not have.
+        assert_ne!(
+            seen.last(),
+            Some(&tag),
+            "{what}: the list ETag did not change"
+        );
+        for old in &seen {
+            if *old != tag {
+                let stale = send(server.get("/products").header("if-none-match", old)).await;
+                assert_eq!(stale.status, 200, "{what}: an old tag {old} still matches");
+            }
+        }
         seen.push(tag.clone());
         let not_modified = send(server.get("/products").header("if-none-match", &tag)).await;
         assert_eq!(not_modified.status, 304, "{what}");
@@ -554,6 +567,174 @@ async fn list_validators_change_on_every_write() {
     )
     .await;
     assert_eq!(reply.status, 304);
+}
+
+/// The `rel="next"` target of a `Link` header, if any.
+fn next_link(reply: &Reply) -> Option<String> {
+    let link = reply.header("link")?;
+    let (target, params) = link.split_once(';')?;
+    assert_eq!(params.trim(), "rel=\"next\"", "{link}");
+    Some(
+        target
+            .trim()
+            .strip_prefix('<')?
+            .strip_suffix('>')?
+            .to_owned(),
+    )
+}
+
+/// Every page of the list at `first`, following `Link: rel="next"`: each page's path, ETag
+/// and product ids.
+async fn walk_pages(server: &Server, first: &str) -> Vec<(String, String, Vec<i64>)> {
+    let mut pages = Vec::new();
+    let mut next = Some(first.to_owned());
+    while let Some(path) = next {
+        let reply = send(server.get(&path)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.header("cache-control"), Some("no-cache"));
+        let ids = reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        next = next_link(&reply);
+        pages.push((path, reply.etag().to_owned(), ids));
+        assert!(pages.len() < 100, "the links loop");
+    }
+    pages
+}
+
+#[tokio::test]
+async fn the_list_is_paged_and_each_page_has_its_own_validators() {
+    let server = Server::start().await;
+    for i in 1..=25 {
+        server.create(&format!("P{i}"), 1.0).await;
+    }
+    // Without a query: the first page of the default size, here all of them, no Link.
+    let all = send(server.get("/products")).await;
+    assert_eq!(all.json().as_array().unwrap().len(), 25);
+    assert_eq!(all.header("link"), None);
+
+    let pages = walk_pages(&server, "/products?limit=10").await;
+    let paths: Vec<&str> = pages.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/products?limit=10",
+            "/products?limit=10&after=10",
+            "/products?limit=10&after=20"
+        ]
+    );
+    let visited: Vec<i64> = pages.iter().flat_map(|(_, _, ids)| ids.clone()).collect();
+    assert_eq!(
+        visited,
+        (1..=25).collect::<Vec<_>>(),
+        "each product once, in order"
+    );
+    let tags: Vec<String> = pages.iter().map(|(_, tag, _)| tag.clone()).collect();
+    assert!(
+        tags[0] != tags[1] && tags[1] != tags[2] && tags[0] != tags[2],
+        "{tags:?}"
+    );
+    assert!(tags.iter().all(|t| !t.starts_with("W/")), "strong tags");
+
+    let revalidate = async |path: &str, tag: &str| {
+        let reply = send(server.get(path).header("if-none-match", tag)).await;
+        if reply.status == 304 {
+            assert!(reply.body.is_empty());
+            assert_eq!(reply.etag(), tag);
+        }
+        reply.status
+    };
+    for (path, tag, _) in &pages {
+        assert_eq!(revalidate(path, tag).await, 304, "{path}");
+        let head = send(
+            server
+                .request(Method::HEAD, path)
+                .header("if-none-match", tag),
+        )
+        .await;
+        assert_eq!(head.status, 304);
+    }
+
+    // A change to a product on page 2 changes page 2 only.
+    let reply = send(
+        server
+            .request(Method::PUT, "/products/15")
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Changed", "price": 2.0})),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, &pages[1].1).await, 200);
+    assert_eq!(revalidate(&pages[2].0, &pages[2].1).await, 304);
+    let page2 = send(server.get(&pages[1].0)).await;
+    assert_ne!(page2.etag(), pages[1].1);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 304);
+
+    // A product added to the last page changes it, and only it.
+    server.create("P26", 1.0).await;
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 304);
+    assert_eq!(revalidate(&pages[2].0, &pages[2].1).await, 200);
+
+    // A product deleted from page 2 changes page 2 (which now ends with product 21). Pages
+    // are keyed by the id they start after, so the others stay as they were.
+    let page3 = send(server.get(&pages[2].0)).await;
+    let reply = send(
+        server
+            .request(Method::DELETE, "/products/12")
+            .header("if-match", "\"1\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 200);
+    assert_eq!(revalidate(&pages[2].0, page3.etag()).await, 304);
+    let page2 = send(server.get(&pages[1].0)).await;
+    assert_eq!(page2.json().as_array().unwrap().last().unwrap()["id"], 21);
+
+    // Following the links again visits every product once.
+    let visited: Vec<i64> = walk_pages(&server, "/products?limit=7")
+        .await
+        .into_iter()
+        .flat_map(|(_, _, ids)| ids)
+        .collect();
+    let expected: Vec<i64> = (1..=26).filter(|&id| id != 12).collect();
+    assert_eq!(visited, expected);
+    let visited: Vec<i64> = walk_pages(&server, "/products?limit=1")
+        .await
+        .into_iter()
+        .flat_map(|(_, _, ids)| ids)
+        .collect();
+    assert_eq!(visited, expected);
+
+    // Bad page parameters are 400 problems.
+    for query in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "limit=010",
+        "limit=",
+        "after=-1",
+        "after=abc",
+        "after=9007199254740992",
+        "limit=5&limit=6",
+        "offset=10",
+    ] {
+        let problem = send(server.get(&format!("/products?{query}")))
+            .await
+            .assert_problem(400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains('`')
+                || problem["detail"].as_str().unwrap().contains("parameter"),
+            "{query}: {problem}"
+        );
+    }
+    assert_eq!(send(server.get("/products?limit=1000")).await.status, 200);
 }
 
 #[tokio::test]
