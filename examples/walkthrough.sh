@@ -40,7 +40,8 @@ curl -si -X PATCH -H 'Content-Type: application/merge-patch+json' \
   -H "If-Match: $(cat "$work/etag")" --etag-save "$work/etag" \
   -d '{"price": 19.99}' -w '\n=> %{http_code}\n' "$product"
 
-# 9. The list has its own ETag, which changes with every write: 200, then 304.
+# 9. The list (its first page) has its own ETag, which changes when a product on it does:
+#    200, then 304.
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-save "$work/list-etag" "$BASE/products"
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-compare "$work/list-etag" "$BASE/products"
 
@@ -48,5 +49,5 @@ curl -s -o /dev/null -w '=> %{http_code}\n' --etag-compare "$work/list-etag" "$B
 curl -s -o /dev/null -w '=> %{http_code}\n' -X DELETE -H "If-Match: $(cat "$work/etag")" "$product"
 curl -s -o /dev/null -w '=> %{http_code}\n' "$product"
 
-# 11. The list changed with the delete, so its saved ETag no longer matches: 200.
+# 11. The product left the list's first page, so the saved ETag no longer matches: 200.
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-compare "$work/list-etag" "$BASE/products"

@@ -9,11 +9,12 @@
 //! precondition (before their body is read), and the new `ETag` and `Last-Modified` on
 //! every successful write.
 
+use std::fmt;
 use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -22,13 +23,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use etag_runtime::header::TagList;
 use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::model::{NewProduct, Product};
+use crate::model::{NewProduct, PageRequest, PageStamp, Product};
 use crate::problem::{ApiError, Problem};
-use crate::store::{MAX_ID, Store};
+use crate::store::{MAX_ID, MIN_ID, Store};
 
 /// How the API decides conditional reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,31 +73,67 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .with_state(AppState { store, options })
 }
 
-/// `/products/{id}`: a positive integer; anything else names no product (404).
+/// `/products/{id}`: an id in [`MIN_ID`]`..=`[`MAX_ID`], written the one way the API writes
+/// it (plain decimal: no sign, no leading zero, no percent-encoding). Anything else names no
+/// product (404), so that every product has exactly one URL and caches keep one copy of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ProductId(i64);
+
+impl ProductId {
+    /// The id that `segment`, the last path segment exactly as the client sent it, names.
+    fn parse(segment: &str) -> Result<Self, Problem> {
+        let canonical = !segment.is_empty()
+            && segment.bytes().all(|b| b.is_ascii_digit())
+            && !segment.starts_with('0');
+        if !canonical {
+            return Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "There is no product at /products/{segment}: a product's URL has its id \
+                     in plain decimal digits, with no sign, leading zero or percent-encoding \
+                     (/products/1)."
+                ),
+            ));
+        }
+        segment
+            .parse::<i64>()
+            .ok()
+            .filter(|id| (MIN_ID..=MAX_ID).contains(id))
+            .map(Self)
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "There is no product {segment}: product ids are integers from \
+                         {MIN_ID} to {MAX_ID}."
+                    ),
+                )
+            })
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ProductId {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "There is no such product."))?;
-        raw.parse::<i64>()
-            .ok()
-            .filter(|id| (1..=MAX_ID).contains(id))
-            .map(Self)
-            .ok_or_else(|| Problem::no_product(&raw))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        // The route is `/products/{id}`: the id is the last segment. It is read as sent, not
+        // percent-decoded, so that `/products/%31` is not a second URL for product 1.
+        let segment = parts.uri.path().rsplit('/').next().unwrap_or_default();
+        Self::parse(segment)
     }
 }
 
 /// The body of `POST /products` and `PUT /products/{id}`, and what a merge patch must
-/// produce. The read-only fields of a product may be sent back as they were received; they
-/// are ignored. Any other field is refused (422).
+/// produce: a JSON object. The read-only fields of a product may be sent back as they were
+/// received; they are ignored. Any other field is refused (422), and so is anything that is
+/// not an object: serde's derived `Deserialize` would also take an array of the fields in
+/// order (`["Lamp", 12]`), which no client means.
+#[derive(Debug)]
+struct ProductBody(ProductFields);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ProductBody {
+struct ProductFields {
     name: String,
     price: f64,
     #[serde(default, rename = "id")]
@@ -106,9 +144,29 @@ struct ProductBody {
     _updated_at: Option<IgnoredAny>,
 }
 
+impl<'de> Deserialize<'de> for ProductBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectOnly;
+
+        impl<'de> Visitor<'de> for ObjectOnly {
+            type Value = ProductFields;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object with `name` and `price`")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProductFields, A::Error> {
+                ProductFields::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer.deserialize_map(ObjectOnly).map(Self)
+    }
+}
+
 impl ProductBody {
     fn validate(self) -> Result<NewProduct, Problem> {
-        NewProduct::new(self.name, self.price).map_err(Problem::invalid)
+        NewProduct::new(self.0.name, self.0.price).map_err(Problem::invalid)
     }
 }
 
@@ -154,29 +212,126 @@ async fn health() -> Json<Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /products`: the collection's validators come from one small row; the list is read
-/// only when the client's copy is stale.
+/// The query of `GET /products`: `limit` and `after`, each at most once, nothing else.
+/// Read as sent, not percent-decoded: like a product's URL, a page has one spelling.
+#[derive(Debug, Default)]
+struct PageQuery {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+impl PageQuery {
+    fn parse(query: Option<&str>) -> Result<Self, Problem> {
+        let mut parsed = Self::default();
+        let Some(query) = query else {
+            return Ok(parsed);
+        };
+        let bad = |detail: String| Problem::new(StatusCode::BAD_REQUEST, detail);
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match name {
+                "limit" => &mut parsed.limit,
+                "after" => &mut parsed.after,
+                _ => {
+                    return Err(bad(format!(
+                        "Unknown query parameter {name:?}: the list takes `limit` and `after`."
+                    )));
+                }
+            };
+            if slot.replace(value.to_owned()).is_some() {
+                return Err(bad(format!("`{name}` is given more than once.")));
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+impl PageQuery {
+    fn page(self) -> Result<PageRequest, Problem> {
+        let max = PageRequest::MAX_LIMIT;
+        let limit = match self.limit {
+            None => PageRequest::DEFAULT_LIMIT,
+            Some(text) => canonical_integer(&text)
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("`limit` must be an integer from 1 to {max}, not {text:?}."),
+                    )
+                })?,
+        };
+        let after = match self.after {
+            None => 0,
+            Some(text) => canonical_integer(&text)
+                .filter(|id| (MIN_ID..=MAX_ID).contains(id))
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "`after` must be a product id, an integer from {MIN_ID} to \
+                             {MAX_ID}, not {text:?}."
+                        ),
+                    )
+                })?,
+        };
+        Ok(PageRequest { after, limit })
+    }
+}
+
+/// A positive integer written in plain decimal digits with no leading zero: the one
+/// spelling that names an id or a count in a URL.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let canonical =
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    canonical.then(|| text.parse().ok()).flatten()
+}
+
+/// A page of the list, with `Link: <...>; rel="next"` when another page follows.
+type Page = (HeaderMap, Json<Vec<Product>>);
+
+fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -> Page {
+    let mut headers = HeaderMap::new();
+    if let Some(after) = stamp.next_after() {
+        let link = format!(
+            "</products?limit={}&after={after}>; rel=\"next\"",
+            page.limit
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    (headers, Json(products))
+}
+
+/// `GET /products?limit=N&after=ID`: the products with an id above `after`, by id, at most
+/// `limit` of them (default 100, at most 1000), and a `Link` to the next page.
+///
+/// Each page has its own validators ([`PageStamp`]), computed from one query that reads
+/// only the page's ids and versions; the page is loaded only when the client's copy is
+/// stale.
 #[etag(cache_control = "no-cache", error = ApiError)]
 async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
-) -> Result<WithValidators<Json<Vec<Product>>>, ApiError> {
+    uri: Uri,
+) -> Result<WithValidators<Page>, ApiError> {
+    let page = PageQuery::parse(uri.query())?.page()?;
     if app.options.late_check {
-        let (state, products) = app.store.list().await?;
-        let checked = conditions.check(state.validators())?;
-        return Ok(checked.respond(Json(products)));
+        let (stamp, products) = app.store.list_page(page).await?;
+        let checked = conditions.check(stamp.validators())?;
+        return Ok(checked.respond(page_response(page, &stamp, products)));
     }
-    let state = app.store.collection_state().await?;
-    let checked = conditions.check(state.validators())?;
-    // The list and the state it is at, read together.
-    let (current, products) = app.store.list().await?;
-    let checked = if current == state {
+    let stamp = app.store.page_stamp(page).await?;
+    let checked = conditions.check(stamp.validators())?;
+    // The page and the stamp it is at, read together.
+    let (current, products) = app.store.list_page(page).await?;
+    let checked = if current == stamp {
         checked
     } else {
         // A write landed in between: decide again against what is sent.
         conditions.check(current.validators())?
     };
-    Ok(checked.respond(Json(products)))
+    Ok(checked.respond(page_response(page, &current, products)))
 }
 
 /// `GET /products/{id}`: for a conditional request the product's version and time are
@@ -310,7 +465,7 @@ async fn patch_product(
             )
             .into());
     }
-    let body = body.map_err(|e| Problem::new(e.status(), e.body_text()))?;
+    let body = body.map_err(|e| Problem::rejected_body(e.status(), e.body_text(), &e))?;
     let patch: Value = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -482,5 +637,88 @@ mod tests {
             serde_json::from_value::<ProductBody>(json!({"name": "Lamp", "price": "1.00"}))
                 .is_err()
         );
+        // Only an object is a product body, never its fields in order nor a scalar.
+        for not_an_object in [
+            json!(["Lamp", 12]),
+            json!(["Lamp", 12, 3, 1, "2026-11-25T14:03:07.123456Z"]),
+            json!("Lamp"),
+            json!(12),
+            json!(true),
+            json!(null),
+        ] {
+            let err = serde_json::from_value::<ProductBody>(not_an_object.clone()).unwrap_err();
+            assert!(
+                err.to_string().contains("a JSON object"),
+                "{not_an_object}: {err}"
+            );
+        }
+        let err = serde_json::from_str::<ProductBody>("[\"Lamp\", 12]").unwrap_err();
+        assert!(err.is_data(), "{err}");
+    }
+
+    #[test]
+    fn page_queries() {
+        let page = |q: Option<&str>| PageQuery::parse(q).and_then(PageQuery::page);
+        let ok = |q: Option<&str>| page(q).unwrap();
+        assert_eq!(
+            ok(None),
+            PageRequest {
+                after: 0,
+                limit: 100
+            }
+        );
+        assert_eq!(ok(Some("limit=5")), PageRequest { after: 0, limit: 5 });
+        assert_eq!(
+            ok(Some("after=42&limit=1000")),
+            PageRequest {
+                after: 42,
+                limit: 1000
+            }
+        );
+        for bad in [
+            "",
+            "limit",
+            "limit=",
+            "limit=0",
+            "limit=1001",
+            "limit=05",
+            "limit=%35",
+            "limit=+5",
+            "limit=5&limit=5",
+            "after=0",
+            "after=-1",
+            "after=x",
+            "after=9007199254740992",
+            "Limit=5",
+            "limit=5&",
+            "page=2",
+        ] {
+            let problem = page(Some(bad)).unwrap_err();
+            assert_eq!(problem.status, StatusCode::BAD_REQUEST, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_canonical_spelling_of_an_id_names_a_product() {
+        assert_eq!(ProductId::parse("1").unwrap(), ProductId(1));
+        assert_eq!(ProductId::parse("42").unwrap(), ProductId(42));
+        assert_eq!(
+            ProductId::parse("9007199254740991").unwrap(),
+            ProductId(MAX_ID)
+        );
+        for alias in [
+            "01", "+1", "%2B1", "%31", "1%20", " 1", "-1", "0", "00", "", "1.0", "1e0",
+        ] {
+            let problem = ProductId::parse(alias).unwrap_err();
+            assert_eq!(problem.status, StatusCode::NOT_FOUND, "{alias:?}");
+        }
+        for beyond in ["9007199254740992", "99999999999999999999"] {
+            let problem = ProductId::parse(beyond).unwrap_err();
+            assert_eq!(problem.status, StatusCode::NOT_FOUND);
+            assert!(
+                problem.detail.contains("from 1 to 9007199254740991"),
+                "{problem:?}"
+            );
+        }
     }
 }

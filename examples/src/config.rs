@@ -1,6 +1,7 @@
 //! The server's settings, from the command line and the environment.
 
 use std::fmt;
+use std::time::Duration;
 
 /// How the `products` binary is run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +13,40 @@ pub struct Config {
     /// Decide conditional reads after loading the resource (see
     /// [`ApiOptions::late_check`](crate::api::ApiOptions::late_check)).
     pub late_check: bool,
+    /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
+    pub limits: Limits,
+}
+
+/// What the server allows a connection, and how long it waits for requests at shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest a connection may take to send a whole request head (request line and
+    /// header fields), counted from when the server starts waiting for it. A connection
+    /// that has not finished by then is closed.
+    pub header_read_timeout: Duration,
+    /// A connection that has neither sent nor received a byte for this long, while none of
+    /// its requests is being handled, is closed.
+    pub idle_timeout: Duration,
+    /// The longest wait for the next piece of a request body; the request then gets 408.
+    pub request_body_timeout: Duration,
+    /// Connections served at once; further ones wait in the listening socket's accept
+    /// queue until one closes.
+    pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before the
+    /// connections still open are closed.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(5),
+            request_body_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -39,7 +74,7 @@ impl std::error::Error for UsageError {}
 pub const USAGE: &str = "\
 products: a products API with ETags and conditional requests
 
-Usage: products [--listen ADDR] [--database URL] [--late-check]
+Usage: products [--listen ADDR] [--database URL] [--late-check] [LIMITS]
 
 Options:
   --listen ADDR     address to listen on [env: LISTEN] [default: 127.0.0.1:3000]
@@ -47,6 +82,27 @@ Options:
                     (sqlite::memory: for a database that lasts as long as the process)
   --late-check      load resources before deciding 304/412 (for benchmarks)
   -h, --help        print this help
+
+Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
+  --header-read-timeout DURATION
+        close a connection that takes longer to send a request's line and header fields,
+        counted from when the server starts waiting for that request; this also bounds how
+        long a kept-alive connection may wait before its next request
+        [env: HEADER_READ_TIMEOUT] [default: 10s]
+  --idle-timeout DURATION
+        close a connection that sends and receives nothing for this long while none of
+        its requests is being handled [env: IDLE_TIMEOUT] [default: 5s]
+  --request-body-timeout DURATION
+        answer 408 when the next piece of a request body takes longer than this
+        [env: REQUEST_BODY_TIMEOUT] [default: 10s]
+  --max-connections N
+        connections served at once; more wait in the accept queue until one closes
+        [env: MAX_CONNECTIONS] [default: 512]
+  --shutdown-timeout DURATION
+        on SIGTERM or Ctrl-C, stop accepting, let requests in flight finish for up to
+        this long, then close what is left and exit [env: SHUTDOWN_TIMEOUT] [default: 10s]
+
+Product ids a client may choose (PUT with If-None-Match: *) are 1 to 9007199254740991.
 
 Logs go to stderr; set RUST_LOG (default: info) to change what is logged.";
 
@@ -57,11 +113,12 @@ impl Config {
     pub const DEFAULT_DATABASE: &str = "sqlite://products.db";
 
     /// Reads the arguments (without the program name), falling back to `env` for
-    /// `LISTEN` and `DATABASE_URL`.
+    /// `LISTEN`, `DATABASE_URL` and the limits' variables (see [`USAGE`]).
     ///
     /// # Errors
     ///
-    /// An unknown argument, or an option without its value.
+    /// An unknown argument, an option without its value, or a value that is not a valid
+    /// duration or count.
     pub fn parse(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
@@ -69,6 +126,11 @@ impl Config {
         let mut listen = None;
         let mut database_url = None;
         let mut late_check = false;
+        let mut header_read_timeout = None;
+        let mut idle_timeout = None;
+        let mut request_body_timeout = None;
+        let mut max_connections = None;
+        let mut shutdown_timeout = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -83,6 +145,11 @@ impl Config {
                 }
                 "--listen" => &mut listen,
                 "--database" => &mut database_url,
+                "--header-read-timeout" => &mut header_read_timeout,
+                "--idle-timeout" => &mut idle_timeout,
+                "--request-body-timeout" => &mut request_body_timeout,
+                "--max-connections" => &mut max_connections,
+                "--shutdown-timeout" => &mut shutdown_timeout,
                 _ => return Err(UsageError(format!("unknown argument `{arg}`"))),
             };
             let value = match inline {
@@ -94,19 +161,77 @@ impl Config {
             if value.is_empty() {
                 return Err(UsageError(format!("`{name}` needs a value")));
             }
-            *slot = Some(value);
+            *slot = Some((name.to_owned(), value));
         }
         let env = |key: &str| env(key).filter(|v| !v.is_empty());
+        // The flag, else the environment variable, each named in its error.
+        let setting = |flag: Option<(String, String)>, key: &str| {
+            flag.or_else(|| env(key).map(|value| (key.to_owned(), value)))
+        };
+        let duration = |flag, key: &str, default| match setting(flag, key) {
+            Some((name, value)) => parse_duration(&value)
+                .ok_or_else(|| UsageError(format!("`{name}`: {value:?} is not a duration"))),
+            None => Ok(default),
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            header_read_timeout: duration(
+                header_read_timeout,
+                "HEADER_READ_TIMEOUT",
+                defaults.header_read_timeout,
+            )?,
+            idle_timeout: duration(idle_timeout, "IDLE_TIMEOUT", defaults.idle_timeout)?,
+            request_body_timeout: duration(
+                request_body_timeout,
+                "REQUEST_BODY_TIMEOUT",
+                defaults.request_body_timeout,
+            )?,
+            max_connections: match setting(max_connections, "MAX_CONNECTIONS") {
+                Some((name, value)) => value
+                    .parse::<usize>()
+                    .ok()
+                    // tokio's semaphore holds at most usize::MAX >> 3 permits.
+                    .filter(|n| (1..=1 << 20).contains(n))
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "`{name}`: {value:?} is not a count from 1 to {}",
+                            1 << 20
+                        ))
+                    })?,
+                None => defaults.max_connections,
+            },
+            shutdown_timeout: duration(
+                shutdown_timeout,
+                "SHUTDOWN_TIMEOUT",
+                defaults.shutdown_timeout,
+            )?,
+        };
         Ok(Command::Serve(Self {
-            listen: listen
-                .or_else(|| env("LISTEN"))
+            listen: setting(listen, "LISTEN")
+                .map(|(_, v)| v)
                 .unwrap_or_else(|| Self::DEFAULT_LISTEN.to_owned()),
-            database_url: database_url
-                .or_else(|| env("DATABASE_URL"))
+            database_url: setting(database_url, "DATABASE_URL")
+                .map(|(_, v)| v)
                 .unwrap_or_else(|| Self::DEFAULT_DATABASE.to_owned()),
             late_check,
+            limits,
         }))
     }
+}
+
+/// `2`, `2.5` and `2.5s` are seconds, `500ms` milliseconds; more than zero and at most a
+/// day.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, 1e-3),
+        None => (text.strip_suffix('s').unwrap_or(text), 1.0),
+    };
+    // f64::from_str also takes "inf", "NaN" and "1e3": only plain decimals are durations.
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
+    let seconds = number.parse::<f64>().ok()? * unit;
+    (seconds > 0.0 && seconds <= 86_400.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -128,7 +253,77 @@ mod tests {
             listen: listen.into(),
             database_url: database_url.into(),
             late_check,
+            limits: Limits::default(),
         })
+    }
+
+    fn limits(args: &[&str], env: &[(&str, &str)]) -> Limits {
+        match parse(args, env) {
+            Ok(Command::Serve(config)) => config.limits,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_from_flags_then_env_then_defaults() {
+        let defaults = Limits::default();
+        assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.idle_timeout, Duration::from_secs(5));
+        assert_eq!(defaults.request_body_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.max_connections, 512);
+        assert_eq!(defaults.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(limits(&[], &[]), defaults);
+        let env = [
+            ("HEADER_READ_TIMEOUT", "3"),
+            ("IDLE_TIMEOUT", "250ms"),
+            ("REQUEST_BODY_TIMEOUT", "1.5s"),
+            ("MAX_CONNECTIONS", "8"),
+            ("SHUTDOWN_TIMEOUT", "20"),
+        ];
+        assert_eq!(
+            limits(&[], &env),
+            Limits {
+                header_read_timeout: Duration::from_secs(3),
+                idle_timeout: Duration::from_millis(250),
+                request_body_timeout: Duration::from_millis(1500),
+                max_connections: 8,
+                shutdown_timeout: Duration::from_secs(20),
+            }
+        );
+        let flags = [
+            "--header-read-timeout",
+            "1",
+            "--idle-timeout=2s",
+            "--request-body-timeout",
+            "0.5",
+            "--max-connections=1",
+            "--shutdown-timeout",
+            "100ms",
+        ];
+        assert_eq!(
+            limits(&flags, &env),
+            Limits {
+                header_read_timeout: Duration::from_secs(1),
+                idle_timeout: Duration::from_secs(2),
+                request_body_timeout: Duration::from_millis(500),
+                max_connections: 1,
+                shutdown_timeout: Duration::from_millis(100),
+            }
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("750ms"), Some(Duration::from_millis(750)));
+        assert_eq!(parse_duration("86400"), Some(Duration::from_secs(86_400)));
+        for bad in [
+            "", "0", "0ms", "-1", "+1", "1e3", "inf", "NaN", "s", "ms", "1 s", "1m", "86401", ".",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 
     #[test]
@@ -168,9 +363,18 @@ mod tests {
             &["--port", "3000"],
             &["serve"],
             &["--late-check=yes"],
+            &["--idle-timeout", "0"],
+            &["--header-read-timeout=soon"],
+            &["--max-connections", "0"],
+            &["--max-connections", "-3"],
+            &["--shutdown-timeout"],
         ] {
             let err = parse(args, &[]).unwrap_err().to_string();
             assert!(err.ends_with("(see --help)"), "{args:?}: {err}");
         }
+        let err = parse(&[], &[("IDLE_TIMEOUT", "forever")]).unwrap_err();
+        assert!(err.to_string().contains("IDLE_TIMEOUT"), "{err}");
+        let err = parse(&["--max-connections=x"], &[]).unwrap_err();
+        assert!(err.to_string().contains("--max-connections"), "{err}");
     }
 }

@@ -11,12 +11,13 @@ pub mod api;
 pub mod config;
 pub mod model;
 pub mod problem;
+pub mod server;
 pub mod store;
 
 use std::fmt;
 
 pub use api::{ApiOptions, router};
-pub use config::{Command, Config};
+pub use config::{Command, Config, Limits};
 pub use store::Store;
 
 /// Why the server could not start or stopped with an error.
@@ -32,11 +33,12 @@ impl fmt::Display for RunError {
 impl std::error::Error for RunError {}
 
 /// Opens the database, listens, prints `listening on http://ADDR` once ready, and serves
-/// until Ctrl-C or SIGTERM, letting requests in flight finish.
+/// within `config.limits` until Ctrl-C or SIGTERM; then stops accepting, lets requests in
+/// flight finish for up to the shutdown timeout, closes what is left, and returns.
 ///
 /// # Errors
 ///
-/// The database cannot be opened, the address cannot be listened on, or the server fails.
+/// The database cannot be opened, or the address cannot be listened on.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let store = Store::open(&config.database_url).await.map_err(|e| {
         RunError(format!(
@@ -57,12 +59,15 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         },
     );
     println!("listening on http://{addr}");
-    tracing::info!(%addr, database = %config.database_url, late_check = config.late_check, "started");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    tracing::info!(
+        %addr,
+        database = %config.database_url,
+        late_check = config.late_check,
+        limits = ?config.limits,
+        "started"
+    );
+    server::serve(listener, app, config.limits, shutdown_signal()).await;
     store.close().await;
-    served.map_err(|e| RunError(format!("server error: {e}")))?;
     tracing::info!("stopped");
     Ok(())
 }

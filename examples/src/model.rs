@@ -1,9 +1,10 @@
 //! The products the API serves, and the values they are made of.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use etag_runtime::Versioned;
+use etag_runtime::{ETag, Versioned};
 use serde::{Serialize, Serializer};
 
 /// A product as the API shows it.
@@ -54,8 +55,10 @@ impl From<&Product> for ProductStamp {
 /// The state of the whole collection: `revision` goes up by one on every create, change and
 /// delete, in the same transaction as the write, and `modified_at` is the time of that write.
 ///
-/// These are the validators of `GET /products`: they change whenever any member does,
-/// including when the newest member is deleted.
+/// These are the validators a conditional `POST /products` is evaluated against; they
+/// change whenever any member does, including when the newest member is deleted. Each page
+/// of `GET /products` has validators of its own ([`PageStamp`]), with `modified_at` as its
+/// `Last-Modified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Versioned)]
 pub struct CollectionState {
     /// The number of writes so far (plus one).
@@ -64,6 +67,82 @@ pub struct CollectionState {
     /// When the collection last changed.
     #[last_modified]
     pub modified_at: DateTime<Utc>,
+}
+
+/// Which page of the list: the products with an id above `after`, by id, at most `limit`
+/// of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The last id of the page before; 0 for the first page.
+    pub after: i64,
+    /// The most products on the page.
+    pub limit: i64,
+}
+
+impl PageRequest {
+    /// The page size when the request names none.
+    pub const DEFAULT_LIMIT: i64 = 100;
+    /// The largest page size a request may ask for.
+    pub const MAX_LIMIT: i64 = 1000;
+}
+
+/// What a page's validators are computed from: the collection's `modified_at` and, for each
+/// product on the page, its id and version; whether a page follows it. Read by one cheap
+/// query before the page itself is loaded.
+///
+/// The `ETag` is a digest of the ids, the versions and whether there is a next page, so it
+/// changes when a product on the page changes, is added to it or is deleted from it, and
+/// not when a product on another page does. (A version is never reused for an id, even
+/// across a delete, so an id and a version name one state of a product.)
+///
+/// `Last-Modified` is the collection's: a page's own rows cannot give it, since deleting a
+/// product from the page moves no remaining row's `updated_at`. So `If-Modified-Since`
+/// revalidates a page only while nothing at all has changed; `If-None-Match` is exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageStamp {
+    /// When the collection last changed.
+    pub modified_at: DateTime<Utc>,
+    /// `(id, version)` of each product on the page, by id.
+    pub rows: Vec<(i64, i64)>,
+    /// Whether there are products after the page's last one.
+    pub has_next: bool,
+}
+
+impl PageStamp {
+    /// The stamp of a loaded page.
+    pub fn of(modified_at: DateTime<Utc>, products: &[Product], has_next: bool) -> Self {
+        Self {
+            modified_at,
+            rows: products.iter().map(|p| (p.id, p.version)).collect(),
+            has_next,
+        }
+    }
+
+    /// The id the next page starts after, when there is one.
+    pub fn next_after(&self) -> Option<i64> {
+        self.rows
+            .last()
+            .map(|&(id, _)| id)
+            .filter(|_| self.has_next)
+    }
+}
+
+impl Versioned for PageStamp {
+    fn etag(&self) -> ETag {
+        const HEAD: &[u8] = b"products page v1\0";
+        let mut bytes = Vec::with_capacity(HEAD.len() + 16 * self.rows.len() + 1);
+        bytes.extend_from_slice(HEAD);
+        for &(id, version) in &self.rows {
+            bytes.extend_from_slice(&id.to_le_bytes());
+            bytes.extend_from_slice(&version.to_le_bytes());
+        }
+        bytes.push(u8::from(self.has_next));
+        ETag::digest(&bytes)
+    }
+
+    fn last_modified(&self) -> Option<SystemTime> {
+        Some(SystemTime::from(self.modified_at))
+    }
 }
 
 /// What a client may set on a product: its name and price, validated.

@@ -4,6 +4,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use etag_runtime::Precondition;
+use tower_http::timeout::TimeoutError;
 
 use crate::store::StoreError;
 
@@ -98,10 +99,39 @@ impl From<StoreError> for ApiError {
 }
 
 /// axum's JSON rejections keep their status (400 for bad syntax, 415 for another content
-/// type, 422 for a wrong field, 413 for too large a body) and get a problem body.
+/// type, 422 for a wrong field, 413 for too large a body) and get a problem body; a body
+/// that stopped arriving is a 408.
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::Problem(Problem::new(rejection.status(), rejection.body_text()))
+        Self::Problem(Problem::rejected_body(
+            rejection.status(),
+            rejection.body_text(),
+            &rejection,
+        ))
+    }
+}
+
+impl Problem {
+    /// The problem for a request body axum could not take: 408 and `Connection: close` when
+    /// the request-body timeout ended it, else `status` and `detail` as axum gives them.
+    pub fn rejected_body(
+        status: StatusCode,
+        detail: String,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        let mut next = Some(error);
+        while let Some(e) = next {
+            if e.is::<TimeoutError>() {
+                return Self::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "The request body stopped arriving: the server waits at most the \
+                     request-body timeout for each piece of it.",
+                )
+                .with_header(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            next = e.source();
+        }
+        Self::new(status, detail)
     }
 }
 

@@ -16,11 +16,16 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use crate::model::{CollectionState, NewProduct, Price, Product, ProductStamp};
+use crate::model::{
+    CollectionState, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
+};
 
 /// The schema, in order. Each entry runs once, in a transaction, and is recorded in
 /// `schema_migrations`; each is written so that running it twice does no harm.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_products.sql"))];
+
+/// The smallest id a product may have.
+pub const MIN_ID: i64 = 1;
 
 /// The largest id a product may have: the largest integer a JSON client reads exactly.
 pub const MAX_ID: i64 = (1 << 53) - 1;
@@ -37,7 +42,7 @@ macro_rules! product_columns {
 pub enum StoreError {
     /// The database failed.
     Database(sqlx::Error),
-    /// Every id up to [`MAX_ID`] is taken: nothing was created.
+    /// Every id from [`MIN_ID`] to [`MAX_ID`] is taken: nothing was created.
     IdsExhausted,
 }
 
@@ -52,7 +57,7 @@ impl std::fmt::Display for StoreError {
                         .unwrap_or(&text),
                 )
             }
-            Self::IdsExhausted => write!(f, "every product id up to {MAX_ID} is taken"),
+            Self::IdsExhausted => write!(f, "every product id from {MIN_ID} to {MAX_ID} is taken"),
         }
     }
 }
@@ -88,7 +93,7 @@ pub struct Stats {
     pub queries: u64,
     /// Full product rows loaded by [`Store::get`].
     pub item_loads: u64,
-    /// Full product lists loaded by [`Store::list`].
+    /// Pages of full product rows loaded by [`Store::list_page`].
     pub list_loads: u64,
 }
 
@@ -282,30 +287,89 @@ impl Store {
         Ok(state_from_row(&row)?)
     }
 
-    /// Every product, by id, with the collection state they are at: both are read in one
-    /// transaction, so that the list is exactly the one the state describes.
+    /// A page's validators only: the collection's `modified_at` and the id and version of
+    /// each product on the page, in one query that reads no other column.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn list(&self) -> Result<(CollectionState, Vec<Product>), StoreError> {
+    pub async fn page_stamp(&self, page: PageRequest) -> Result<PageStamp, StoreError> {
+        self.count_queries(1);
+        // One statement: the collection row and the page's rows from the same snapshot.
+        // One row more than the page holds tells whether another page follows.
+        let rows = sqlx::query(
+            "SELECT c.modified_at, p.id, p.version
+             FROM collection_state c
+             LEFT JOIN (SELECT id, version FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
+                 ON 1 = 1
+             ORDER BY p.id",
+        )
+        .bind(page.after)
+        .bind(page.limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let first = rows.first().ok_or_else(|| sqlx::Error::RowNotFound)?;
+        let modified_at = from_micros(first.try_get("modified_at")?)?;
+        let mut stamps = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(id) = row.try_get::<Option<i64>, _>("id")? {
+                stamps.push((id, row.try_get("version")?));
+            }
+        }
+        let has_next = stamps.len() > usize::try_from(page.limit).unwrap_or(usize::MAX);
+        stamps.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+        Ok(PageStamp {
+            modified_at,
+            rows: stamps,
+            has_next,
+        })
+    }
+
+    /// A page of products, by id, with the stamp that describes exactly them: both are read
+    /// in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn list_page(
+        &self,
+        page: PageRequest,
+    ) -> Result<(PageStamp, Vec<Product>), StoreError> {
         self.count_queries(2);
         self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
         let mut tx = self.pool.begin().await?;
-        let state = sqlx::query("SELECT revision, modified_at FROM collection_state")
+        let modified_at: i64 = sqlx::query_scalar("SELECT modified_at FROM collection_state")
             .fetch_one(&mut *tx)
             .await?;
-        const SQL: &str = concat!("SELECT ", product_columns!(), " FROM products ORDER BY id");
-        let rows = sqlx::query(SQL).fetch_all(&mut *tx).await?;
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows = sqlx::query(SQL)
+            .bind(page.after)
+            .bind(page.limit + 1)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
-        let products = rows
+        let mut products: Vec<Product> = rows
             .iter()
             .map(product_from_row)
             .collect::<Result<_, _>>()?;
-        Ok((state_from_row(&state)?, products))
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let has_next = products.len() > limit;
+        products.truncate(limit);
+        let stamp = PageStamp::of(from_micros(modified_at)?, &products, has_next);
+        Ok((stamp, products))
     }
 
     /// Creates a product with the next free id, at version 1.
+    ///
+    /// Ids are handed out upwards from the last one handed out, skipping any that a client
+    /// took with a create-only PUT; only once every id above it up to [`MAX_ID`] is taken
+    /// does the search start again from [`MIN_ID`]. Ids chosen by clients therefore never
+    /// use up the ids POST hands out, and an id is handed out again only if it was deleted
+    /// and every id above it has been used.
     ///
     /// With `expected` (the collection revision a conditional request was evaluated
     /// against), it is created only if the collection is still at that revision: `None`
@@ -322,24 +386,44 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        // The collection row first, in every write: it orders all writers the same way.
+        // The collection row first, in every write: it orders all writers the same way, so
+        // no other write can take the id found here before this transaction ends.
         let id: Option<i64> = sqlx::query_scalar(
             "UPDATE collection_state
              SET revision = revision + 1,
-                 next_id = next_id + 1,
-                 modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END
+                 modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END,
+                 next_id = 1 + COALESCE(
+                     -- the next id, unless a client took it
+                     (SELECT collection_state.next_id
+                      WHERE collection_state.next_id BETWEEN $3 AND $4
+                        AND NOT EXISTS
+                            (SELECT 1 FROM products WHERE id = collection_state.next_id)),
+                     -- else the first free id above it
+                     (SELECT p.id + 1 FROM products p
+                      WHERE p.id >= collection_state.next_id AND p.id < $4
+                        AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+                      ORDER BY p.id LIMIT 1),
+                     -- every id above is taken: the smallest free id
+                     (SELECT $3 WHERE NOT EXISTS (SELECT 1 FROM products WHERE id = $3)),
+                     (SELECT p.id + 1 FROM products p
+                      WHERE p.id >= $3 AND p.id < $4
+                        AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+                      ORDER BY p.id LIMIT 1),
+                     -- none: every id is taken
+                     $4 + 1)
              WHERE $2 IS NULL OR revision = $2
              RETURNING next_id - 1",
         )
         .bind(now)
         .bind(expected)
+        .bind(MIN_ID)
+        .bind(MAX_ID)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(id) = id else {
             tx.rollback().await?;
             return Ok(None);
         };
-        // A create-only PUT may have taken the last id a client can address.
         if id > MAX_ID {
             tx.rollback().await?;
             return Err(StoreError::IdsExhausted);
@@ -381,7 +465,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, Some(id)).await?;
+        bump_collection(&mut tx, now).await?;
         const SQL: &str = concat!(
             "INSERT INTO products (",
             product_columns!(),
@@ -428,7 +512,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, None).await?;
+        bump_collection(&mut tx, now).await?;
         const SQL: &str = concat!(
             "UPDATE products
              SET name = $3,
@@ -467,7 +551,7 @@ impl Store {
         let now = to_micros(now());
         self.count_queries(2);
         let mut tx = self.pool.begin().await?;
-        bump_collection(&mut tx, now, None).await?;
+        bump_collection(&mut tx, now).await?;
         let deleted: Option<i64> = sqlx::query_scalar(
             "DELETE FROM products WHERE id = $1 AND version = $2 RETURNING version",
         )
@@ -494,20 +578,15 @@ impl Store {
 }
 
 /// Moves the collection to its next revision, as the first statement of a write
-/// transaction, and keeps `next_id` above an explicitly created id.
-async fn bump_collection(
-    tx: &mut sqlx::SqliteConnection,
-    now: i64,
-    created_id: Option<i64>,
-) -> Result<(), sqlx::Error> {
+/// transaction. An id a client creates does not move `next_id`: [`Store::create`] skips
+/// taken ids instead.
+async fn bump_collection(tx: &mut sqlx::SqliteConnection, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE collection_state
          SET revision = revision + 1,
-             modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END,
-             next_id = CASE WHEN $2 IS NULL OR next_id > $2 THEN next_id ELSE $2 + 1 END",
+             modified_at = CASE WHEN $1 > modified_at THEN $1 ELSE modified_at + 1 END",
     )
     .bind(now)
-    .bind(created_id)
     .execute(tx)
     .await?;
     Ok(())

@@ -289,6 +289,98 @@ async fn create_rejects_bad_bodies_with_problems() {
     assert_eq!(list.json(), json!([]));
 }
 
+/// serde's derived `Deserialize` takes a struct's fields in order from an array: a body
+/// that is not a JSON object must still be refused, by POST, PUT and PATCH alike.
+#[tokio::test]
+async fn bodies_that_are_not_json_objects_get_422() {
+    let server = Server::start().await;
+    let created = server.create("Object", 1.0).await;
+    let path = created.header("location").unwrap().to_owned();
+    let not_objects = [
+        "[\"ArrayName\", 7]",
+        "[\"ArrayName\", 7, 1, 2, \"2026-11-25T14:03:07.123456Z\"]",
+        "\"ArrayName\"",
+        "7",
+        "true",
+        "null",
+    ];
+    for body in not_objects {
+        let post = server
+            .request(Method::POST, "/products")
+            .header("content-type", "application/json")
+            .body(body);
+        send(post).await.assert_problem(422);
+        for (target, precondition) in [
+            (path.as_str(), "if-match"),
+            ("/products/77", "if-none-match"),
+        ] {
+            let value = if precondition == "if-match" {
+                "\"1\""
+            } else {
+                "*"
+            };
+            let put = server
+                .request(Method::PUT, target)
+                .header(precondition, value)
+                .header("content-type", "application/json")
+                .body(body);
+            send(put).await.assert_problem(422);
+        }
+        let patch = server
+            .request(Method::PATCH, &path)
+            .header("if-match", "\"1\"")
+            .header("content-type", "application/merge-patch+json")
+            .body(body);
+        send(patch).await.assert_problem(422);
+    }
+    // Nothing was created or changed.
+    assert_eq!(
+        send(server.get("/products")).await.json(),
+        json!([created.json()])
+    );
+}
+
+/// A product has one URL: other spellings of its id name nothing, so that no cache keeps a
+/// second copy under an alias and no write goes through one.
+#[tokio::test]
+async fn only_the_canonical_url_names_a_product() {
+    let server = Server::start().await;
+    let created = server.create("One", 1.0).await;
+    assert_eq!(created.header("location"), Some("/products/1"));
+    assert_eq!(send(server.get("/products/1")).await.status, 200);
+    for alias in ["01", "001", "+1", "%2B1", "%2b1", "%31", "%30%31", "1%20"] {
+        let path = format!("/products/{alias}");
+        let problem = send(server.get(&path)).await.assert_problem(404);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("plain decimal"),
+            "{alias}: {problem}"
+        );
+        let head = send(server.request(Method::HEAD, &path)).await;
+        assert_eq!(head.status, 404, "HEAD {alias}");
+        let reply = send(
+            server
+                .request(Method::PUT, &path)
+                .header("if-match", "\"1\"")
+                .json(&json!({"name": "Alias", "price": 2})),
+        )
+        .await;
+        reply.assert_problem(404);
+        let reply = send(
+            server
+                .request(Method::DELETE, &path)
+                .header("if-match", "\"1\""),
+        )
+        .await;
+        reply.assert_problem(404);
+    }
+    // The product was never changed through an alias.
+    let reply = send(server.get("/products/1")).await;
+    assert_eq!(reply.json(), created.json());
+}
+
 #[tokio::test]
 async fn item_reads_get_304_and_412_per_rfc_9110() {
     let server = Server::start().await;
@@ -402,7 +494,20 @@ async fn list_validators_change_on_every_write() {
         let reply = send(server.get("/products")).await;
         assert_eq!(reply.status, 200);
         let tag = reply.etag().to_owned();
-        assert!(!seen.contains(&tag), "{what}: the list ETag {tag} was seen");
+        // The tag digests the page's ids and versions: a list that comes back to a state it
+        // had (the same rows at the same versions) may come back to its tag, but each change
+        // gives a tag the one before it did not have.
+        assert_ne!(
+            seen.last(),
+            Some(&tag),
+            "{what}: the list ETag did not change"
+        );
+        for old in &seen {
+            if *old != tag {
+                let stale = send(server.get("/products").header("if-none-match", old)).await;
+                assert_eq!(stale.status, 200, "{what}: an old tag {old} still matches");
+            }
+        }
         seen.push(tag.clone());
         let not_modified = send(server.get("/products").header("if-none-match", &tag)).await;
         assert_eq!(not_modified.status, 304, "{what}");
@@ -462,6 +567,174 @@ async fn list_validators_change_on_every_write() {
     )
     .await;
     assert_eq!(reply.status, 304);
+}
+
+/// The `rel="next"` target of a `Link` header, if any.
+fn next_link(reply: &Reply) -> Option<String> {
+    let link = reply.header("link")?;
+    let (target, params) = link.split_once(';')?;
+    assert_eq!(params.trim(), "rel=\"next\"", "{link}");
+    Some(
+        target
+            .trim()
+            .strip_prefix('<')?
+            .strip_suffix('>')?
+            .to_owned(),
+    )
+}
+
+/// Every page of the list at `first`, following `Link: rel="next"`: each page's path, ETag
+/// and product ids.
+async fn walk_pages(server: &Server, first: &str) -> Vec<(String, String, Vec<i64>)> {
+    let mut pages = Vec::new();
+    let mut next = Some(first.to_owned());
+    while let Some(path) = next {
+        let reply = send(server.get(&path)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.header("cache-control"), Some("no-cache"));
+        let ids = reply
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        next = next_link(&reply);
+        pages.push((path, reply.etag().to_owned(), ids));
+        assert!(pages.len() < 100, "the links loop");
+    }
+    pages
+}
+
+#[tokio::test]
+async fn the_list_is_paged_and_each_page_has_its_own_validators() {
+    let server = Server::start().await;
+    for i in 1..=25 {
+        server.create(&format!("P{i}"), 1.0).await;
+    }
+    // Without a query: the first page of the default size, here all of them, no Link.
+    let all = send(server.get("/products")).await;
+    assert_eq!(all.json().as_array().unwrap().len(), 25);
+    assert_eq!(all.header("link"), None);
+
+    let pages = walk_pages(&server, "/products?limit=10").await;
+    let paths: Vec<&str> = pages.iter().map(|(p, _, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/products?limit=10",
+            "/products?limit=10&after=10",
+            "/products?limit=10&after=20"
+        ]
+    );
+    let visited: Vec<i64> = pages.iter().flat_map(|(_, _, ids)| ids.clone()).collect();
+    assert_eq!(
+        visited,
+        (1..=25).collect::<Vec<_>>(),
+        "each product once, in order"
+    );
+    let tags: Vec<String> = pages.iter().map(|(_, tag, _)| tag.clone()).collect();
+    assert!(
+        tags[0] != tags[1] && tags[1] != tags[2] && tags[0] != tags[2],
+        "{tags:?}"
+    );
+    assert!(tags.iter().all(|t| !t.starts_with("W/")), "strong tags");
+
+    let revalidate = async |path: &str, tag: &str| {
+        let reply = send(server.get(path).header("if-none-match", tag)).await;
+        if reply.status == 304 {
+            assert!(reply.body.is_empty());
+            assert_eq!(reply.etag(), tag);
+        }
+        reply.status
+    };
+    for (path, tag, _) in &pages {
+        assert_eq!(revalidate(path, tag).await, 304, "{path}");
+        let head = send(
+            server
+                .request(Method::HEAD, path)
+                .header("if-none-match", tag),
+        )
+        .await;
+        assert_eq!(head.status, 304);
+    }
+
+    // A change to a product on page 2 changes page 2 only.
+    let reply = send(
+        server
+            .request(Method::PUT, "/products/15")
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Changed", "price": 2.0})),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, &pages[1].1).await, 200);
+    assert_eq!(revalidate(&pages[2].0, &pages[2].1).await, 304);
+    let page2 = send(server.get(&pages[1].0)).await;
+    assert_ne!(page2.etag(), pages[1].1);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 304);
+
+    // A product added to the last page changes it, and only it.
+    server.create("P26", 1.0).await;
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 304);
+    assert_eq!(revalidate(&pages[2].0, &pages[2].1).await, 200);
+
+    // A product deleted from page 2 changes page 2 (which now ends with product 21). Pages
+    // are keyed by the id they start after, so the others stay as they were.
+    let page3 = send(server.get(&pages[2].0)).await;
+    let reply = send(
+        server
+            .request(Method::DELETE, "/products/12")
+            .header("if-match", "\"1\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(revalidate(&pages[0].0, &pages[0].1).await, 304);
+    assert_eq!(revalidate(&pages[1].0, page2.etag()).await, 200);
+    assert_eq!(revalidate(&pages[2].0, page3.etag()).await, 304);
+    let page2 = send(server.get(&pages[1].0)).await;
+    assert_eq!(page2.json().as_array().unwrap().last().unwrap()["id"], 21);
+
+    // Following the links again visits every product once.
+    let visited: Vec<i64> = walk_pages(&server, "/products?limit=7")
+        .await
+        .into_iter()
+        .flat_map(|(_, _, ids)| ids)
+        .collect();
+    let expected: Vec<i64> = (1..=26).filter(|&id| id != 12).collect();
+    assert_eq!(visited, expected);
+    let visited: Vec<i64> = walk_pages(&server, "/products?limit=1")
+        .await
+        .into_iter()
+        .flat_map(|(_, _, ids)| ids)
+        .collect();
+    assert_eq!(visited, expected);
+
+    // Bad page parameters are 400 problems.
+    for query in [
+        "limit=0",
+        "limit=1001",
+        "limit=ten",
+        "limit=010",
+        "limit=",
+        "after=-1",
+        "after=abc",
+        "after=9007199254740992",
+        "limit=5&limit=6",
+        "offset=10",
+    ] {
+        let problem = send(server.get(&format!("/products?{query}")))
+            .await
+            .assert_problem(400);
+        assert!(
+            problem["detail"].as_str().unwrap().contains('`')
+                || problem["detail"].as_str().unwrap().contains("parameter"),
+            "{query}: {problem}"
+        );
+    }
+    assert_eq!(send(server.get("/products?limit=1000")).await.status, 200);
 }
 
 #[tokio::test]
@@ -550,24 +823,149 @@ async fn put_needs_a_precondition_and_never_overwrites_a_newer_version() {
     assert_eq!(reply.json()["price"], json!(1.25));
 }
 
+/// Ids a client chooses with a create-only PUT never use up the ids POST hands out: POST
+/// skips taken ids, and a database whose counter an older build pushed past the last id
+/// goes on creating.
 #[tokio::test]
-async fn ids_beyond_reach_are_never_handed_out() {
-    let server = Server::start().await;
-    let body = json!({"name": "Last", "price": 1.0});
-    let last = "/products/9007199254740991";
+async fn client_chosen_ids_never_stop_post() {
+    const MAX: i64 = 9_007_199_254_740_991;
+    let dir = temp_dir();
+    let url = format!("sqlite://{}", dir.join("ids.db").display());
+    let server = Server::start_with(&["--database", &url]).await;
+    let body = json!({"name": "Chosen", "price": 1.0});
+    let put_new = |id: i64| {
+        send(
+            server
+                .request(Method::PUT, &format!("/products/{id}"))
+                .header("if-none-match", "*")
+                .json(&body),
+        )
+    };
+    let post = async || {
+        server.create("Posted", 1.0).await.json()["id"]
+            .as_i64()
+            .unwrap()
+    };
+
+    assert_eq!(put_new(MAX).await.status, 201);
+    assert_eq!(post().await, 1, "the largest id does not move POST's ids");
+    for id in [2, 3, 5] {
+        assert_eq!(put_new(id).await.status, 201);
+    }
+    assert_eq!(post().await, 4, "taken ids are skipped");
+    assert_eq!(post().await, 6);
+    // Beyond the range: a problem that says the range.
+    for id in ["9007199254740992", "18446744073709551616"] {
+        let reply = send(
+            server
+                .request(Method::PUT, &format!("/products/{id}"))
+                .header("if-none-match", "*")
+                .json(&body),
+        )
+        .await;
+        let problem = reply.assert_problem(404);
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("from 1 to 9007199254740991"),
+            "{problem}"
+        );
+    }
     let reply = send(
         server
-            .request(Method::PUT, last)
-            .header("if-none-match", "*")
-            .json(&body),
+            .request(Method::DELETE, &format!("/products/{MAX}"))
+            .header("if-match", "\"1\""),
+    )
+    .await;
+    assert_eq!(reply.status, 204);
+    server.stop_with("-TERM").await;
+
+    // A database left by a build that moved the counter past the last id on such a PUT.
+    {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE collection_state SET next_id = $1")
+            .bind(MAX + 1)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let server = Server::start_with(&["--database", &url]).await;
+    let reply = send(
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "After restart", "price": 2.0})),
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
-    // Every id a client can address is taken now: POST says so instead of creating a
-    // product nobody could reach.
-    let reply = send(server.request(Method::POST, "/products").json(&body)).await;
-    reply.assert_problem(507);
-    assert_eq!(send(server.request(Method::GET, last)).await.status, 200);
+    assert_eq!(reply.json()["id"], 7, "the smallest free id");
+    let reply = send(
+        server
+            .request(Method::POST, "/products")
+            .json(&json!({"name": "Next", "price": 2.0})),
+    )
+    .await;
+    assert_eq!(reply.json()["id"], 8);
+    server.stop_with("-TERM").await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// POSTs racing each other and create-only PUTs of the ids they are about to hand out:
+/// every id is created once, and every POST gets one.
+#[tokio::test]
+async fn racing_posts_and_puts_never_share_an_id() {
+    const POSTERS: usize = 8;
+    const POSTS: usize = 15;
+    let server = Arc::new(Server::start().await);
+    let mut tasks = Vec::new();
+    for _ in 0..POSTERS {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..POSTS {
+                ids.push(
+                    server.create("Posted", 1.0).await.json()["id"]
+                        .as_i64()
+                        .unwrap(),
+                );
+            }
+            ids
+        }));
+    }
+    let putter = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for id in 1..=(POSTERS * POSTS) as i64 {
+                let reply = send(
+                    server
+                        .request(Method::PUT, &format!("/products/{id}"))
+                        .header("if-none-match", "*")
+                        .json(&json!({"name": "Put", "price": 2.0})),
+                )
+                .await;
+                match reply.status {
+                    201 => ids.push(id),
+                    412 => {}
+                    other => panic!("unexpected {other}: {}", reply.body),
+                }
+            }
+            ids
+        })
+    };
+    let mut ids = putter.await.unwrap();
+    let put = ids.len();
+    for task in tasks {
+        ids.extend(task.await.unwrap());
+    }
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "an id was created twice");
+    assert_eq!(total, put + POSTERS * POSTS);
+    let list = send(server.get(&format!("/products?limit={}", total.max(1)))).await;
+    assert_eq!(list.json().as_array().unwrap().len(), total);
 }
 
 #[tokio::test]
@@ -608,9 +1006,9 @@ async fn create_only_put() {
     )
     .await
     .assert_problem(412);
-    // POST hands out ids after the ones created by PUT.
+    // An id a client chose does not move the ids POST hands out.
     let next = server.create("Next", 1.0).await;
-    assert_eq!(next.json()["id"], 43);
+    assert_eq!(next.json()["id"], 1);
 
     // A product deleted and created again continues its versions, so that no ETag of the
     // deleted one matches the new one.
@@ -1025,6 +1423,297 @@ async fn sigterm_and_sigint_stop_the_server_cleanly_and_a_file_database_persists
     let status = server.stop_with("-INT").await;
     assert!(status.success(), "{status:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+impl Server {
+    /// `host:port`, for raw TCP.
+    fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().expect("still running").to_string()
+    }
+
+    async fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid()])
+            .status()
+            .await
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit.
+    async fn exited_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the server did not exit within {limit:?}"))
+            .expect("wait for the server")
+    }
+}
+
+/// Reads until the server closes the connection (or resets it); what it sent.
+async fn read_to_close(stream: &mut tokio::net::tcp::OwnedReadHalf, limit: Duration) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .unwrap_or_else(|_| panic!("the connection is still open after {limit:?}"));
+    answer
+}
+
+/// A client that sends a request head a little at a time and never ends it is cut off at
+/// the header-read timeout, while other clients keep being served.
+#[tokio::test]
+async fn an_unfinished_request_head_is_closed_at_the_header_read_timeout() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--header-read-timeout",
+        "1",
+        "--idle-timeout",
+        "30",
+    ])
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // One more header field every 100 ms, so that the connection is never idle.
+    let trickle = tokio::spawn(async move {
+        for i in 0.. {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let line = format!("X-Slow-{i}: 1\r\n");
+            if write.write_all(line.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    });
+    // Meanwhile other clients are answered at once.
+    let others = async {
+        let mut served = 0;
+        while started.elapsed() < Duration::from_millis(800) {
+            let asked = Instant::now();
+            assert_eq!(send(server.get("/health")).await.status, 200);
+            assert!(asked.elapsed() < Duration::from_millis(500));
+            served += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        served
+    };
+    let (answer, served) = tokio::join!(read_to_close(&mut read, Duration::from_secs(10)), others);
+    let closed_after = started.elapsed();
+    trickle.abort();
+    assert!(served >= 5, "{served} requests served meanwhile");
+    assert!(
+        closed_after >= Duration::from_millis(900) && closed_after < Duration::from_secs(3),
+        "closed after {closed_after:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(!answer.contains("200 OK"), "{answer}");
+    assert_eq!(send(server.get("/health")).await.status, 200);
+}
+
+/// A request head that is never finished does not keep the server from stopping: hyper
+/// lets a connection finish the request it has started to receive, so this one is closed
+/// by the shutdown timeout (the header-read and idle timeouts are set beyond it here).
+#[tokio::test]
+async fn sigterm_stops_the_server_despite_a_half_sent_request() {
+    let mut server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--shutdown-timeout",
+        "2",
+        "--header-read-timeout",
+        "60",
+        "--idle-timeout",
+        "60",
+    ])
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert_eq!(send(server.get("/health")).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let signalled = Instant::now();
+    server.signal("-TERM").await;
+    let status = server.exited_within(Duration::from_secs(20)).await;
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(
+        read.is_ok(),
+        "the half-sent request's connection was closed"
+    );
+}
+
+/// A request in flight at SIGTERM is still answered, while new connections are refused;
+/// then the server exits.
+#[tokio::test]
+async fn a_request_in_flight_at_sigterm_completes() {
+    let mut server = Server::start().await;
+    let body = br#"{"name": "Finished during shutdown", "price": 1.5}"#;
+    let (first, second) = body.split_at(10);
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let head = format!(
+        "POST /products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    write.write_all(head.as_bytes()).await.unwrap();
+    write.write_all(first).await.unwrap();
+    // The handler is now waiting for the rest of the body.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.signal("-TERM").await;
+    // The listener closes: new connections are refused.
+    let refused = async {
+        loop {
+            if tokio::net::TcpStream::connect(server.addr()).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), refused)
+        .await
+        .expect("new connections are refused after SIGTERM");
+    write.write_all(second).await.unwrap();
+    let answer = read_to_close(&mut read, Duration::from_secs(10)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 201 Created\r\n"), "{answer}");
+    assert!(answer.contains("Finished during shutdown"), "{answer}");
+    let status = server.exited_within(Duration::from_secs(5)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+/// A request whose body keeps trickling in is cut off at the shutdown timeout.
+#[tokio::test]
+async fn the_shutdown_timeout_closes_what_is_still_open() {
+    let mut server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--shutdown-timeout",
+        "1",
+        "--request-body-timeout",
+        "30",
+    ])
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(
+            b"POST /products HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if write.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    server.signal("-TERM").await;
+    let status = server.exited_within(Duration::from_secs(10)).await;
+    let took = signalled.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "exited {took:?} after SIGTERM"
+    );
+    read_to_close(&mut read, Duration::from_secs(5)).await;
+    trickle.abort();
+}
+
+/// A body that stops arriving gets 408 at the request-body timeout.
+#[tokio::test]
+async fn a_stalled_request_body_gets_408() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--request-body-timeout",
+        "500ms",
+    ])
+    .await;
+    for (method, path, content_type) in [
+        ("POST", "/products", "application/json"),
+        ("PATCH", "/products/1", "application/merge-patch+json"),
+    ] {
+        if method == "PATCH" {
+            server.create("Patched", 1.0).await;
+        }
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nIf-Match: \"1\"\r\n\
+             Content-Type: {content_type}\r\nContent-Length: 100\r\n\r\n{{\"name\""
+        );
+        let started = Instant::now();
+        write.write_all(head.as_bytes()).await.unwrap();
+        let answer = read_to_close(&mut read, Duration::from_secs(10)).await;
+        let took = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408 "), "{method}: {answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(3),
+            "{method}: 408 after {took:?}"
+        );
+        drop(write);
+    }
+    assert_eq!(send(server.get("/health")).await.status, 200);
+}
+
+/// With one connection allowed, a second waits in the accept queue until the first, idle,
+/// is closed at the idle timeout.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_an_idle_one_to_close() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--max-connections",
+        "1",
+        "--idle-timeout",
+        "1",
+    ])
+    .await;
+    let idle = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let reply = send(server.get("/health")).await;
+    let waited = started.elapsed();
+    assert_eq!(reply.status, 200);
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "served after {waited:?}"
+    );
+    let (mut read, _write) = idle.into_split();
+    let answer = read_to_close(&mut read, Duration::from_secs(1)).await;
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
 }
 
 #[tokio::test]
