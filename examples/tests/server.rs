@@ -413,6 +413,12 @@ async fn item_reads_get_304_and_412_per_rfc_9110() {
             assert_eq!(reply.etag(), "\"1\"");
             assert_eq!(reply.header("cache-control"), Some("no-cache"));
             assert_eq!(reply.header("content-type"), None);
+            // RFC 9110 section 8.6: a 304 carries no Content-Length but the 200's own.
+            assert_eq!(
+                reply.header("content-length"),
+                None,
+                "{method} If-None-Match: {inm}"
+            );
         }
     }
     let reply = get_if("if-none-match", "\"2\"".into(), Method::GET).await;

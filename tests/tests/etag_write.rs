@@ -335,3 +335,111 @@ async fn expected_version_makes_the_check_and_the_write_one_statement() {
     let res = put_json(&app, "/products/1/name", &[], r#"{"name":"x"}"#).await;
     assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
 }
+
+/// Versions from one store-wide revision, the pattern the docs teach: a resource deleted
+/// and created again never gets a version it had before.
+mod revision {
+    use super::*;
+
+    #[derive(Default)]
+    pub(super) struct Store {
+        rows: HashMap<u32, Product>,
+        revision: i64,
+    }
+
+    pub(super) type Shared = Arc<Mutex<Store>>;
+
+    #[etag(require_precondition)]
+    async fn put_row(
+        State(db): State<Shared>,
+        conditions: Conditions,
+        Path(id): Path<u32>,
+        Json(input): Json<Input>,
+    ) -> Result<(StatusCode, Json<Product>), Precondition> {
+        let mut db = db.lock().unwrap();
+        let current = db.rows.get(&id).cloned();
+        let status = match conditions.check_upsert(current.as_ref())? {
+            Upsert::Update(_) => StatusCode::OK,
+            Upsert::Create => StatusCode::CREATED,
+        };
+        db.revision += 1;
+        let row = Product {
+            id,
+            name: input.name,
+            version: db.revision,
+        };
+        db.rows.insert(id, row.clone());
+        Ok((status, Json(row)))
+    }
+
+    #[etag(require_precondition)]
+    async fn delete_row(
+        State(db): State<Shared>,
+        conditions: Conditions,
+        Path(id): Path<u32>,
+    ) -> Result<StatusCode, Precondition> {
+        let mut db = db.lock().unwrap();
+        let Some(current) = db.rows.get(&id).cloned() else {
+            return Ok(StatusCode::NOT_FOUND);
+        };
+        conditions.check_update(&current)?;
+        db.revision += 1;
+        db.rows.remove(&id);
+        Ok(StatusCode::NO_CONTENT)
+    }
+
+    pub(super) fn app() -> Router {
+        Router::new()
+            .route("/products/{id}", put(put_row).delete(delete_row))
+            .with_state(Shared::default())
+    }
+}
+
+#[tokio::test]
+async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
+    let app = revision::app();
+    let created = put_json(
+        &app,
+        "/products/7",
+        &[("if-none-match", "*")],
+        r#"{"name":"a"}"#,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let first = created.header("etag").to_owned();
+    assert_eq!(first, "\"1\"");
+    let deleted = send(
+        &app,
+        Method::DELETE,
+        "/products/7",
+        &[("if-match", &first)],
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let again = put_json(
+        &app,
+        "/products/7",
+        &[("if-none-match", "*")],
+        r#"{"name":"b"}"#,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_ne!(again.header("etag"), first);
+    // A client still holding the first product's tag cannot overwrite the new one.
+    let stale = put_json(
+        &app,
+        "/products/7",
+        &[("if-match", &first)],
+        r#"{"name":"c"}"#,
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(stale.header("content-type"), "application/problem+json");
+    assert!(
+        stale.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("re-apply your change")
+    );
+}
