@@ -148,3 +148,32 @@ proptest! {
         let _ = c.require_precondition();
     }
 }
+
+/// Every second an HTTP-date can name from 1970 to 9999.
+const LAST_SECOND: u64 = 253_402_300_799;
+
+proptest! {
+    /// A differential test against `httpdate` on every form it reads right: IMF-fixdate
+    /// and asctime from 1970 on, and RFC 850 dates whose two-digit year both the 50-year
+    /// rule of RFC 9110 section 5.6.7 and httpdate's fixed 1970 pivot put in the same
+    /// century (1977 to 2069, read in 2026 to 2027).
+    #[test]
+    fn rfc9110_5_6_7_dates_agree_with_httpdate_where_it_is_right(secs in 0..=LAST_SECOND) {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let imf = httpdate::fmt_http_date(time);
+        prop_assert_eq!(parse_http_date(imf.as_bytes()), Some(time));
+        prop_assert_eq!(httpdate::parse_http_date(&imf).ok(), Some(time));
+
+        let dt = chrono::DateTime::<chrono::Utc>::from(time);
+        let asctime = dt.format("%a %b %e %H:%M:%S %Y").to_string();
+        prop_assert_eq!(parse_http_date(asctime.as_bytes()), httpdate::parse_http_date(&asctime).ok());
+        prop_assert_eq!(parse_http_date(asctime.as_bytes()), Some(time));
+
+        let year = chrono::Datelike::year(&dt);
+        if (1977..=2069).contains(&year) {
+            let rfc850 = dt.format("%A, %d-%b-%y %H:%M:%S GMT").to_string();
+            prop_assert_eq!(parse_http_date(rfc850.as_bytes()), httpdate::parse_http_date(&rfc850).ok());
+            prop_assert_eq!(parse_http_date(rfc850.as_bytes()), Some(time));
+        }
+    }
+}
