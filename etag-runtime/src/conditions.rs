@@ -54,6 +54,9 @@ pub struct Conditions {
     /// `None`: absent. `Some(None)`: present but not one line, which holds for nothing.
     if_range: Option<Option<HeaderValue>>,
     has_range: bool,
+    /// The handler requires a precondition (`#[etag(require_precondition)]`): a write
+    /// whose only precondition is ignored is unconditional, and gets 428.
+    required: bool,
 }
 
 fn tag_list(headers: &HeaderMap, name: http::HeaderName) -> Option<TagList> {
@@ -144,6 +147,7 @@ impl Conditions {
                 }
             },
             has_range: headers.contains_key(RANGE),
+            required: false,
         }
     }
 
@@ -184,6 +188,7 @@ impl Conditions {
                 .and_then(|v| parse_http_date(v.as_bytes())),
             if_range: if_range.first.map(|_| if_range.single().cloned()),
             has_range,
+            required: false,
         }
     }
 
@@ -283,9 +288,16 @@ impl Conditions {
     /// update: `If-Match`, a valid `If-Unmodified-Since`, or `If-None-Match: *`
     /// (RFC 6585 section 3, 428 Precondition Required).
     fn protects_write(&self) -> bool {
-        self.if_match.is_some()
-            || self.if_unmodified_since.is_some()
-            || self.if_none_match.as_ref().is_some_and(TagList::is_any)
+        self.protects_by_tag()
+            || self
+                .if_unmodified_since
+                .is_some_and(|date| date <= SystemTime::now())
+    }
+
+    /// `If-Match` or `If-None-Match: *`: the preconditions that make the no-lost-update
+    /// promise.
+    fn protects_by_tag(&self) -> bool {
+        self.if_match.is_some() || self.if_none_match.as_ref().is_some_and(TagList::is_any)
     }
 
     /// Whether the method is GET or HEAD, the methods that get 304 rather than 412.
@@ -350,7 +362,7 @@ impl Conditions {
 
         // Step 1 and 2.
         if let Some(list) = &self.if_match {
-            let holds = current.is_some() && list.holds_for(etag, true);
+            let holds = current.is_some() && list.holds_for(etag, true, true);
             if !holds {
                 return Decision::Failed(Field::IfMatch);
             }
@@ -362,7 +374,7 @@ impl Conditions {
 
         // Step 3 and 4.
         if let Some(list) = &self.if_none_match {
-            let matched = current.is_some() && list.holds_for(etag, false);
+            let matched = current.is_some() && list.holds_for(etag, false, self.is_get_or_head());
             if matched {
                 return if self.is_get_or_head() {
                     Decision::NotModified(Field::IfNoneMatch)
@@ -646,7 +658,10 @@ impl Conditions {
     ///
     /// # Errors
     ///
-    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches).
+    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches). Under
+    /// `#[etag(require_precondition)]`, a 428 for a missing resource when the request's only
+    /// precondition is `If-Unmodified-Since`: RFC 9110 section 13.1.4 ignores it when there
+    /// is no modification date, which leaves the write unconditional.
     ///
     /// # Examples
     ///
@@ -672,6 +687,10 @@ impl Conditions {
     ) -> Result<Upsert<&'a T>, Precondition> {
         match current {
             Some(state) => self.check_update(state).map(Upsert::Update),
+            // Section 13.1.4: with no resource, there is no modification date, and
+            // If-Unmodified-Since is ignored; a write it alone made conditional is then
+            // unconditional.
+            None if self.required && !self.protects_by_tag() => Err(Precondition::required()),
             None => self.evaluate(None).map(|_| Upsert::Create),
         }
     }
@@ -709,8 +728,12 @@ impl Conditions {
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:
-    /// `If-Match`, a valid `If-Unmodified-Since`, or `If-None-Match: *` (RFC 6585 section
-    /// 3). Safe methods always pass.
+    /// `If-Match`, `If-None-Match: *`, or a valid `If-Unmodified-Since` that is not later
+    /// than the server's clock (RFC 6585 section 3). Safe methods always pass.
+    ///
+    /// A date in the future proves nothing about what the client read: it would let any
+    /// write through. It is answered as if absent (428, not 412), so that the client learns
+    /// it must send what it read.
     ///
     /// # Errors
     ///
@@ -726,6 +749,10 @@ impl Conditions {
     /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
     /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
     /// assert!(c.require_precondition().is_ok());
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-unmodified-since", "Fri, 31 Dec 9999 23:59:59 GMT".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::PUT, &h);
+    /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
     /// ```
     pub fn require_precondition(&self) -> Result<(), Precondition> {
         if self.method().is_safe() || self.protects_write() {
@@ -734,7 +761,41 @@ impl Conditions {
             Err(Precondition::required())
         }
     }
+
+    /// Like [`require_precondition`](Self::require_precondition), but only an entity tag
+    /// counts: `If-Match` or `If-None-Match: *`. An HTTP date has one-second resolution, so
+    /// only a tag makes the no-lost-update promise (RFC 9110 section 8.8.2.2); this is
+    /// `#[etag(require_precondition(strict))]`.
+    ///
+    /// # Errors
+    ///
+    /// The 428 to answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Conditions;
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::PUT, &h);
+    /// assert!(c.require_precondition().is_ok());
+    /// assert_eq!(c.require_entity_tag().unwrap_err().status(), 428);
+    /// ```
+    pub fn require_entity_tag(&self) -> Result<(), Precondition> {
+        if self.method().is_safe() || self.protects_by_tag() {
+            Ok(())
+        } else {
+            Err(Precondition::required())
+        }
+    }
 }
+
+/// Set in a request's extensions by `#[etag(require_precondition)]`, before the handler's
+/// extractors run: the handler requires a precondition.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Required;
 
 /// Never rejects: a request without conditional headers has empty conditions, and malformed
 /// ones are read as RFC 9110 says (ignored dates, tags that match nothing).
@@ -745,7 +806,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_headers(&parts.method, &parts.headers))
+        let mut conditions = Self::from_headers(&parts.method, &parts.headers);
+        conditions.required = parts.extensions.get::<Required>().is_some();
+        Ok(conditions)
     }
 }
 

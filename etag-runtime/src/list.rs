@@ -237,10 +237,13 @@ impl TagList {
     /// Whether the list holds for a resource that exists with `current` as its tag, in one
     /// pass: a member that matches `current` (strongly or weakly), or a `*`.
     ///
-    /// `*` is valid only alone. In `If-None-Match` (`strong == false`) a `*` among tags
-    /// still counts, the safe reading for a create-only PUT; in `If-Match` it counts only
-    /// alone, so that `If-Match: "stale", *` cannot let a stale write through.
-    pub(crate) fn holds_for(&self, current: Option<&ETag>, strong: bool) -> bool {
+    /// `*` is valid only alone. Where a `*` among other members would let a request
+    /// through that it should not, it counts only alone (`star_alone`): in `If-Match`, so
+    /// that `If-Match: "stale", *` cannot let a stale write through, and in the
+    /// `If-None-Match` of a read, so that `*, "bar"` cannot confirm a copy the client does
+    /// not name. In the `If-None-Match` of a write it counts all the same, which refuses
+    /// the write: the safe reading there.
+    pub(crate) fn holds_for(&self, current: Option<&ETag>, strong: bool, star_alone: bool) -> bool {
         let want = current
             .filter(|t| !(strong && t.is_weak()))
             .map(|t| t.opaque().as_bytes());
@@ -257,7 +260,7 @@ impl TagList {
                 Member::Invalid => others = true,
             }
         }
-        any && !(strong && others)
+        any && !(star_alone && others)
     }
 
     /// The well-formed strong tags of the list, in order.

@@ -31,15 +31,22 @@ pub struct Options {
     pub hash_limit: usize,
 }
 
-/// The extractor `#[etag]` puts first in the handler's arguments. With `REQUIRE`
+/// No precondition is required.
+pub const OPTIONAL: u8 = 0;
+/// `#[etag(require_precondition)]`.
+pub const REQUIRED: u8 = 1;
+/// `#[etag(require_precondition(strict))]`: only an entity tag counts.
+pub const REQUIRED_TAG: u8 = 2;
+
+/// The extractor `#[etag]` puts first in the handler's arguments. With `REQUIRE` set
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
 /// before the body is read. `E` renders the 412 and 428 (`#[etag(error = E)]`).
-pub struct Context<const REQUIRE: bool, E = Precondition> {
+pub struct Context<const REQUIRE: u8, E = Precondition> {
     conditions: Conditions,
     error: PhantomData<fn() -> E>,
 }
 
-impl<S, const REQUIRE: bool, E> FromRequestParts<S> for Context<REQUIRE, E>
+impl<S, const REQUIRE: u8, E> FromRequestParts<S> for Context<REQUIRE, E>
 where
     S: Send + Sync,
     E: From<Precondition> + IntoResponse,
@@ -48,10 +55,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let conditions = Conditions::from_headers(&parts.method, &parts.headers);
-        if REQUIRE {
-            conditions
-                .require_precondition()
-                .map_err(|refused| E::from(refused).into_response())?;
+        let required = match REQUIRE {
+            OPTIONAL => Ok(()),
+            REQUIRED => conditions.require_precondition(),
+            _ => conditions.require_entity_tag(),
+        };
+        required.map_err(|refused| E::from(refused).into_response())?;
+        if REQUIRE != OPTIONAL {
+            // For the handler's own `Conditions`, extracted after this.
+            let _ = parts.extensions.insert(crate::conditions::Required);
         }
         Ok(Self {
             conditions,
@@ -64,7 +76,7 @@ fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Respon
     E::from(refused).into_response()
 }
 
-impl<const REQUIRE: bool, E: From<Precondition> + IntoResponse> Context<REQUIRE, E> {
+impl<const REQUIRE: u8, E: From<Precondition> + IntoResponse> Context<REQUIRE, E> {
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
         Responder {

@@ -118,6 +118,9 @@ fn table() -> Vec<Row> {
         "13.1.1" "* holds only alone: mixed with a stale tag it fails": PUT ["if-match" = b"\"v1\", *"] on Full => FAILED;
         "13.1.1" "* mixed with the current tag: the tag matches": PUT ["if-match" = b"*, \"v2\""] on Full => PROCEED;
         "13.1.2" "* among tags in If-None-Match still means any (create-only stays safe)": PUT ["if-none-match" = b"\"v1\", *"] on Full => FAILED;
+        "13.1.2" "* among tags is invalid: on a read it confirms no copy (200, not 304)": GET ["if-none-match" = b"*, \"bar\""] on Full => PROCEED;
+        "13.1.2" "* among tags on HEAD likewise": HEAD ["if-none-match" = b"\"bar\", *"] on Full => PROCEED;
+        "13.1.2" "* among tags does not hide a member that matches": GET ["if-none-match" = b"*, \"v2\""] on Full => NOT_MODIFIED;
         "13.1.5" "two If-Range lines are invalid: the whole representation is sent": GET ["range" = b"bytes=0-9", "if-range" = b"\"v2\"", "if-range" = b"\"v2\""] on Full => PROCEED;
         "13.1.1" "any member of a list may match": PUT ["if-match" = b"\"v1\", \"v2\""] on Full => PROCEED;
         "5.3" "repeated field lines combine into one list": PUT ["if-match" = b"\"v1\"", "if-match" = b"\"v2\""] on Full => PROCEED;
@@ -139,6 +142,8 @@ fn table() -> Vec<Row> {
         "13.2.2" "step 2: If-Unmodified-Since is ignored when If-Match is present": PUT ["if-match" = b"\"v2\"", "if-unmodified-since" = EARLIER.as_bytes()] on Full => PROCEED;
         "13.1.4" "RFC 850 dates are accepted": PUT ["if-unmodified-since" = b"Wednesday, 25-Nov-26 11:59:59 GMT"] on Full => FAILED;
         "13.1.4" "asctime dates are accepted": PUT ["if-unmodified-since" = b"Wed Nov 25 11:59:59 2026"] on Full => FAILED;
+        "5.6.7" "a valid date before 1970 is a date: the resource changed after it": PUT ["if-unmodified-since" = b"Fri, 01 Jan 1960 00:00:00 GMT"] on Full => FAILED;
+        "5.6.7" "a two-digit year more than 50 years ahead is the last century: 99 is 1999": PUT ["if-unmodified-since" = b"Friday, 31-Dec-99 23:59:59 GMT"] on Full => FAILED;
         // If-None-Match
         "13.1.2" "a matching tag on GET is 304": GET ["if-none-match" = b"\"v2\""] on Full => NOT_MODIFIED;
         "13.1.2" "comparison is weak: W/ in the field still matches": GET ["if-none-match" = b"W/\"v2\""] on Full => NOT_MODIFIED;
@@ -158,6 +163,7 @@ fn table() -> Vec<Row> {
         "13.1.3" "the date equal to Last-Modified at the second is 304 (sub-second time)": GET ["if-modified-since" = LM.as_bytes()] on Full => NOT_MODIFIED;
         "13.1.3" "a later date is 304": GET ["if-modified-since" = LATER.as_bytes()] on Full => NOT_MODIFIED;
         "13.1.3" "an earlier date proceeds": GET ["if-modified-since" = EARLIER.as_bytes()] on Full => PROCEED;
+        "5.6.7" "a two-digit year at most 50 years ahead is this century: 75 is 2075, not 1975": GET ["if-modified-since" = b"Tuesday, 01-Jan-75 00:00:00 GMT"] on Full => NOT_MODIFIED;
         "13.1.3" "on HEAD as on GET": HEAD ["if-modified-since" = LM.as_bytes()] on Full => NOT_MODIFIED;
         "13.1.3" "ignored for methods other than GET and HEAD": PUT ["if-modified-since" = LATER.as_bytes()] on Full => PROCEED;
         "13.1.3" "ignored for POST": POST ["if-modified-since" = LATER.as_bytes()] on Full => PROCEED;
@@ -322,5 +328,35 @@ fn non_utf8_header_bytes_are_handled() {
     assert_eq!(
         outcome(c.evaluate(Full.validators().as_ref())),
         NOT_MODIFIED
+    );
+}
+
+/// RFC 6585 section 3: an `If-Unmodified-Since` later than the server's clock proves
+/// nothing about what the client read, so it does not satisfy a required precondition;
+/// strict mode counts only entity tags.
+#[test]
+fn rfc6585_3_a_future_date_or_a_date_in_strict_mode_is_no_precondition() {
+    let put = |name: &'static str, value: &'static str| {
+        let mut h = HeaderMap::new();
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+        Conditions::from_headers(&Method::PUT, &h)
+    };
+    let far = put("if-unmodified-since", "Fri, 31 Dec 9999 23:59:59 GMT");
+    assert_eq!(far.require_precondition().unwrap_err().status(), 428);
+    let past = put("if-unmodified-since", LM);
+    assert!(past.require_precondition().is_ok());
+    assert_eq!(past.require_entity_tag().unwrap_err().status(), 428);
+    for (name, value) in [("if-match", "\"v2\""), ("if-none-match", "*")] {
+        assert!(put(name, value).require_entity_tag().is_ok(), "{name}");
+    }
+    assert_eq!(
+        put("if-none-match", "\"v2\"")
+            .require_entity_tag()
+            .unwrap_err()
+            .status(),
+        428
     );
 }

@@ -423,8 +423,8 @@ async fn put_product(
                 .await?
                 .map(updated),
             // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked for a
-            // create: an If-Unmodified-Since holds for a missing product (it has no date),
-            // but the client meant the product it read, which has been deleted since.
+            // create (If-None-Match: *). An If-Unmodified-Since alone on a missing product
+            // is ignored (it has no date), which `check_upsert` already answers with 428.
             Upsert::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
                 app.store.create_at(id, &input).await?.map(created)
             }

@@ -758,6 +758,15 @@ async fn put_needs_a_precondition_and_never_overwrites_a_newer_version() {
     };
 
     let problem = put(&[], &body).await.assert_problem(428);
+    // A date later than the server's clock proves nothing about what the client read: no
+    // blind overwrite through it (RFC 6585 section 3).
+    put(
+        &[("if-unmodified-since", "Fri, 31 Dec 9999 23:59:59 GMT")],
+        &body,
+    )
+    .await
+    .assert_problem(428);
+    assert_eq!(send(server.get(&path)).await.json()["price"], 49.0);
     assert!(problem["detail"].as_str().unwrap().contains("If-Match"));
     // 428 comes first, even for a body that would be refused.
     put(&[], &json!({"oops": true})).await.assert_problem(428);
@@ -1003,7 +1012,8 @@ async fn create_only_put() {
     put("/products/43", "if-match", "*")
         .await
         .assert_problem(412);
-    // If-Unmodified-Since holds for a missing product (it has no date), but it never
+    // RFC 9110 section 13.1.4: a missing product has no date, so If-Unmodified-Since is
+    // ignored and the PUT is unconditional: 428, as for any unconditional write. It never
     // creates one: only If-None-Match: * asks for that.
     put(
         "/products/43",
@@ -1011,7 +1021,7 @@ async fn create_only_put() {
         "Wed, 25 Nov 2026 12:00:00 GMT",
     )
     .await
-    .assert_problem(412);
+    .assert_problem(428);
     // An id a client chose does not move the ids POST hands out.
     let next = server.create("Next", 1.0).await;
     assert_eq!(next.json()["id"], 1);

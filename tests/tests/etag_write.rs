@@ -443,3 +443,76 @@ async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
             .contains("re-apply your change")
     );
 }
+
+/// Only an entity tag counts.
+#[etag(require_precondition(strict))]
+async fn strict_put(
+    State(db): State<Db>,
+    conditions: Conditions,
+    Path(id): Path<u32>,
+) -> Result<StatusCode, Precondition> {
+    let current = db.lock().unwrap().get(&id).cloned();
+    match conditions.check_upsert(current.as_ref())? {
+        // The write itself is not the point here.
+        Upsert::Update(_) | Upsert::Create => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
+#[tokio::test]
+async fn rfc9110_13_1_4_if_unmodified_since_alone_on_a_missing_resource_is_428() {
+    let (app, db) = app();
+    // Section 13.1.4: no resource, no modification date: the field is ignored, and the
+    // write is unconditional, which `require_precondition` refuses.
+    let res = put_json(
+        &app,
+        "/products/99",
+        &[("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    assert!(!db.lock().unwrap().contains_key(&99));
+}
+
+#[tokio::test]
+async fn rfc6585_3_a_future_date_does_not_satisfy_require_precondition() {
+    let (app, db) = app();
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-unmodified-since", "Fri, 31 Dec 9999 23:59:59 GMT")],
+        r#"{"name":"blind"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(db.lock().unwrap()[&1].name, "Mouse");
+}
+
+#[tokio::test]
+async fn rfc6585_3_strict_mode_counts_entity_tags_only() {
+    let (_, db) = app();
+    let app = Router::new()
+        .route("/strict/{id}", put(strict_put))
+        .with_state(db);
+    let date = ("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT");
+    let res = send(&app, Method::PUT, "/strict/1", &[date], None).await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    let res = send(
+        &app,
+        Method::PUT,
+        "/strict/1",
+        &[("if-match", "\"3\"")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+    let res = send(
+        &app,
+        Method::PUT,
+        "/strict/2",
+        &[("if-none-match", "*")],
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT);
+}

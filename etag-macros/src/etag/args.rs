@@ -14,11 +14,12 @@ const CACHE_CONTROL: &str = "cache_control";
 const ERROR: &str = "error";
 const CRATE: &str = "crate";
 const LIMIT: &str = "limit";
+const STRICT: &str = "strict";
 /// Not an argument: weakness belongs where a tag is made. Named for its hint.
 const WEAK: &str = "weak";
 
 const KEYS: &[&str] = &[HASH, REQUIRE_PRECONDITION, CACHE_CONTROL, ERROR, CRATE];
-const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `cache_control = \"...\"`, `error = <type>`, `crate = \"...\"`";
+const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `require_precondition(strict)`, `cache_control = \"...\"`, `error = <type>`, `crate = \"...\"`";
 
 /// Where the validators come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +31,22 @@ pub(crate) enum Mode {
     Hash { limit: Option<usize> },
 }
 
+/// Whether a write must carry a precondition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Require {
+    /// No: a write without one is unconditional.
+    Nothing,
+    /// `require_precondition`: `If-Match`, `If-Unmodified-Since` or `If-None-Match: *`.
+    Precondition,
+    /// `require_precondition(strict)`: `If-Match` or `If-None-Match: *` only.
+    EntityTag,
+}
+
 /// The parsed `#[etag(...)]` arguments.
 #[derive(Clone)]
 pub(crate) struct Args {
     pub(crate) mode: Mode,
-    pub(crate) require_precondition: bool,
+    pub(crate) require_precondition: Require,
     pub(crate) cache_control: Option<LitStr>,
     /// `error = T`: the type the 412s and 428s of the handler are rendered through.
     pub(crate) error: Option<syn::Type>,
@@ -45,7 +57,7 @@ pub(crate) struct Args {
 pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
     let mut args = Args {
         mode: Mode::Value,
-        require_precondition: false,
+        require_precondition: Require::Nothing,
         cache_control: None,
         error: None,
         runtime: RuntimePath::default(),
@@ -130,8 +142,22 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
                 args.error = Some(ty);
             }
             REQUIRE_PRECONDITION => {
-                no_value(&meta.path, meta.input, REQUIRE_PRECONDITION, errors)?;
-                args.require_precondition = true;
+                args.require_precondition = Require::Precondition;
+                if meta.input.peek(syn::token::Paren) {
+                    meta.parse_nested_meta(|inner| {
+                        if inner.path.is_ident(STRICT) {
+                            args.require_precondition = Require::EntityTag;
+                        } else {
+                            errors.spanned(
+                                &inner.path,
+                                "unknown `require_precondition(...)` option; expected `require_precondition(strict)`, where only `If-Match` or `If-None-Match: *` count",
+                            );
+                        }
+                        skip_value(inner.input)
+                    })?;
+                } else {
+                    no_value(&meta.path, meta.input, REQUIRE_PRECONDITION, errors)?;
+                }
             }
             CACHE_CONTROL => {
                 let lit: LitStr = string_value(&meta, "cache_control = \"no-cache\"")?;
@@ -252,7 +278,12 @@ mod tests {
             crate = "my::rt"
         ));
         assert_eq!(args.mode, Mode::Hash { limit: Some(1024) });
-        assert!(args.require_precondition);
+        assert_eq!(args.require_precondition, Require::Precondition);
+        assert_eq!(
+            parse_ok(quote!(require_precondition(strict))).require_precondition,
+            Require::EntityTag
+        );
+        assert_eq!(parse_ok(quote!()).require_precondition, Require::Nothing);
         let error = args.error.unwrap();
         assert_eq!(
             quote!(#error).to_string(),
@@ -289,6 +320,9 @@ mod tests {
         assert!(parse_err(quote!(weak)).contains("`#[versioned(weak)]`"));
         assert!(parse_err(quote!(hsah)).contains("did you mean `hash`?"));
         assert!(parse_err(quote!(require_precondition = true)).contains("takes no value"));
+        assert!(
+            parse_err(quote!(require_precondition(loose))).contains("require_precondition(strict)")
+        );
         assert!(parse_err(quote!(error = "ApiError")).contains("expected a type"));
         assert!(parse_err(quote!(hash(limit = 3u8))).contains("drop the suffix"));
         assert!(parse_err(quote!(hash(limit = "3"))).contains("integer literal"));

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::Type;
 use syn::spanned::Spanned as _;
 
-use super::args::{Args, Mode};
+use super::args::{Args, Mode, Require};
 use super::ast::{Handler, Output};
 
 /// The handler with the context extractor as its first argument, its patterns moved into
@@ -20,13 +20,17 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     let cx = Ident::new("__etag_cx", Span::mixed_site());
     let output = Ident::new("__etag_output", Span::mixed_site());
 
-    let require = args.require_precondition;
+    let require = match args.require_precondition {
+        Require::Nothing => quote!(#private::OPTIONAL),
+        Require::Precondition => quote!(#private::REQUIRED),
+        Require::EntityTag => quote!(#private::REQUIRED_TAG),
+    };
     let error = match &args.error {
         Some(ty) => quote!(#ty),
         None => quote!(#private::Precondition),
     };
 
-    let mut params = vec![quote!(#cx: #private::Context<#require, #error>)];
+    let mut params = vec![quote!(#cx: #private::Context<{ #require }, #error>)];
     let mut bindings = Vec::new();
     for (index, arg) in handler.args.iter().enumerate() {
         let name = format_ident!("__etag_arg{}", index, span = Span::mixed_site());

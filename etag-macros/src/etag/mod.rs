@@ -48,7 +48,7 @@ mod tests {
             },
         );
         assert!(out.starts_with("# [doc = r\" Docs stay.\"] # [allow (clippy :: unused_async)] pub async fn get_item"), "{out}");
-        assert!(out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < false , :: etag_runtime :: __private :: Precondition > , __etag_arg0 : Path < i64 > , __etag_arg1 : Query < Q >)"), "{out}");
+        assert!(out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < { :: etag_runtime :: __private :: OPTIONAL } , :: etag_runtime :: __private :: Precondition > , __etag_arg0 : Path < i64 > , __etag_arg1 : Query < Q >)"), "{out}");
         assert!(
             out.contains("-> :: etag_runtime :: __private :: AxumResponse"),
             "{out}"
@@ -90,7 +90,7 @@ mod tests {
             },
         );
         assert!(
-            out.contains("(__etag_cx : rt :: __private :: Context < true , ApiError >)"),
+            out.contains("(__etag_cx : rt :: __private :: Context < { rt :: __private :: REQUIRED } , ApiError >)"),
             "{out}"
         );
         assert!(out.contains("hash_limit : 1024"), "{out}");
@@ -142,7 +142,7 @@ mod tests {
         ] {
             let out = expand_str(quote!(), item);
             assert!(
-                out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < false , :: etag_runtime :: __private :: Precondition >"),
+                out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < { :: etag_runtime :: __private :: OPTIONAL } , :: etag_runtime :: __private :: Precondition >"),
                 "{out}"
             );
         }

@@ -17,6 +17,11 @@ async fn put_product() -> Json<Product> {
     Json(Product { version: 2 })
 }
 
+#[etag(require_precondition(loose))]
+async fn patch_product() -> Json<Product> {
+    Json(Product { version: 3 })
+}
+
 fn main() {
-    let _ = (get_product, put_product);
+    let _ = (get_product, put_product, patch_product);
 }
