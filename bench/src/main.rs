@@ -1,6 +1,8 @@
 //! The benchmark command: `cargo run --release -p etag-bench` (add `--json` for JSON
-//! lines, `--smoke` for a few iterations that only check every scenario runs).
+//! lines, `--smoke` for a few iterations that only check every scenario runs,
+//! `--callgrind` for instruction counts of the in-process paths under valgrind).
 
+mod callgrind;
 mod e2e;
 mod harness;
 mod report;
@@ -21,13 +23,21 @@ fn count_allocations(f: impl FnOnce()) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(callgrind::CHILD) {
+        if let Err(e) = callgrind::child(&args[1..]) {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let json = args.iter().any(|a| a == "--json");
     let smoke = args.iter().any(|a| a == "--smoke");
+    let with_callgrind = args.iter().any(|a| a == "--callgrind");
     if let Some(unknown) = args
         .iter()
-        .find(|a| !matches!(a.as_str(), "--json" | "--smoke"))
+        .find(|a| !matches!(a.as_str(), "--json" | "--smoke" | "--callgrind"))
     {
-        eprintln!("unknown argument {unknown}; usage: bench [--json] [--smoke]");
+        eprintln!("unknown argument {unknown}; usage: bench [--json] [--smoke] [--callgrind]");
         std::process::exit(2);
     }
     let budget = if smoke {
@@ -39,6 +49,17 @@ fn main() {
     let mut figures = Vec::new();
     let mut notes = Vec::new();
     scenarios::run(budget, &mut figures);
+    if with_callgrind {
+        if callgrind::available() {
+            let tags = scenarios::current_tags();
+            if let Err(e) = callgrind::run(&tags.0, &tags.1, &tags.2, &mut figures) {
+                eprintln!("callgrind: {e}");
+                std::process::exit(1);
+            }
+        } else {
+            notes.push("valgrind is not installed: the callgrind rows were skipped".to_owned());
+        }
+    }
     if let Err(e) = e2e::run(smoke, &mut figures, &mut notes) {
         eprintln!("loopback benchmark failed: {e}");
         std::process::exit(1);

@@ -513,17 +513,25 @@ impl Hasher {
     /// The strong tag of everything fed so far.
     pub(crate) fn finish(self) -> ETag {
         let digest = self.sha.finalize();
-        let mut encoded = [0u8; 24];
-        let mut repr = TagBuf::new();
-        repr.push('"');
-        match URL_SAFE_NO_PAD.encode_slice(&digest[..DIGEST_BYTES], &mut encoded) {
-            Ok(n) => repr.push_str(std::str::from_utf8(&encoded[..n]).unwrap_or_default()),
-            // 18 bytes are always 24 characters: unreachable, and still a valid tag.
-            Err(_) => repr.push_str("0"),
-        }
-        repr.push('"');
-        ETag { repr }
+        tag_of_digest(&digest[..DIGEST_BYTES], false)
     }
+}
+
+/// The tag whose opaque part is `digest` in base64url.
+pub(crate) fn tag_of_digest(digest: &[u8], weak: bool) -> ETag {
+    let mut encoded = [0u8; 64];
+    let mut repr = TagBuf::new();
+    if weak {
+        repr.push_str("W/");
+    }
+    repr.push('"');
+    match URL_SAFE_NO_PAD.encode_slice(digest, &mut encoded) {
+        Ok(n) => repr.push_str(std::str::from_utf8(&encoded[..n]).unwrap_or_default()),
+        // Digests are at most 32 bytes, 43 characters: unreachable, and still a valid tag.
+        Err(_) => repr.push_str("0"),
+    }
+    repr.push('"');
+    ETag { repr }
 }
 
 /// Appends `%XX`.

@@ -17,7 +17,7 @@ pub use std::time::SystemTime as Time;
 
 pub use crate::hash::DEFAULT_HASH_LIMIT;
 pub use crate::response::{IntoConditionalResponse, Responder};
-pub use crate::version::{TimestampValue, VersionValue};
+pub use crate::version::{Fingerprint, TimestampValue, VersionValue};
 pub use crate::{ETag, Precondition, Versioned};
 
 use crate::Conditions;

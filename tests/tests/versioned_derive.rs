@@ -183,3 +183,35 @@ fn collections_of_derived_models_are_versioned() {
     ];
     assert_ne!(list.etag(), changed.etag());
 }
+
+/// A list's tag is the same from every process and across releases: a fixed list has a
+/// fixed tag. A change here changes every list tag a client holds; say so in the changelog.
+#[test]
+fn a_list_tag_is_stable() {
+    #[derive(Versioned)]
+    struct Row {
+        #[version]
+        version: i64,
+        #[last_modified]
+        at: SystemTime,
+    }
+    #[derive(Versioned)]
+    struct Named {
+        #[version]
+        name: String,
+    }
+    let t = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_764_079_387_123_456_789);
+    let rows: Vec<Row> = (1..=3).map(|version| Row { version, at: t }).collect();
+    let named: Vec<Named> = ["a", "b c"]
+        .iter()
+        .map(|n| Named {
+            name: (*n).to_owned(),
+        })
+        .collect();
+    assert_eq!(rows.etag().to_string(), "\"ukAigfKrFpK6d5m0J8cXTg\"");
+    assert_eq!(named.etag().to_string(), "\"B7KMVJ5jijcOHyM7YWRWCg\"");
+    assert_eq!(
+        Vec::<Row>::new().etag().to_string(),
+        "\"smVWA520w0VUfRTcmYoKLA\""
+    );
+}

@@ -43,6 +43,24 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
         },
     };
 
+    // A strong model feeds its version's bits into a collection's tag, without building
+    // its own tag; a weak one keeps the default, which also marks the collection weak.
+    let fingerprint = if weak {
+        TokenStream::new()
+    } else {
+        let out = quote!(__etag_out);
+        let version = quote_spanned! {version_span=>
+            <#version_ty as #private::VersionValue>::fingerprint(&#this.#version, #out)
+        };
+        quote! {
+            #[inline]
+            fn fingerprint(&self, #out: &mut #private::Fingerprint) {
+                #version;
+                #out.time(#private::Versioned::last_modified(self));
+            }
+        }
+    };
+
     wrap(
         input,
         &private,
@@ -55,6 +73,7 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             fn last_modified(&self) -> #private::Option<#private::Time> {
                 #last_modified
             }
+            #fingerprint
         },
     )
 }
