@@ -192,8 +192,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 /// Formats a time as an IMF-fixdate header value, truncated to the second.
 ///
-/// Times before 1970 are sent as the epoch and times after 9999 as its last second: the
-/// range an HTTP-date can express.
+/// Times after 9999 are sent as its last second, the last an HTTP-date can name.
 ///
 /// # Examples
 ///
@@ -205,10 +204,37 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 /// assert_eq!(format_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
 /// ```
 pub fn format_http_date(time: SystemTime) -> HeaderValue {
-    // httpdate formats only times from 1970 on.
-    let formatted = httpdate::fmt_http_date(truncate(time).max(UNIX_EPOCH));
-    HeaderValue::from_str(&formatted)
+    let secs = match truncate(time).duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    let days = secs.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = if year < 1 {
+        (1, 1, 1)
+    } else {
+        (year, month, day)
+    };
+    let second = secs.rem_euclid(86_400);
+    let weekday = usize::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    out[..3].copy_from_slice(DAYS[weekday]);
+    two(&mut out[5..7], day);
+    out[8..11].copy_from_slice(MONTHS[usize::try_from(month - 1).unwrap_or(0)]);
+    two(&mut out[12..14], year / 100);
+    two(&mut out[14..16], year % 100);
+    two(&mut out[17..19], second / 3600);
+    two(&mut out[20..22], second / 60 % 60);
+    two(&mut out[23..25], second % 60);
+    HeaderValue::from_bytes(&out)
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
+}
+
+/// Two decimal digits.
+fn two(out: &mut [u8], n: i64) {
+    let n = u8::try_from(n.rem_euclid(100)).unwrap_or(0);
+    out[0] = b'0' + n / 10;
+    out[1] = b'0' + n % 10;
 }
 
 /// The last second an HTTP-date can name: 9999-12-31 23:59:59 UTC.
@@ -324,10 +350,12 @@ mod tests {
     }
 
     #[test]
-    fn pre_epoch_times_clamp() {
+    fn pre_epoch_times_format_as_dates() {
         assert_eq!(
-            format_http_date(UNIX_EPOCH - Duration::from_secs(10)),
-            "Thu, 01 Jan 1970 00:00:00 GMT"
+            format_http_date(UNIX_EPOCH - Duration::from_millis(9_500)),
+            "Wed, 31 Dec 1969 23:59:50 GMT"
         );
+        let t = parse_http_date(b"Fri, 01 Jan 1960 00:00:00 GMT").unwrap();
+        assert_eq!(format_http_date(t), "Fri, 01 Jan 1960 00:00:00 GMT");
     }
 }

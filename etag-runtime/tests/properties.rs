@@ -1,7 +1,7 @@
 //! Property tests: round trips, the comparison laws of RFC 9110 section 8.8.3.2, and no
 //! panic on any header bytes.
 
-use etag_runtime::header::{TagList, parse_http_date};
+use etag_runtime::header::{TagList, format_http_date, parse_http_date};
 use etag_runtime::version::{ParseVersion, VersionValue};
 use etag_runtime::{Conditions, ETag, Validators};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -153,7 +153,8 @@ proptest! {
 const LAST_SECOND: u64 = 253_402_300_799;
 
 proptest! {
-    /// A differential test against `httpdate` on every form it reads right: IMF-fixdate
+    /// A differential test against `httpdate` on every form it reads and writes right:
+    /// formatting, and parsing IMF-fixdate
     /// and asctime from 1970 on, and RFC 850 dates whose two-digit year both the 50-year
     /// rule of RFC 9110 section 5.6.7 and httpdate's fixed 1970 pivot put in the same
     /// century (1977 to 2069, read in 2026 to 2027).
@@ -161,6 +162,7 @@ proptest! {
     fn rfc9110_5_6_7_dates_agree_with_httpdate_where_it_is_right(secs in 0..=LAST_SECOND) {
         let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         let imf = httpdate::fmt_http_date(time);
+        prop_assert_eq!(format_http_date(time), imf.as_str());
         prop_assert_eq!(parse_http_date(imf.as_bytes()), Some(time));
         prop_assert_eq!(httpdate::parse_http_date(&imf).ok(), Some(time));
 
