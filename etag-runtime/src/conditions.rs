@@ -53,7 +53,9 @@ pub struct Conditions {
     if_unmodified_since: Option<SystemTime>,
     /// `None`: absent. `Some(None)`: present but not one line, which holds for nothing.
     if_range: Option<Option<HeaderValue>>,
-    has_range: bool,
+    /// `None`: absent. `Some(None)`: present but not one line, which is not a valid range
+    /// request.
+    range: Option<Option<HeaderValue>>,
     /// The handler requires a precondition (`#[etag(require_precondition)]`): a write
     /// whose only precondition is ignored is unconditional, and gets 428.
     required: bool,
@@ -146,7 +148,14 @@ impl Conditions {
                     (Some(_), Some(_)) => Some(None),
                 }
             },
-            has_range: headers.contains_key(RANGE),
+            range: {
+                let mut lines = headers.get_all(RANGE).iter();
+                match (lines.next(), lines.next()) {
+                    (None, _) => None,
+                    (Some(one), None) => Some(Some(one.clone())),
+                    (Some(_), Some(_)) => Some(None),
+                }
+            },
             required: false,
         }
     }
@@ -158,7 +167,7 @@ impl Conditions {
         let mut if_modified_since = LineCollector::default();
         let mut if_unmodified_since = LineCollector::default();
         let mut if_range = LineCollector::default();
-        let mut has_range = false;
+        let mut range = LineCollector::default();
         for (name, value) in headers {
             let collector = if name == IF_MATCH {
                 &mut if_match
@@ -170,8 +179,9 @@ impl Conditions {
                 &mut if_unmodified_since
             } else if name == IF_RANGE {
                 &mut if_range
+            } else if name == RANGE {
+                &mut range
             } else {
-                has_range |= name == RANGE;
                 continue;
             };
             collector.push(value);
@@ -187,7 +197,7 @@ impl Conditions {
                 .single()
                 .and_then(|v| parse_http_date(v.as_bytes())),
             if_range: if_range.first.map(|_| if_range.single().cloned()),
-            has_range,
+            range: range.first.map(|_| range.single().cloned()),
             required: false,
         }
     }
@@ -281,7 +291,7 @@ impl Conditions {
             || self.if_none_match.is_some()
             || self.if_modified_since.is_some()
             || self.if_unmodified_since.is_some()
-            || (self.has_range && self.if_range.is_some())
+            || (self.range.is_some() && self.if_range.is_some())
     }
 
     /// Whether the request carries a precondition that protects a write from a lost
@@ -298,6 +308,11 @@ impl Conditions {
     /// promise.
     fn protects_by_tag(&self) -> bool {
         self.if_match.is_some() || self.if_none_match.as_ref().is_some_and(TagList::is_any)
+    }
+
+    /// The `Range` field, if the request has exactly one line of it.
+    pub(crate) fn range(&self) -> Option<&HeaderValue> {
+        self.range.as_ref()?.as_ref()
     }
 
     /// Whether the method is GET or HEAD, the methods that get 304 rather than 412.
@@ -392,7 +407,7 @@ impl Conditions {
 
         // Step 5.
         let honor_range =
-            self.has_range && self.method == Method::GET && self.if_range_holds(current);
+            self.range.is_some() && self.method == Method::GET && self.if_range_holds(current);
         Decision::Proceed(Proceed { honor_range })
     }
 

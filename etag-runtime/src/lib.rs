@@ -87,6 +87,7 @@ mod etag;
 mod hash;
 mod list;
 mod precondition;
+mod range;
 mod validators;
 mod versioned;
 

@@ -94,12 +94,15 @@ pub async fn respond_hashed(
     options: Options,
 ) -> Response {
     let res = crate::hash::hash_response(&responder, output, options.hash_limit).await;
-    finish(res, options)
+    let res = finish(res, options);
+    crate::range::apply(responder.conditions, res).await
 }
 
-/// The default mode: validators from the returned value, decided before rendering.
-pub fn respond(response: Response, options: Options) -> Response {
-    finish(response, options)
+/// The default mode: validators from the returned value, decided before rendering; then
+/// the request's `Range`, if it may be served.
+pub async fn respond(responder: Responder<'_>, response: Response, options: Options) -> Response {
+    let res = finish(response, options);
+    crate::range::apply(responder.conditions, res).await
 }
 
 fn finish(mut res: Response, options: Options) -> Response {

@@ -1889,3 +1889,102 @@ fn readme_walkthrough_check_reads_the_marked_block() {
     assert!(body.starts_with("# Start the server"));
     assert!(!body.contains("#!/"));
 }
+
+/// `curl --range`, a resumed download (`curl -C -` with `If-Range`), and a resume across a
+/// change, which must give the new whole body rather than a splice of old and new bytes
+/// (RFC 9110 sections 14 and 13.1.5).
+#[tokio::test]
+async fn the_csv_export_serves_ranges_and_resumes_safely() {
+    let server = Server::start().await;
+    for i in 0..20 {
+        server
+            .create(&format!("Cable {i}"), 5.0 + f64::from(i))
+            .await;
+    }
+    let full = send(server.get("/products.csv")).await;
+    assert_eq!(full.status, 200);
+    assert_eq!(full.header("accept-ranges"), Some("bytes"));
+    assert_eq!(full.header("content-type"), Some("text/csv; charset=utf-8"));
+    let tag = full.etag().to_owned();
+    let body = full.body.clone();
+    assert!(body.starts_with("id,name,price,version,updated_at\r\n1,\"Cable 0\",5"));
+
+    let dir = temp_dir();
+    let curl = |args: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-S"])
+            .args(args)
+            .output()
+            .expect("run curl");
+        (out.status.code(), out.stdout)
+    };
+    let url = server.url("/products.csv");
+
+    // curl --range: exactly those bytes.
+    let (code, part) = curl(&["--range", "0-34", &url]);
+    assert_eq!(code, Some(0));
+    assert_eq!(part, &body.as_bytes()[..35]);
+
+    // A download cut in half, resumed with curl -C - and If-Range: the same bytes.
+    let file = dir.join("export.csv");
+    let file = file.to_str().unwrap();
+    let half = body.len() / 2;
+    std::fs::write(file, &body.as_bytes()[..half]).unwrap();
+    let if_range = format!("If-Range: {tag}");
+    let (code, _) = curl(&["-C", "-", "-H", &if_range, "-o", file, &url]);
+    assert_eq!(code, Some(0));
+    assert_eq!(std::fs::read(file).unwrap(), body.as_bytes());
+
+    // A product changes; resuming against the old tag gets the whole new body (200), which
+    // curl refuses to splice onto the old half (exit 33, "cannot resume").
+    let path = "/products/3";
+    let current = send(server.get(path)).await;
+    let reply = send(
+        server
+            .request(Method::PUT, path)
+            .header("if-match", current.etag())
+            .json(&json!({"name": "Cable 3, longer", "price": 9.5})),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    std::fs::write(file, &body.as_bytes()[..half]).unwrap();
+    let (code, _) = curl(&["-C", "-", "-H", &if_range, "-o", file, &url]);
+    assert_eq!(code, Some(33), "curl must not splice a changed file");
+    assert_eq!(std::fs::read(file).unwrap(), &body.as_bytes()[..half]);
+    let resumed = send(
+        server
+            .get("/products.csv")
+            .header("range", format!("bytes={half}-"))
+            .header("if-range", &tag),
+    )
+    .await;
+    assert_eq!(resumed.status, 200);
+    assert_ne!(resumed.etag(), tag);
+    assert!(resumed.body.contains("Cable 3, longer"));
+    assert_eq!(resumed.body, send(server.get("/products.csv")).await.body);
+
+    // The product itself honours Range and If-Range too.
+    let product = send(server.get(path)).await;
+    let first = send(
+        server
+            .get(path)
+            .header("range", "bytes=0-4")
+            .header("if-range", product.etag()),
+    )
+    .await;
+    assert_eq!(first.status, 206);
+    assert_eq!(first.body, &product.body[..5]);
+    assert_eq!(
+        first.header("content-range"),
+        Some(format!("bytes 0-4/{}", product.body.len()).as_str())
+    );
+    let stale = send(
+        server
+            .get(path)
+            .header("range", "bytes=0-4")
+            .header("if-range", current.etag()),
+    )
+    .await;
+    assert_eq!(stale.status, 200);
+    assert_eq!(stale.body, product.body);
+}

@@ -90,21 +90,25 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         },
         Mode::Value if opaque => quote_spanned! {ret_span=>
             #private::respond(
+                #private::Context::responder(&#cx),
                 #private::IntoConditionalResponse::into_conditional_response(
                     #output,
                     &#private::Context::responder(&#cx),
                 ),
                 __ETAG_OPTIONS,
             )
+            .await
         },
         Mode::Value => quote_spanned! {ret_span=>
             #private::respond(
+                #private::Context::responder(&#cx),
                 <#ret as #private::IntoConditionalResponse>::into_conditional_response(
                     #output,
                     &#private::Context::responder(&#cx),
                 ),
                 __ETAG_OPTIONS,
             )
+            .await
         },
     };
 
