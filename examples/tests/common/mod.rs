@@ -274,7 +274,7 @@ impl PgDatabase {
     /// set. Panics when it is set and the server cannot be reached: a run that asked for
     /// PostgreSQL must not pass without it.
     pub async fn create(test: &str) -> Option<Self> {
-        let Some(admin_url) = std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty()) else {
+        let Some(admin_url) = Self::admin_url() else {
             note(&format!(
                 "SKIPPED {test}: it needs PostgreSQL; set {POSTGRES_VAR}=postgres://USER@HOST:PORT/DB \
                  (a role that may create databases) to run it"
@@ -304,6 +304,11 @@ impl PgDatabase {
             admin_url,
             name,
         })
+    }
+
+    /// The admin URL in [`POSTGRES_VAR`], if it is set.
+    pub fn admin_url() -> Option<String> {
+        std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())
     }
 
     async fn connect(url: &str) -> sqlx::PgConnection {
