@@ -912,3 +912,30 @@ async fn open_postgres(url: &str, settings: DbSettings) -> Result<PgPool, sqlx::
         .connect_with(options)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_failures_are_unavailable() {
+        let unavailable = |e: sqlx::Error| StoreError::Database(e).is_unavailable();
+        assert!(unavailable(sqlx::Error::PoolTimedOut));
+        assert!(unavailable(sqlx::Error::PoolClosed));
+        assert!(unavailable(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused
+        ))));
+        assert!(!unavailable(sqlx::Error::RowNotFound));
+        assert!(!unavailable(sqlx::Error::Configuration("bad URL".into())));
+        assert!(!StoreError::IdsExhausted.is_unavailable());
+        for code in [
+            "57P01", "57P03", "57014", "08006", "53300", "40001", "55000",
+        ] {
+            assert!(postgres_unavailable(code), "{code}");
+        }
+        // unique_violation, syntax_error, check_violation: the request itself is wrong.
+        for code in ["23505", "42601", "23514"] {
+            assert!(!postgres_unavailable(code), "{code}");
+        }
+    }
+}
