@@ -907,7 +907,10 @@ async fn open_postgres(url: &str, settings: DbSettings) -> Result<PgPool, sqlx::
         .acquire_timeout(settings.acquire_timeout)
         // A connection the server closed while it sat in the pool (a restart,
         // pg_terminate_backend) is found by a ping before it is handed out, and replaced,
-        // rather than failing the request that would have used it.
+        // rather than failing the request that would have used it, however long after
+        // the restart that request comes. The ping is a round trip per request: on
+        // loopback it cost the one-product 304 path about a quarter of its requests per
+        // second.
         .test_before_acquire(true)
         .connect_with(options)
         .await

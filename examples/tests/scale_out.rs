@@ -784,11 +784,14 @@ async fn the_cache_revalidates_with_the_processes() {
             (200, "MISS"),
             "{path}"
         );
+        // Stored: sent from the cache (HIT), or, on a machine slow enough for its second
+        // of freshness to have passed already, after a 304 (REVALIDATED).
         let again = send(api.get(path)).await;
-        assert_eq!(
-            (again.status, cache(&again).as_str()),
-            (200, "HIT"),
-            "{path}"
+        assert_eq!(again.status, 200, "{path}");
+        assert!(
+            matches!(cache(&again).as_str(), "HIT" | "REVALIDATED"),
+            "{path}: {:?}",
+            again.headers
         );
         assert_eq!(again.body, first.body);
         // Past its second of freshness: nginx asks a process, which answers 304.
