@@ -38,9 +38,22 @@ impl Cluster {
         config: Option<&str>,
     ) -> Option<Self> {
         let db = PgDatabase::create(test).await?;
+        let url = db.url.clone();
+        Some(Self::start_on(test, db, &url, processes, args, config).await)
+    }
+
+    /// The same on `db`, which the processes reach at `url`.
+    async fn start_on(
+        test: &str,
+        db: PgDatabase,
+        url: &str,
+        processes: usize,
+        args: &[&str],
+        config: Option<&str>,
+    ) -> Self {
         let mut starting = Vec::new();
         for _ in 0..processes {
-            let mut owned: Vec<String> = vec!["--database".into(), db.url.clone()];
+            let mut owned: Vec<String> = vec!["--database".into(), url.to_owned()];
             owned.extend(args.iter().map(|a| (*a).to_owned()));
             starting.push(tokio::spawn(async move {
                 let args: Vec<&str> = owned.iter().map(String::as_str).collect();
@@ -66,7 +79,7 @@ impl Cluster {
             },
             None => None,
         };
-        Some(Self { servers, nginx, db })
+        Self { servers, nginx, db }
     }
 
     /// Where client `i` sends its requests: nginx, or else process `i % N`.
@@ -587,31 +600,100 @@ async fn conditional_requests_through_the_balancer() {
     drop(run);
 }
 
-/// While clients write through the balancer, the database refuses connections for a while
-/// and kills every session, five times over: requests then get 503 with a problem body and
-/// Retry-After, the processes recover by themselves, no acknowledged write is lost and no
-/// write is applied twice.
+/// The processes' settings in the outage tests: a short wait for a connection, so that a
+/// request during an outage gets its 503 soon.
+const OUTAGE_ARGS: [&str; 6] = [
+    "--db-acquire-timeout",
+    "1s",
+    "--db-statement-timeout",
+    "2s",
+    "--db-pool-size",
+    "4",
+];
+
+/// While clients write through the balancer, the database refuses new sessions and kills
+/// every open one (`ALLOW_CONNECTIONS false` and `pg_terminate_backend`, on the test's
+/// own database only), five times over: see [`write_through_outages`].
+#[tokio::test]
+async fn database_outages_get_503_and_lose_no_acknowledged_write() {
+    let test = "database_outages_get_503_and_lose_no_acknowledged_write";
+    let Some(cluster) = Cluster::start(test, 3, &OUTAGE_ARGS, Some("balancer.conf")).await else {
+        return;
+    };
+    let mut admin = cluster.db.admin().await;
+    let db = &cluster.db;
+    write_through_outages(test, &cluster, async {
+        let mut killed = 0;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            db.allow_connections(&mut admin, false).await;
+            killed += db.terminate_sessions(&mut admin).await;
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            db.allow_connections(&mut admin, true).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            killed += db.terminate_sessions(&mut admin).await;
+        }
+        assert!(killed > 0, "no session was there to kill");
+        format!("{killed} sessions killed")
+    })
+    .await;
+}
+
+/// The same while the processes reach PostgreSQL through a proxy that, five times over,
+/// closes every connection and refuses new ones for 0.8 s: what the processes see of a
+/// server that restarts.
+#[tokio::test]
+async fn a_restarting_database_gets_503_and_loses_no_acknowledged_write() {
+    let test = "a_restarting_database_gets_503_and_loses_no_acknowledged_write";
+    let Some(db) = PgDatabase::create(test).await else {
+        return;
+    };
+    let mut url = reqwest::Url::parse(&db.url).expect("a URL");
+    let target = format!(
+        "{}:{}",
+        url.host_str().expect("a host"),
+        url.port().unwrap_or(5432)
+    );
+    let mut proxy = Proxy::start(target).await;
+    url.set_port(Some(proxy.port)).expect("a port");
+    let cluster = Cluster::start_on(
+        test,
+        db,
+        url.as_str(),
+        3,
+        &OUTAGE_ARGS,
+        Some("balancer.conf"),
+    )
+    .await;
+    write_through_outages(test, &cluster, async {
+        let mut closed = 0;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            closed += proxy.down();
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            proxy.up().await;
+        }
+        assert!(closed > 0, "no connection was there to close");
+        format!("{closed} connections closed")
+    })
+    .await;
+}
+
+/// Eight clients write through the balancer while `faults` runs: requests then get 503
+/// with a problem body and Retry-After, the processes recover by themselves (every client
+/// makes five more changes afterwards), no acknowledged write is lost and no write is
+/// applied twice.
 ///
 /// Each client owns one product and is its only writer, so it can tell, after a 503 on a
 /// PUT, whether that PUT was applied (the connection can be lost between COMMIT and its
 /// answer): the next read shows either the version it sent the PUT against, or the next
 /// one with its marker in the name, and nothing else.
-#[tokio::test]
-async fn database_outages_get_503_and_lose_no_acknowledged_write() {
+async fn write_through_outages(
+    test: &str,
+    cluster: &Cluster,
+    faults: impl Future<Output = String>,
+) {
     const CLIENTS: usize = 8;
-    const ROUNDS: usize = 5;
-    let test = "database_outages_get_503_and_lose_no_acknowledged_write";
-    let args = [
-        "--db-acquire-timeout",
-        "1s",
-        "--db-statement-timeout",
-        "2s",
-        "--db-pool-size",
-        "4",
-    ];
-    let Some(cluster) = Cluster::start(test, 3, &args, Some("balancer.conf")).await else {
-        return;
-    };
     let faults_over = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut clients = Vec::new();
@@ -700,21 +782,8 @@ async fn database_outages_get_503_and_lose_no_acknowledged_write() {
         }));
     }
 
-    // The faults: the database refuses new sessions and loses every open one for 0.8 s,
-    // then only loses them, five times.
-    let mut admin = cluster.db.admin().await;
-    let mut killed = 0;
-    for _ in 0..ROUNDS {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        cluster.db.allow_connections(&mut admin, false).await;
-        killed += cluster.db.terminate_sessions(&mut admin).await;
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        cluster.db.allow_connections(&mut admin, true).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        killed += cluster.db.terminate_sessions(&mut admin).await;
-    }
+    let what = faults.await;
     faults_over.store(true, Ordering::Relaxed);
-    assert!(killed > 0, "no session was there to kill");
 
     let (mut acknowledged, mut landed, mut unavailable) = (0, 0, 0);
     for client in clients {
@@ -730,7 +799,7 @@ async fn database_outages_get_503_and_lose_no_acknowledged_write() {
     }
     assert!(unavailable > 0, "no request met the outage");
     note(&format!(
-        "{test}: {killed} sessions killed; {acknowledged} writes acknowledged, {landed} \
+        "{test}: {what}; {acknowledged} writes acknowledged, {landed} \
          applied but answered 503, {unavailable} requests answered 503, {:.1} s",
         started.elapsed().as_secs_f64()
     ));
@@ -842,4 +911,81 @@ async fn the_cache_revalidates_with_the_processes() {
     drop(servers);
     drop(db);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A TCP proxy on loopback to PostgreSQL that can go down: close every connection it
+/// carries and refuse new ones, as a restarting server does.
+struct Proxy {
+    port: u16,
+    target: String,
+    connections: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accepting: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let mut proxy = Self {
+            port: listener.local_addr().unwrap().port(),
+            target,
+            connections: Arc::default(),
+            accepting: None,
+        };
+        proxy.accept(listener);
+        proxy
+    }
+
+    fn accept(&mut self, listener: tokio::net::TcpListener) {
+        let (target, connections) = (self.target.clone(), self.connections.clone());
+        self.accepting = Some(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let carried = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                let mut connections = connections.lock().unwrap();
+                connections.retain(|c| !c.is_finished());
+                connections.push(carried.abort_handle());
+            }
+        }));
+    }
+
+    /// Stops accepting and closes every connection; how many were open.
+    fn down(&mut self) -> usize {
+        if let Some(accepting) = self.accepting.take() {
+            accepting.abort();
+        }
+        let mut connections = self.connections.lock().unwrap();
+        let open = connections.iter().filter(|c| !c.is_finished()).count();
+        for connection in connections.drain(..) {
+            connection.abort();
+        }
+        open
+    }
+
+    /// Accepts again, on the same port.
+    async fn up(&mut self) {
+        let started = Instant::now();
+        let listener = loop {
+            // The aborted accept loop drops its listener when the runtime next polls it.
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(listener) => break listener,
+                Err(e) => {
+                    assert!(started.elapsed() < Duration::from_secs(10), "rebind: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        self.accept(listener);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.down();
+    }
 }
