@@ -2,7 +2,7 @@
 //! statement in the database, on SQLite or PostgreSQL.
 //!
 //! One [`Store`] serves both: it holds an enum of the two sqlx pools, and each method runs
-//! the same SQL text on whichever it holds ([`with_pool!`]). The SQL is kept to what SQLite
+//! the same SQL text on whichever it holds (`with_pool!`). The SQL is kept to what SQLite
 //! and PostgreSQL both accept: `$n` parameters, `BIGINT`, `RETURNING`, `ON CONFLICT`,
 //! `CASE` and `COALESCE`; where a backend needs something of its own (opening, the
 //! migration lock, which errors mean "try again"), the reason is given there.
@@ -11,8 +11,8 @@
 //! opens connections from a URL alone, so SQLite would lose the options set below (WAL,
 //! `synchronous`, the busy timeout, one connection for `:memory:`), and it copies every
 //! row into its own value type, which a 1,000-row page pays for; a store generic over
-//! `sqlx::Database` needs a dozen higher-ranked trait bounds on every method to say what
-//! `Any` says at run time. The enum costs one `match` per call, and each arm is the
+//! `sqlx::Database` needs higher-ranked trait bounds on every method (for the arguments,
+//! the executor and each column type) to say what `Any` checks at run time. The enum costs one `match` per call, and each arm is the
 //! driver's own typed code.
 //!
 //! Isolation: both run at their defaults, which suffice. On PostgreSQL that is READ
