@@ -456,6 +456,8 @@ async fn delete_racing_puts_through_the_balancer() {
 struct RunScript {
     child: tokio::process::Child,
     endpoint: Endpoint,
+    /// nginx's prefix, removed when this is dropped.
+    run_dir: std::path::PathBuf,
 }
 
 impl RunScript {
@@ -503,6 +505,7 @@ impl RunScript {
             endpoint: Endpoint {
                 base: format!("http://127.0.0.1:{port}"),
             },
+            run_dir,
         }
     }
 }
@@ -516,6 +519,7 @@ impl Drop for RunScript {
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(20) {
                 if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    let _ = std::fs::remove_dir_all(&self.run_dir);
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(20));
