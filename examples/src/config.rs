@@ -3,13 +3,18 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::store::DbSettings;
+
 /// How the `products` binary is run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The address to listen on; port 0 picks a free port.
     pub listen: String,
-    /// The database URL: `sqlite://products.db`, `sqlite::memory:`, ...
+    /// The database URL: `sqlite://products.db`, `sqlite::memory:`,
+    /// `postgres://user:pass@host:5432/db`, ...
     pub database_url: String,
+    /// The database pool's size and timeouts.
+    pub db: DbSettings,
     /// Decide conditional reads after loading the resource (see
     /// [`ApiOptions::late_check`](crate::api::ApiOptions::late_check)).
     pub late_check: bool,
@@ -74,14 +79,27 @@ impl std::error::Error for UsageError {}
 pub const USAGE: &str = "\
 products: a products API with ETags and conditional requests
 
-Usage: products [--listen ADDR] [--database URL] [--late-check] [LIMITS]
+Usage: products [--listen ADDR] [--database URL] [--late-check] [DATABASE] [LIMITS]
 
 Options:
   --listen ADDR     address to listen on [env: LISTEN] [default: 127.0.0.1:3000]
-  --database URL    SQLite database URL [env: DATABASE_URL] [default: sqlite://products.db]
-                    (sqlite::memory: for a database that lasts as long as the process)
+  --database URL    database URL [env: DATABASE_URL] [default: sqlite://products.db]
+                    sqlite://FILE, sqlite::memory: (lasts as long as the process), or
+                    postgres://USER:PASS@HOST:PORT/DB (an existing database)
   --late-check      load resources before deciding 304/412 (for benchmarks)
   -h, --help        print this help
+
+Database (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
+  --db-pool-size N
+        database connections the process opens at most
+        [env: DB_POOL_SIZE] [default: 10 on PostgreSQL, 4 on a SQLite file]
+  --db-acquire-timeout DURATION
+        how long a request waits for a database connection before it gets 503
+        [env: DB_ACQUIRE_TIMEOUT] [default: 5s]
+  --db-statement-timeout DURATION
+        how long one statement may run (PostgreSQL's statement_timeout; on SQLite, how
+        long it waits for another writer's lock) before the request gets 503
+        [env: DB_STATEMENT_TIMEOUT] [default: 5s]
 
 Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
   --header-read-timeout DURATION
@@ -113,7 +131,8 @@ impl Config {
     pub const DEFAULT_DATABASE: &str = "sqlite://products.db";
 
     /// Reads the arguments (without the program name), falling back to `env` for
-    /// `LISTEN`, `DATABASE_URL` and the limits' variables (see [`USAGE`]).
+    /// `LISTEN`, `DATABASE_URL`, the database settings' and the limits' variables (see
+    /// [`USAGE`]).
     ///
     /// # Errors
     ///
@@ -131,6 +150,9 @@ impl Config {
         let mut request_body_timeout = None;
         let mut max_connections = None;
         let mut shutdown_timeout = None;
+        let mut db_pool_size = None;
+        let mut db_acquire_timeout = None;
+        let mut db_statement_timeout = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -150,6 +172,9 @@ impl Config {
                 "--request-body-timeout" => &mut request_body_timeout,
                 "--max-connections" => &mut max_connections,
                 "--shutdown-timeout" => &mut shutdown_timeout,
+                "--db-pool-size" => &mut db_pool_size,
+                "--db-acquire-timeout" => &mut db_acquire_timeout,
+                "--db-statement-timeout" => &mut db_statement_timeout,
                 _ => return Err(UsageError(format!("unknown argument `{arg}`"))),
             };
             let value = match inline {
@@ -206,6 +231,33 @@ impl Config {
                 defaults.shutdown_timeout,
             )?,
         };
+        let db_defaults = DbSettings::default();
+        let db = DbSettings {
+            pool_size: match setting(db_pool_size, "DB_POOL_SIZE") {
+                Some((name, value)) => Some(
+                    value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=10_000).contains(n))
+                        .ok_or_else(|| {
+                            UsageError(format!(
+                                "`{name}`: {value:?} is not a count from 1 to 10000"
+                            ))
+                        })?,
+                ),
+                None => db_defaults.pool_size,
+            },
+            acquire_timeout: duration(
+                db_acquire_timeout,
+                "DB_ACQUIRE_TIMEOUT",
+                db_defaults.acquire_timeout,
+            )?,
+            statement_timeout: duration(
+                db_statement_timeout,
+                "DB_STATEMENT_TIMEOUT",
+                db_defaults.statement_timeout,
+            )?,
+        };
         Ok(Command::Serve(Self {
             listen: setting(listen, "LISTEN")
                 .map(|(_, v)| v)
@@ -213,6 +265,7 @@ impl Config {
             database_url: setting(database_url, "DATABASE_URL")
                 .map(|(_, v)| v)
                 .unwrap_or_else(|| Self::DEFAULT_DATABASE.to_owned()),
+            db,
             late_check,
             limits,
         }))
@@ -252,6 +305,7 @@ mod tests {
         Command::Serve(Config {
             listen: listen.into(),
             database_url: database_url.into(),
+            db: DbSettings::default(),
             late_check,
             limits: Limits::default(),
         })
@@ -310,6 +364,64 @@ mod tests {
                 shutdown_timeout: Duration::from_millis(100),
             }
         );
+    }
+
+    fn db(args: &[&str], env: &[(&str, &str)]) -> DbSettings {
+        match parse(args, env) {
+            Ok(Command::Serve(config)) => config.db,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn database_settings_from_flags_then_env_then_defaults() {
+        let defaults = DbSettings::default();
+        assert_eq!(defaults.pool_size, None);
+        assert_eq!(defaults.acquire_timeout, Duration::from_secs(5));
+        assert_eq!(defaults.statement_timeout, Duration::from_secs(5));
+        assert_eq!(db(&[], &[]), defaults);
+        let env = [
+            ("DB_POOL_SIZE", "20"),
+            ("DB_ACQUIRE_TIMEOUT", "1.5"),
+            ("DB_STATEMENT_TIMEOUT", "250ms"),
+        ];
+        assert_eq!(
+            db(&[], &env),
+            DbSettings {
+                pool_size: Some(20),
+                acquire_timeout: Duration::from_millis(1500),
+                statement_timeout: Duration::from_millis(250),
+            }
+        );
+        let flags = [
+            "--db-pool-size=3",
+            "--db-acquire-timeout",
+            "2s",
+            "--db-statement-timeout=30",
+        ];
+        assert_eq!(
+            db(&flags, &env),
+            DbSettings {
+                pool_size: Some(3),
+                acquire_timeout: Duration::from_secs(2),
+                statement_timeout: Duration::from_secs(30),
+            }
+        );
+        for bad in [
+            &["--db-pool-size", "0"][..],
+            &["--db-pool-size=x"],
+            &["--db-pool-size=10001"],
+            &["--db-acquire-timeout=0"],
+            &["--db-statement-timeout", "forever"],
+        ] {
+            let err = parse(bad, &[]).unwrap_err().to_string();
+            assert!(
+                err.contains(bad[0].split('=').next().unwrap()),
+                "{bad:?}: {err}"
+            );
+        }
+        let err = parse(&[], &[("DB_POOL_SIZE", "-1")]).unwrap_err();
+        assert!(err.to_string().contains("DB_POOL_SIZE"), "{err}");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! A products API on SQLite that shows `etag-runtime` at work: conditional reads that
+//! A products API on SQLite or PostgreSQL that shows `etag-runtime` at work: conditional reads that
 //! answer 304 before touching the rows, and writes that can never overwrite a change they
 //! have not seen.
 //!
@@ -18,7 +18,7 @@ use std::fmt;
 
 pub use api::{ApiOptions, router};
 pub use config::{Command, Config, Limits};
-pub use store::Store;
+pub use store::{DbSettings, Store};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug)]
@@ -40,12 +40,10 @@ impl std::error::Error for RunError {}
 ///
 /// The database cannot be opened, or the address cannot be listened on.
 pub async fn run(config: Config) -> Result<(), RunError> {
-    let store = Store::open(&config.database_url).await.map_err(|e| {
-        RunError(format!(
-            "cannot open database {:?}: {e}",
-            config.database_url
-        ))
-    })?;
+    let database = redact_password(&config.database_url);
+    let store = Store::open_with(&config.database_url, config.db)
+        .await
+        .map_err(|e| RunError(format!("cannot open database {database:?}: {e}")))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -61,7 +59,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     println!("listening on http://{addr}");
     tracing::info!(
         %addr,
-        database = %config.database_url,
+        %database,
+        db = ?config.db,
         late_check = config.late_check,
         limits = ?config.limits,
         "started"
@@ -70,6 +69,22 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The URL with its password, if it has one, replaced by `***`, for logs and errors.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path.
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
@@ -96,4 +111,30 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_password;
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(
+            redact_password("postgres://app:s3cr:et@db.local:5432/shop"),
+            "postgres://app:***@db.local:5432/shop"
+        );
+        assert_eq!(
+            redact_password("postgres://app:p%40ss@127.0.0.1/shop?sslmode=disable"),
+            "postgres://app:***@127.0.0.1/shop?sslmode=disable"
+        );
+        for unchanged in [
+            "postgres://app@127.0.0.1/shop",
+            "postgres://127.0.0.1/shop",
+            "sqlite://products.db",
+            "sqlite::memory:",
+            "postgres://h/db?user=a@b",
+        ] {
+            assert_eq!(redact_password(unchanged), unchanged);
+        }
+    }
 }

@@ -69,6 +69,10 @@ impl IntoResponse for Problem {
     }
 }
 
+/// The `Retry-After` of a 503, in seconds: a restarted database or a lost connection is
+/// usually back within a second or two, and the client is told no more than it needs.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
 /// Everything a handler can answer instead of its success.
 #[derive(Debug)]
 pub enum ApiError {
@@ -76,7 +80,8 @@ pub enum ApiError {
     Problem(Problem),
     /// 304, 412 or 428, decided by the request's preconditions.
     Precondition(Precondition),
-    /// The database failed: 500, logged, with no details for the client.
+    /// The database failed: 503 with `Retry-After` when it is unavailable
+    /// ([`StoreError::is_unavailable`]), else 500; logged, with no details for the client.
     Store(StoreError),
 }
 
@@ -145,6 +150,20 @@ impl IntoResponse for ApiError {
                 "Every product id is taken: no product can be created.",
             )
             .into_response(),
+            Self::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database is unavailable; try again after the time in Retry-After. \
+                     A write may or may not have been applied: one sent again with the same \
+                     If-Match cannot be applied twice (it gets 412 if the first one was).",
+                )
+                .with_header(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                )
+                .into_response()
+            }
             Self::Store(e) => {
                 tracing::error!(error = %e, "database error");
                 Problem::new(

@@ -11,6 +11,32 @@ use etag_runtime::Versioned;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod common;
+use common::PgDatabase;
+
+/// A test on an in-memory SQLite database, and the same on a PostgreSQL database of its
+/// own when `ETAG_TEST_POSTGRES` is set (else that one passes after saying it was skipped).
+macro_rules! on_both {
+    ($sqlite:ident, $postgres:ident, $scenario:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            $scenario(store().await).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(db) = PgDatabase::create(stringify!($postgres)).await else {
+                return;
+            };
+            let store = Store::open(&db.url)
+                .await
+                .expect("open the store on PostgreSQL");
+            $scenario(store.clone()).await;
+            store.close().await;
+        }
+    };
+}
+
 async fn store() -> Store {
     Store::open("sqlite::memory:")
         .await
@@ -68,9 +94,13 @@ fn diff(before: Stats, after: Stats) -> Stats {
     }
 }
 
-#[tokio::test]
-async fn item_304_runs_one_small_query_and_no_full_load() {
-    let store = store().await;
+on_both!(
+    item_304_runs_one_small_query_and_no_full_load,
+    item_304_runs_one_small_query_and_no_full_load_on_postgres,
+    item_304_runs_one_small_query_and_no_full_load_scenario
+);
+
+async fn item_304_runs_one_small_query_and_no_full_load_scenario(store: Store) {
     let product = store
         .create(&new_product("Mouse", 2_999), None)
         .await
@@ -116,9 +146,13 @@ async fn item_304_runs_one_small_query_and_no_full_load() {
     );
 }
 
-#[tokio::test]
-async fn unconditional_item_get_is_one_full_read() {
-    let store = store().await;
+on_both!(
+    unconditional_item_get_is_one_full_read,
+    unconditional_item_get_is_one_full_read_on_postgres,
+    unconditional_item_get_is_one_full_read_scenario
+);
+
+async fn unconditional_item_get_is_one_full_read_scenario(store: Store) {
     let product = store
         .create(&new_product("Mouse", 2_999), None)
         .await
@@ -140,9 +174,13 @@ async fn unconditional_item_get_is_one_full_read() {
     );
 }
 
-#[tokio::test]
-async fn list_304_reads_the_page_stamps_only() {
-    let store = store().await;
+on_both!(
+    list_304_reads_the_page_stamps_only,
+    list_304_reads_the_page_stamps_only_on_postgres,
+    list_304_reads_the_page_stamps_only_scenario
+);
+
+async fn list_304_reads_the_page_stamps_only_scenario(store: Store) {
     for i in 0..50 {
         store
             .create(&new_product(&format!("P{i}"), i), None)
@@ -177,9 +215,13 @@ async fn list_304_reads_the_page_stamps_only() {
     assert_eq!(diff(before, store.stats()).list_loads, 1);
 }
 
-#[tokio::test]
-async fn collection_etag_changes_after_each_kind_of_write() {
-    let store = store().await;
+on_both!(
+    collection_etag_changes_after_each_kind_of_write,
+    collection_etag_changes_after_each_kind_of_write_on_postgres,
+    collection_etag_changes_after_each_kind_of_write_scenario
+);
+
+async fn collection_etag_changes_after_each_kind_of_write_scenario(store: Store) {
     let app = router(store.clone(), ApiOptions::default());
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut validators = async || {
@@ -257,9 +299,13 @@ async fn collection_etag_changes_after_each_kind_of_write() {
     validators().await;
 }
 
-#[tokio::test]
-async fn late_check_gives_the_same_answers_after_the_full_load() {
-    let store = store().await;
+on_both!(
+    late_check_gives_the_same_answers_after_the_full_load,
+    late_check_gives_the_same_answers_after_the_full_load_on_postgres,
+    late_check_gives_the_same_answers_after_the_full_load_scenario
+);
+
+async fn late_check_gives_the_same_answers_after_the_full_load_scenario(store: Store) {
     let product = store
         .create(&new_product("Lamp", 4_550), None)
         .await
@@ -300,9 +346,13 @@ async fn late_check_gives_the_same_answers_after_the_full_load() {
     }
 }
 
-#[tokio::test]
-async fn store_stamps_give_the_product_validators() {
-    let store = store().await;
+on_both!(
+    store_stamps_give_the_product_validators,
+    store_stamps_give_the_product_validators_on_postgres,
+    store_stamps_give_the_product_validators_scenario
+);
+
+async fn store_stamps_give_the_product_validators_scenario(store: Store) {
     let product = store
         .create(&new_product("Chair", 12_000), None)
         .await
@@ -321,9 +371,13 @@ async fn store_stamps_give_the_product_validators() {
     assert!(updated.updated_at > product.updated_at);
 }
 
-#[tokio::test]
-async fn conditional_writes_are_atomic_in_the_store() {
-    let store = store().await;
+on_both!(
+    conditional_writes_are_atomic_in_the_store,
+    conditional_writes_are_atomic_in_the_store_on_postgres,
+    conditional_writes_are_atomic_in_the_store_scenario
+);
+
+async fn conditional_writes_are_atomic_in_the_store_scenario(store: Store) {
     let product = store
         .create(&new_product("Shelf", 5_000), None)
         .await

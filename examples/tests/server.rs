@@ -1,196 +1,19 @@
 //! The `products` binary, started as a real process on a free loopback port with an
 //! in-memory database, and driven over HTTP.
 
-use std::process::Stdio;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, FixedOffset};
-use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, RequestBuilder};
+use chrono::DateTime;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_products");
-const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A running `products` process; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Server {
-    async fn start() -> Self {
-        Self::start_with(&["--database", "sqlite::memory:"]).await
-    }
-
-    async fn start_with(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn the products binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
-            .await
-            .expect("the server prints its address in time")
-            .expect("read stdout")
-            .expect("the server prints a line");
-        let base = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        assert!(!base.ends_with(":0"), "the real port is printed: {base}");
-        Self {
-            child,
-            base,
-            _stdout: lines,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        client().request(method, self.url(path))
-    }
-
-    fn get(&self, path: &str) -> RequestBuilder {
-        self.request(Method::GET, path)
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Sends a signal (`-TERM`, `-INT`) and waits for the exit status.
-    async fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("still running").to_string();
-        let kill = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .await
-            .expect("run kill");
-        assert!(kill.success());
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .expect("the server stops after the signal")
-            .expect("wait for the server")
-    }
-
-    async fn create(&self, name: &str, price: f64) -> Reply {
-        let reply = send(
-            self.request(Method::POST, "/products")
-                .json(&json!({ "name": name, "price": price })),
-        )
-        .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        reply
-    }
-}
-
-fn client() -> Client {
-    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("build the HTTP client")
-        })
-        .clone()
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn etag(&self) -> &str {
-        self.header("etag").expect("an ETag")
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// Asserts an RFC 9457 problem with this status.
-    fn assert_problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{status}"
-        );
-        let problem = self.json();
-        assert_eq!(problem["status"], status, "{problem}");
-        assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
-        assert!(problem["type"].is_string(), "{problem}");
-        assert!(
-            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{problem}"
-        );
-        problem
-    }
-}
-
-async fn send(request: RequestBuilder) -> Reply {
-    let response = request.send().await.expect("send the request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.expect("read the body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn http_date(text: &str) -> DateTime<FixedOffset> {
-    DateTime::parse_from_rfc2822(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
-}
-
-fn format_http_date(time: DateTime<FixedOffset>) -> String {
-    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
-/// A new empty directory.
-fn temp_dir() -> std::path::PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "etag-examples-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create a temporary directory");
-    dir
-}
-
-fn cents(product: &Value) -> i64 {
-    (product["price"].as_f64().expect("a price") * 100.0).round() as i64
-}
+use common::*;
 
 #[tokio::test]
 async fn health_and_unknown_routes() {
@@ -1442,11 +1265,6 @@ async fn sigterm_and_sigint_stop_the_server_cleanly_and_a_file_database_persists
 }
 
 impl Server {
-    /// `host:port`, for raw TCP.
-    fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
-    }
-
     fn pid(&self) -> String {
         self.child.id().expect("still running").to_string()
     }
@@ -1773,7 +1591,7 @@ async fn an_unopenable_database_is_one_clear_error_line() {
     let output = Command::new(BIN)
         .args([
             "--database",
-            "postgres://localhost/x",
+            "mysql://localhost/x",
             "--listen",
             "127.0.0.1:0",
         ])
@@ -1783,6 +1601,36 @@ async fn an_unopenable_database_is_one_clear_error_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("supports sqlite: and postgres://"),
+        "{stderr}"
+    );
+
+    // A PostgreSQL server that is not there (nothing listens on port 1): the acquire
+    // timeout bounds the wait, and the password stays out of the message.
+    let started = Instant::now();
+    let output = Command::new(BIN)
+        .args([
+            "--database",
+            "postgres://app:secret@127.0.0.1:1/x",
+            "--db-acquire-timeout",
+            "1s",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .await
+        .expect("run the binary");
+    assert!(!output.status.success());
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: cannot open database \"postgres://app:***@127.0.0.1:1/x\""),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret"), "{stderr}");
 }
 
 /// The walkthrough runs against the binary and gets the statuses its comments promise.
