@@ -332,15 +332,18 @@ impl Conditions {
         match self.decide(current) {
             Decision::Proceed(proceed) => Ok(proceed),
             Decision::NotModified(field) => Err(Precondition::not_modified(
+                &self.method,
                 current.cloned().unwrap_or_default(),
                 field,
             )),
-            Decision::Failed(field) => Err(self.failed_on(field)),
+            Decision::Failed(field) => {
+                Err(self.failed_on(field, current.and_then(Validators::etag)))
+            }
         }
     }
 
-    fn failed_on(&self, field: Field) -> Precondition {
-        Precondition::failed(self.method.is_safe(), field)
+    fn failed_on(&self, field: Field, current: Option<&ETag>) -> Precondition {
+        Precondition::failed(&self.method, field, current)
     }
 
     /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.
@@ -603,8 +606,10 @@ impl Conditions {
             Decision::Proceed(_) => Ok(Checked {
                 validators: current,
             }),
-            Decision::NotModified(field) => Err(Precondition::not_modified(current, field)),
-            Decision::Failed(field) => Err(self.failed_on(field)),
+            Decision::NotModified(field) => {
+                Err(Precondition::not_modified(&self.method, current, field))
+            }
+            Decision::Failed(field) => Err(self.failed_on(field, current.etag())),
         }
     }
 
@@ -705,7 +710,7 @@ impl Conditions {
         } else {
             Field::None
         };
-        self.failed_on(field)
+        self.failed_on(field, None)
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:
@@ -731,7 +736,7 @@ impl Conditions {
         if self.method().is_safe() || self.protects_write() {
             Ok(())
         } else {
-            Err(Precondition::required())
+            Err(Precondition::required(&self.method))
         }
     }
 }
