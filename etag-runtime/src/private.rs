@@ -183,6 +183,11 @@ impl<const REQUIRE: bool, E: From<Precondition> + IntoResponse, P> UserContext<R
     }
 }
 
+/// Holds the `per_user` argument's type to [`Principal`], at that type: the one error a
+/// handler whose principal is not one gets, routed or not.
+#[inline(always)]
+pub fn principal<P: Principal>() {}
+
 /// Pins the output type of the handler body, so that `?` and `return` inside it
 /// convert to the declared return type.
 #[inline(always)]

@@ -38,13 +38,14 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         Some(arg) => {
             let ty = &arg.ty;
             let context = quote!(#private::UserContext);
+            let param = quote!(mut #cx: #private::UserContext<#require, #error, #ty>);
             // Spanned at the argument's type: a type that is not a `Principal` is
-            // reported there.
-            let param = quote_spanned! {ty.span()=>
-                mut #cx: #private::UserContext<#require, #error, #ty>
+            // reported there, once.
+            let check = quote_spanned!(ty.span()=> #private::principal::<#ty>(););
+            let take = quote! {
+                #check
+                let #principal_var = #private::UserContext::take_principal(&mut #cx);
             };
-            let take =
-                quote!(let #principal_var = #private::UserContext::take_principal(&mut #cx););
             (context, param, take)
         }
         None => (

@@ -84,14 +84,23 @@ pub(crate) fn principal_arg<'a>(
 /// `per_user = name` must name an argument of the handler, bound to that name.
 pub(crate) fn per_user(args: &Args, handler: &Handler, errors: &mut Errors) {
     let Some(name) = &args.per_user else { return };
-    if principal_arg(handler, name).is_none() {
-        errors.spanned(
-            name,
-            format!(
-                "`per_user = {name}` names no argument of the handler: name the argument that extracts the principal, bound to a plain name (`{name}: Caller`)"
-            ),
-        );
+    if principal_arg(handler, name).is_some() {
+        return;
     }
+    // A near miss: the type of an argument, not its name.
+    let typed = handler.args.iter().find(|arg| {
+        matches!(&*arg.ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == *name))
+    });
+    let message = match typed.map(|arg| &*arg.pat) {
+        Some(Pat::Ident(binding)) => format!(
+            "`per_user = {name}` names a type: name the argument instead, `per_user = {}`",
+            binding.ident
+        ),
+        _ => format!(
+            "`per_user = {name}` names no argument of the handler: name the argument that extracts the principal, bound to a plain name (`per_user = caller` for `caller: Caller`)"
+        ),
+    };
+    errors.spanned(name, message);
 }
 
 /// The name of the axum body extractor the type is, if it is one.
