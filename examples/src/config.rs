@@ -15,6 +15,9 @@ pub struct Config {
     pub late_check: bool,
     /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
     pub limits: Limits,
+    /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
+    /// when unset.
+    pub tag_key: Option<String>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -83,6 +86,10 @@ Options:
   --late-check      load resources before deciding 304/412 (for benchmarks)
   -h, --help        print this help
 
+Per-user ETags (GET /me/favorites) are sealed with the secret in the TAG_KEY environment
+variable; without it, with a random one per process (set it when several processes serve
+one database, so that a tag one hands out matches in the others).
+
 Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
   --header-read-timeout DURATION
         close a connection that takes longer to send a request's line and header fields,
@@ -104,7 +111,8 @@ Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
 
 Product ids a client may choose (PUT with If-None-Match: *) are 1 to 9007199254740991.
 
-Logs go to stderr; set RUST_LOG (default: info) to change what is logged.";
+Logs go to stderr; set RUST_LOG (default: info) to change what is logged, for example
+RUST_LOG=info,etag_runtime=debug to see why each 304, 412 and 428 was answered.";
 
 impl Config {
     /// Listen address when none is given.
@@ -215,6 +223,7 @@ impl Config {
                 .unwrap_or_else(|| Self::DEFAULT_DATABASE.to_owned()),
             late_check,
             limits,
+            tag_key: env("TAG_KEY"),
         }))
     }
 }
@@ -254,6 +263,7 @@ mod tests {
             database_url: database_url.into(),
             late_check,
             limits: Limits::default(),
+            tag_key: None,
         })
     }
 

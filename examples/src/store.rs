@@ -17,12 +17,15 @@ use sqlx::sqlite::{
 };
 
 use crate::model::{
-    CollectionState, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
+    CollectionState, Favorites, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
 };
 
 /// The schema, in order. Each entry runs once, in a transaction, and is recorded in
 /// `schema_migrations`; each is written so that running it twice does no harm.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_products.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_products.sql")),
+    (2, include_str!("../migrations/0002_favorites.sql")),
+];
 
 /// The smallest id a product may have.
 pub const MIN_ID: i64 = 1;
@@ -590,4 +593,67 @@ async fn bump_collection(tx: &mut sqlx::SqliteConnection, now: i64) -> Result<()
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Each caller's favourites: one row per caller, never deleted.
+impl Store {
+    /// The caller's favourites; an empty list at version 0 before their first write.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn favorites(&self, user: &str) -> Result<Favorites, StoreError> {
+        self.count_queries(1);
+        let row = sqlx::query("SELECT product_ids, version FROM favorites WHERE user_name = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(Favorites::default());
+        };
+        favorites_from_row(&row).map_err(StoreError::from)
+    }
+
+    /// Replaces the caller's favourites if they are still at version `expected`, in one
+    /// statement: an `INSERT ... ON CONFLICT DO NOTHING` for version 0 (no row yet), an
+    /// `UPDATE ... WHERE version = $2` otherwise. `None` when they are not: nothing was
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn set_favorites(
+        &self,
+        user: &str,
+        expected: i64,
+        ids: &[i64],
+    ) -> Result<Option<Favorites>, StoreError> {
+        let json = serde_json::to_string(ids)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        self.count_queries(1);
+        let sql = if expected == 0 {
+            "INSERT INTO favorites (user_name, product_ids, version) VALUES ($1, $2, 1)
+             ON CONFLICT (user_name) DO NOTHING
+             RETURNING product_ids, version"
+        } else {
+            "UPDATE favorites SET product_ids = $2, version = version + 1
+             WHERE user_name = $1 AND version = $3
+             RETURNING product_ids, version"
+        };
+        let row = sqlx::query(sql)
+            .bind(user)
+            .bind(json)
+            .bind(expected)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(favorites_from_row).transpose()?)
+    }
+}
+
+fn favorites_from_row(row: &SqliteRow) -> Result<Favorites, sqlx::Error> {
+    let json: String = row.try_get("product_ids")?;
+    Ok(Favorites {
+        ids: serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        version: row.try_get("version")?,
+    })
 }
