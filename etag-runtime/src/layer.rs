@@ -660,30 +660,32 @@ fn decode_request(headers: &mut HeaderMap) -> Vec<Sent> {
 /// Gives the response's tag its coding, and a 304 the tag of the copy the client has.
 fn encode_response(res: &mut Response, sent: &[Sent]) {
     let status = res.status();
-    let Some(tag) = res
+    let tag = res
         .headers()
         .get(header::ETAG)
-        .and_then(|v| ETag::try_from(v).ok())
-    else {
-        return;
-    };
+        .and_then(|v| ETag::try_from(v).ok());
     if status == StatusCode::NOT_MODIFIED {
         // The coding the compressor negotiated, which tower-http writes on 304s too.
         let negotiated = Coding::of(res.headers()).filter(|c| *c != Coding::Identity);
-        let matching = || sent.iter().filter(|(base, _)| base == tag.opaque());
-        let coding = matching()
-            .find(|(_, c)| Some(*c) == negotiated)
-            .or_else(|| matching().next())
-            .map(|(_, c)| *c)
-            .or(negotiated)
-            .unwrap_or(Coding::Identity);
         let headers = res.headers_mut();
-        headers.insert(header::ETAG, coding.wire(&tag).into());
+        if let Some(tag) = tag {
+            let matching = || sent.iter().filter(|(base, _)| base == tag.opaque());
+            let coding = matching()
+                .find(|(_, c)| Some(*c) == negotiated)
+                .or_else(|| matching().next())
+                .map(|(_, c)| *c)
+                .or(negotiated)
+                .unwrap_or(Coding::Identity);
+            headers.insert(header::ETAG, coding.wire(&tag).into());
+        }
         // A 304 has no body, so no coding; a cache would apply this one to its copy.
         headers.remove(header::CONTENT_ENCODING);
         add_vary(headers, &header::ACCEPT_ENCODING);
         *res.body_mut() = crate::response::empty_304().into_body();
-    } else if status.is_success() {
+        return;
+    }
+    let Some(tag) = tag else { return };
+    if status.is_success() {
         let headers = res.headers_mut();
         match Coding::of(headers) {
             Some(coding) => {

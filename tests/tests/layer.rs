@@ -17,7 +17,7 @@ use common::principal::Caller;
 use common::{Reply, fetch, send};
 use etag_runtime::layer::{ETagLayer, EncodingTagsLayer};
 use etag_runtime::principal::TagKey;
-use etag_runtime::{Conditions, ETag, Precondition, Versioned, etag};
+use etag_runtime::{Conditions, ETag, Precondition, Validators, Versioned, WithValidators, etag};
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 
@@ -83,6 +83,14 @@ async fn put_doc(
     Ok(Json(doc.clone()))
 }
 
+/// Validated by its date alone: its 304 has no tag.
+#[etag]
+async fn dated_only(conditions: Conditions) -> Result<WithValidators<String>, Precondition> {
+    let modified = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_072_000);
+    let checked = conditions.check(Validators::new().with_last_modified(modified))?;
+    Ok(checked.respond(about_text()))
+}
+
 fn routes() -> Router {
     let db = Db::new(Mutex::new(Doc {
         text: "a document with a version, long enough to be worth compressing. ".repeat(10),
@@ -96,6 +104,7 @@ fn routes() -> Router {
         .route("/streamed", get(streamed))
         .route("/big", get(big))
         .route("/doc", get(get_doc).put(put_doc))
+        .route("/dated-only", get(dated_only))
         .with_state(db)
 }
 
@@ -364,6 +373,23 @@ async fn rfc9110_13_1_2_a_304_carries_the_tag_of_the_copy_the_client_has() {
     let reply = get_coded(&app, "/doc", "gzip", Some("\"3\"")).await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
     assert_eq!(reply.header("etag"), "\"3\"");
+    no_body(&reply);
+}
+
+#[tokio::test]
+async fn rfc9110_15_4_5_a_304_without_a_tag_still_loses_the_coding_and_keeps_vary() {
+    let reply = fetch(
+        &compressed(),
+        "/dated-only",
+        &[
+            ("accept-encoding", "gzip"),
+            ("if-modified-since", LAST_MODIFIED),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    assert!(!reply.has("etag"));
+    assert_eq!(reply.header("vary"), "accept-encoding");
     no_body(&reply);
 }
 
