@@ -126,7 +126,8 @@ impl TagKey {
     /// use etag_runtime::principal::TagKey;
     ///
     /// let key = TagKey::new("correct horse battery staple, and more");
-    /// # let _ = key;
+    /// // The secret never shows, not even in a log.
+    /// assert!(!format!("{key:?}").contains("horse"));
     /// ```
     pub fn new(secret: impl AsRef<[u8]>) -> Self {
         let mac =

@@ -2033,10 +2033,10 @@ async fn the_layer_tags_the_index_and_leaves_the_etag_routes_alone() {
     assert_eq!(again.status, 304);
 }
 
-/// The same through curl's own `--compressed` (when curl is installed): it asks for the
-/// codings it has, gets a coded tag, and revalidates with it.
+/// RFC 9110 sections 8.8.1 and 13.1.2 through curl's own `--compressed` (when curl is
+/// installed): it asks for the codings it has, gets a coded tag, and revalidates with it.
 #[tokio::test]
-async fn curl_compressed_revalidates_its_coded_tag() {
+async fn rfc9110_13_1_2_curl_compressed_revalidates_its_coded_tag() {
     let Ok(version) = Command::new("curl").arg("--version").output().await else {
         eprintln!("curl is not installed: skipped");
         return;
