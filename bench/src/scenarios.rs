@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
+use etag_runtime::layer::ETagLayer;
 use etag_runtime::{Conditions, ETag, Validators, Versioned, etag};
 use headers::HeaderMapExt as _;
 use http_body_util::BodyExt as _;
@@ -243,6 +244,8 @@ pub(crate) fn router() -> Router {
         .route("/item/etag", get(item_etag))
         .route("/item/plain", get(item_plain))
         .route("/item/hand", get(hand_written))
+        // The plain handler behind the body-hash layer: no model, no annotation.
+        .route("/item/layer", get(item_plain).layer(ETagLayer::new()))
         .route("/list/etag", get(list_etag))
         .route("/list/plain", get(list_plain))
         .route("/list/early", get(list_early))
@@ -466,9 +469,63 @@ pub(crate) fn run(budget: Budget, figures: &mut Vec<Figure>) {
         Goal::AtMost(3.0),
     ));
 
+    layer(&bench, &item_tag, figures);
     parse_eval(budget, figures);
     collection_scaling(budget, figures);
     allocs_304(&bench, &item_tag, figures);
+}
+
+/// `ETagLayer` on the 10 KB product's plain handler: its 200 against the handler alone,
+/// its 304 against its own 200, and its 304 against the 304 `#[etag]` makes from the
+/// version. The layer renders and hashes the body before it can answer; `#[etag]` does not.
+fn layer(bench: &Bench, item_tag: &HeaderValue, figures: &mut Vec<Figure>) {
+    let ok = StatusCode::OK;
+    let nm = StatusCode::NOT_MODIFIED;
+    let layer_tag = etag_of_response(bench, "/item/layer");
+
+    let c = bench.compare(("/item/plain", None, ok), ("/item/layer", None, ok));
+    figures.push(Figure::ratio(
+        "layer_200_overhead",
+        c,
+        "the same handler without the layer",
+        Goal::Info,
+    ));
+
+    let c = bench.compare(
+        ("/item/layer", None, ok),
+        ("/item/layer", Some(&layer_tag), nm),
+    );
+    figures.push(Figure::ratio(
+        "layer_304_vs_200",
+        c,
+        "the layer's 200 of the 10 KB product",
+        Goal::Info,
+    ));
+
+    let c = bench.compare(
+        ("/item/etag", Some(item_tag), nm),
+        ("/item/layer", Some(&layer_tag), nm),
+    );
+    figures.push(Figure::ratio(
+        "layer_304_vs_etag_304",
+        c,
+        "the #[etag] 304 of the same product, decided from its version",
+        Goal::Info,
+    ));
+}
+
+/// The `ETag` a route answers a plain GET with.
+fn etag_of_response(bench: &Bench, uri: &str) -> HeaderValue {
+    bench.rt.block_on(async {
+        let req = Request::get(uri)
+            .body(Body::empty())
+            .expect("a valid request");
+        let Ok(res) = bench.app.clone().oneshot(req).await;
+        res.headers()
+            .get(header::ETAG)
+            .cloned()
+            .expect("the layer tags the response")
+    })
 }
 
 /// Parsing and evaluating If-None-Match of 1, 10 and 100 members, the match last.

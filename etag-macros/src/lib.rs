@@ -77,12 +77,13 @@ use proc_macro::TokenStream;
 ///
 /// | argument | effect |
 /// |---|---|
-/// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to 4 MiB; a larger body goes out unchanged, without an ETag. Only 2xx responses to GET and HEAD are tagged. |
+/// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to 4 MiB; a larger body goes out unchanged, without an ETag. Only a `200 OK` to a GET or HEAD without `Cache-Control: no-store` is tagged. |
 /// | `hash(limit = <bytes>)` | The same with another limit, an integer literal. |
 /// | `require_precondition` | A PUT, PATCH, DELETE or POST without `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` gets `428 Precondition Required` with a problem+json body (RFC 6585 section 3), before any of the handler's extractors runs, the body extractor included. An `If-Unmodified-Since` later than the server's clock does not count (it proves nothing), and neither does one alone on a resource that does not exist (RFC 9110 section 13.1.4 ignores it there), which `Conditions::check_upsert` answers with 428. It makes the header mandatory; the handler still checks it against the state it loads (see "Writes"). |
 /// | `require_precondition(strict)` | The same, but only an entity tag counts (`If-Match` or `If-None-Match: *`): an HTTP date has one-second resolution, so only a tag makes the no-lost-update promise. |
 /// | `cache_control = "..."` | `Cache-Control` for 2xx and 304 responses that do not set one, for example `"no-cache"` (store, but revalidate every time). |
 /// | `error = Type` | The 412s and 428s the macro answers itself go through `Type: From<Precondition> + IntoResponse`, the application's own error format (see "Your own error format"). A 304 has no body and goes out as it is. |
+/// | `per_user = <argument>` | The response belongs to the principal the named argument extracts (its type implements [`principal::Principal`](principal/trait.Principal.html)): see "Per-user responses". |
 /// | `crate = "..."` | The path the runtime is reachable at, when it is renamed or re-exported (default: `::etag_runtime`). |
 ///
 /// A tag is made weak where it is made, not here: `#[versioned(weak)]` on the model, or
@@ -340,6 +341,91 @@ use proc_macro::TokenStream;
 /// # }
 /// ```
 ///
+/// # Per-user responses
+///
+/// A response that depends on who asks must not revalidate for anyone else. With
+/// `per_user = caller`, where `caller` is the handler's argument that extracts the
+/// principal:
+///
+/// - the principal's extractor runs first, before every other extractor, and its
+///   rejection (a 401) is answered before any validator is computed;
+/// - the tag goes out sealed for the principal with a keyed MAC (`"<tag>.<mac>"`, the key
+///   being the [`principal::TagKey`](principal/struct.TagKey.html) in the router's state,
+///   through `FromRef`), so that it matches for that principal only and does not tell who
+///   it is; the tags of `If-Match` and `If-None-Match` sealed for the principal are opened
+///   before the handler's extractors run, and every other tag is dropped. Handlers and
+///   their [`Conditions`](struct.Conditions.html) see the tags they made: user B sending
+///   user A's tag gets a 200 on GET and a 412 on PUT;
+/// - `Vary` names the principal's request fields, and `Cache-Control` starts with
+///   `private` unless the handler set one (`cache_control = "no-cache"` gives
+///   `private, no-cache`).
+///
+/// ```
+/// use axum::extract::{FromRef, FromRequestParts, State};
+/// use axum::http::{HeaderName, StatusCode, header, request::Parts};
+/// use axum::{Json, Router, routing::get};
+/// use etag_runtime::principal::{Principal, TagKey};
+/// use etag_runtime::{Versioned, etag};
+///
+/// /// `Authorization: Bearer <name>` (a toy scheme).
+/// struct Caller(String);
+///
+/// impl<S: Send + Sync> FromRequestParts<S> for Caller {
+///     type Rejection = StatusCode;
+///     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+///         let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+///         let name = value.and_then(|v| v.strip_prefix("Bearer ")).ok_or(StatusCode::UNAUTHORIZED)?;
+///         Ok(Caller(name.to_owned()))
+///     }
+/// }
+///
+/// impl Principal for Caller {
+///     const VARY: &'static [HeaderName] = &[header::AUTHORIZATION];
+///     fn id(&self) -> impl AsRef<[u8]> { self.0.clone() }
+/// }
+///
+/// #[derive(serde::Serialize, Versioned)]
+/// struct Inbox { unread: u32, #[version] version: i64 }
+///
+/// #[derive(Clone)]
+/// struct App { key: TagKey }
+///
+/// impl FromRef<App> for TagKey {
+///     fn from_ref(app: &App) -> TagKey { app.key.clone() }
+/// }
+///
+/// #[etag(per_user = caller)]
+/// async fn inbox(State(_app): State<App>, caller: Caller) -> Json<Inbox> {
+///     Json(Inbox { unread: caller.0.len() as u32, version: 1 })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use tower::ServiceExt as _;
+/// let app = Router::new()
+///     .route("/inbox", get(inbox))
+///     .with_state(App { key: TagKey::new(b"a secret from the configuration") });
+/// # let req = |who: &str, tag: Option<&str>| {
+/// #     let mut r = axum::http::Request::get("/inbox").header("authorization", format!("Bearer {who}"));
+/// #     if let Some(t) = tag { r = r.header("if-none-match", t); }
+/// #     r.body(axum::body::Body::empty()).unwrap()
+/// # };
+/// // GET as ada                          -> 200, ETag: "1.<mac for ada>", private, Vary
+/// // GET as ada with her tag             -> 304
+/// // GET as bob with ada's tag           -> 200, his own tag
+/// # let res = app.clone().oneshot(req("ada", None)).await.unwrap();
+/// # let tag = res.headers()["etag"].to_str().unwrap().to_owned();
+/// # assert!(tag.starts_with("\"1."));
+/// # assert_eq!(res.headers()["cache-control"], "private");
+/// # assert_eq!(res.headers()["vary"], "authorization");
+/// # assert_eq!(app.clone().oneshot(req("ada", Some(&tag))).await.unwrap().status(), 304);
+/// # assert_eq!(app.oneshot(req("bob", Some(&tag))).await.unwrap().status(), 200);
+/// # }
+/// ```
+///
+/// For routes without `#[etag]`, [`ETagLayer::per_user`](layer/struct.ETagLayer.html#method.per_user)
+/// does the same in a layer.
+///
 /// # With `#[axum::debug_handler]`
 ///
 /// Put `#[etag]` first (outermost): it hands `#[debug_handler]` the rewritten handler,
@@ -425,6 +511,20 @@ use proc_macro::TokenStream;
 /// # use axum::{Json, extract::Path};
 /// #[etag_runtime::etag]
 /// async fn rename(Json(name): Json<String>, Path(id): Path<u64>) {}
+/// ```
+///
+/// `per_user` names the argument that extracts the principal, bound to a plain name, and
+/// its type must implement [`Principal`](principal/trait.Principal.html):
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// # use axum::{Json, extract::State};
+/// # #[derive(serde::Serialize, etag_runtime::Versioned)]
+/// # struct Inbox { #[version] version: i64 }
+/// #[etag_runtime::etag(per_user = user)]
+/// async fn inbox(user: State<()>) -> Json<Inbox> {
+///     Json(Inbox { version: 1 })
+/// }
 /// ```
 ///
 /// Unknown and repeated arguments are errors that list the valid ones:

@@ -359,15 +359,18 @@ impl Conditions {
         match self.decide(current) {
             Decision::Proceed(proceed) => Ok(proceed),
             Decision::NotModified(field) => Err(Precondition::not_modified(
+                &self.method,
                 current.cloned().unwrap_or_default(),
                 field,
             )),
-            Decision::Failed(field) => Err(self.failed_on(field)),
+            Decision::Failed(field) => {
+                Err(self.failed_on(field, current.and_then(Validators::etag)))
+            }
         }
     }
 
-    fn failed_on(&self, field: Field) -> Precondition {
-        Precondition::failed(self.method.is_safe(), field)
+    fn failed_on(&self, field: Field, current: Option<&ETag>) -> Precondition {
+        Precondition::failed(&self.method, field, current)
     }
 
     /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.
@@ -630,8 +633,10 @@ impl Conditions {
             Decision::Proceed(_) => Ok(Checked {
                 validators: current,
             }),
-            Decision::NotModified(field) => Err(Precondition::not_modified(current, field)),
-            Decision::Failed(field) => Err(self.failed_on(field)),
+            Decision::NotModified(field) => {
+                Err(Precondition::not_modified(&self.method, current, field))
+            }
+            Decision::Failed(field) => Err(self.failed_on(field, current.etag())),
         }
     }
 
@@ -705,7 +710,9 @@ impl Conditions {
             // Section 13.1.4: with no resource, there is no modification date, and
             // If-Unmodified-Since is ignored; a write it alone made conditional is then
             // unconditional.
-            None if self.required && !self.protects_by_tag() => Err(Precondition::required()),
+            None if self.required && !self.protects_by_tag() => {
+                Err(Precondition::required(&self.method))
+            }
             None => self.evaluate(None).map(|_| Upsert::Create),
         }
     }
@@ -739,7 +746,7 @@ impl Conditions {
         } else {
             Field::None
         };
-        self.failed_on(field)
+        self.failed_on(field, None)
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:
@@ -773,7 +780,7 @@ impl Conditions {
         if self.method().is_safe() || self.protects_write() {
             Ok(())
         } else {
-            Err(Precondition::required())
+            Err(Precondition::required(&self.method))
         }
     }
 
@@ -802,7 +809,7 @@ impl Conditions {
         if self.method().is_safe() || self.protects_by_tag() {
             Ok(())
         } else {
-            Err(Precondition::required())
+            Err(Precondition::required(&self.method))
         }
     }
 }

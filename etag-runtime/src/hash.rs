@@ -1,8 +1,10 @@
 //! `#[etag(hash)]`: validators from the rendered body.
 
+use std::collections::VecDeque;
+
 use axum::body::Body;
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{self, HeaderMap};
 use http::{Method, StatusCode};
 use http_body_util::BodyExt as _;
@@ -14,31 +16,32 @@ use crate::{ETag, Validators};
 /// The default for how much of a body `#[etag(hash)]` buffers to hash it: 4 MiB.
 pub const DEFAULT_HASH_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Makes any response conditional by hashing its body: the mode of `#[etag(hash)]`.
+/// Makes any response conditional by hashing its body: the mode of `#[etag(hash)]` and of
+/// [`ETagLayer`](crate::layer::ETagLayer).
 ///
-/// Only 2xx responses to GET and HEAD with content are touched. The response to a write is
-/// not the resource's representation (RFC 9110 section 9.3.4: no validator on a PUT's
-/// response unless it is), and a 204 or 205 has no representation at all (the
-/// digest of its empty body would tag nothing, and a client would send it back in
-/// `If-Match`), and a 206 is only part of one. A response that already has an `ETag` keeps it and is
-/// not hashed. A body larger than `limit` bytes (by its `Content-Length` or size hint,
-/// or once that many bytes have been read) goes out unchanged and without an `ETag`; so does a body
-/// with trailers. On GET and HEAD the preconditions are evaluated against the tag (and
-/// against a `Last-Modified` the response carries).
+/// Only a `200 OK` to a GET or HEAD is tagged, and not one marked `Cache-Control:
+/// no-store`. The response to a write is not the resource's representation (RFC 9110
+/// section 9.3.4: no validator on a PUT's response unless it is), a 204 or 205 has no
+/// representation at all (the digest of its empty body would tag nothing, and a client
+/// would send it back in `If-Match`), a 206 is only part of one, and a response that is
+/// never stored is never revalidated. A response that already has an `ETag` keeps it and is
+/// not hashed. A body larger than `limit` bytes (by its `Content-Length` or size hint, or
+/// once that many bytes have been read) goes out unchanged and without an `ETag`; so does
+/// a body with trailers. On GET and HEAD the preconditions are evaluated against the tag
+/// (and against a `Last-Modified` the response carries).
+///
+/// The body is read once: its pieces are hashed as they arrive and sent on as they were
+/// read, without being joined into one buffer.
 pub(crate) async fn hash_response(
     responder: &Responder<'_>,
     response: Response,
     limit: usize,
 ) -> Response {
     let conditions = responder.conditions;
-    let status = response.status();
     let method = conditions.method();
     if !(method == Method::GET || method == Method::HEAD)
-        || !status.is_success()
-        || matches!(
-            status,
-            StatusCode::NO_CONTENT | StatusCode::RESET_CONTENT | StatusCode::PARTIAL_CONTENT
-        )
+        || response.status() != StatusCode::OK
+        || is_no_store(response.headers())
     {
         return response;
     }
@@ -69,7 +72,7 @@ pub(crate) async fn hash_response(
 
     let (parts, mut body) = response.into_parts();
     let mut hasher = Hasher::new();
-    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut chunks: VecDeque<Bytes> = VecDeque::new();
     let mut seen = 0usize;
     loop {
         match body.frame().await {
@@ -78,11 +81,11 @@ pub(crate) async fn hash_response(
                 Ok(data) => {
                     seen = seen.saturating_add(data.len());
                     if seen > limit {
-                        chunks.push(data);
+                        chunks.push_back(data);
                         return Response::from_parts(parts, resume(chunks, body));
                     }
                     hasher.update(&data);
-                    chunks.push(data);
+                    chunks.push_back(data);
                 }
                 Err(frame) => {
                     // Trailers: a body with metadata after it cannot be tagged by its bytes.
@@ -107,16 +110,53 @@ pub(crate) async fn hash_response(
         .with_last_modified(last_modified);
     let body = match chunks.len() {
         0 => Body::empty(),
-        1 => Body::from(chunks.pop().unwrap_or_default()),
-        _ => {
-            let mut all = BytesMut::with_capacity(seen);
-            for chunk in &chunks {
-                all.extend_from_slice(chunk);
-            }
-            Body::from(all.freeze())
-        }
+        1 => Body::from(chunks.pop_front().unwrap_or_default()),
+        _ => Body::new(Collected {
+            chunks,
+            remaining: seen as u64,
+        }),
     };
     respond_with_response(responder, validators, Response::from_parts(parts, body))
+}
+
+/// Whether `Cache-Control` has the `no-store` directive (on any of its lines).
+fn is_no_store(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CACHE_CONTROL).iter().any(|line| {
+        line.as_bytes()
+            .split(|&b| b == b',')
+            .any(|directive| crate::etag::trim_ows(directive).eq_ignore_ascii_case(b"no-store"))
+    })
+}
+
+/// A body read to its end, sent on in the pieces it was read in: no piece is copied, and
+/// its exact length is known, so it still goes out with a `Content-Length`.
+struct Collected {
+    chunks: VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl http_body::Body for Collected {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.chunks.pop_front().map(|chunk| {
+            self.remaining = self.remaining.saturating_sub(chunk.len() as u64);
+            Ok(http_body::Frame::data(chunk))
+        });
+        std::task::Poll::Ready(next)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// Like `Responder::respond` for a response that is already rendered: a 304 keeps its
@@ -149,7 +189,7 @@ fn respond_with_response(
 }
 
 /// The bytes already read, then the rest of the body, unchanged.
-fn resume(chunks: Vec<Bytes>, rest: Body) -> Body {
+fn resume(chunks: VecDeque<Bytes>, rest: Body) -> Body {
     let head = futures_util::stream::iter(chunks.into_iter().map(Ok::<_, axum::Error>));
     Body::from_stream(futures_util::StreamExt::chain(
         head,
@@ -158,7 +198,7 @@ fn resume(chunks: Vec<Bytes>, rest: Body) -> Body {
 }
 
 /// The bytes already read, then trailers.
-fn replay(chunks: Vec<Bytes>, trailers: Option<HeaderMap>) -> Body {
+fn replay(chunks: VecDeque<Bytes>, trailers: Option<HeaderMap>) -> Body {
     use http_body_util::StreamBody;
     let frames = chunks
         .into_iter()

@@ -70,7 +70,13 @@
 //! [`Versioned`], [`Validators`], [`Conditions`] and what its checks return ([`Checked`],
 //! [`Proceed`], [`Upsert`], [`Precondition`]), and [`WithValidators`]. The modules hold the
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
-//! version or a timestamp can have) and [`response`] (the return types `#[etag]` knows).
+//! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
+//! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
+//! content-coding behind a compressor) and [`principal`] (tags of per-user responses).
+//!
+//! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
+//! with the method, the status, the header field that decided and the tag it was compared
+//! with: `RUST_LOG=etag_runtime=debug` shows them.
 //!
 //! # Features
 //!
@@ -91,6 +97,8 @@ mod range;
 mod validators;
 mod versioned;
 
+pub mod layer;
+pub mod principal;
 pub mod response;
 pub mod version;
 

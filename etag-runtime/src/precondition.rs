@@ -3,10 +3,10 @@
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
 use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
 
-use crate::Validators;
+use crate::{ETag, Validators};
 
 /// A request answered by its preconditions, before (or instead of) the handler's work:
 /// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`.
@@ -64,8 +64,34 @@ pub(crate) enum Field {
     None,
 }
 
+impl Field {
+    /// What decided, as the log says it: the header field's name.
+    fn reason(self) -> &'static str {
+        match self {
+            Self::IfMatch => "If-Match",
+            Self::IfUnmodifiedSince => "If-Unmodified-Since",
+            Self::IfNoneMatch => "If-None-Match",
+            Self::IfModifiedSince => "If-Modified-Since",
+            Self::None => "no If-Match, If-Unmodified-Since or If-None-Match: *",
+        }
+    }
+}
+
+/// The debug event of every 304, 412 and 428 the crate decides: the method, the status,
+/// the field that decided and the current tag it was compared with (if one was known).
+fn trace(method: &Method, status: StatusCode, field: Field, etag: Option<&ETag>) {
+    tracing::debug!(
+        method = %method,
+        status = status.as_u16(),
+        decided_by = field.reason(),
+        etag = etag.map(ETag::as_str),
+        "precondition answered the request"
+    );
+}
+
 impl Precondition {
-    pub(crate) fn not_modified(validators: Validators, field: Field) -> Self {
+    pub(crate) fn not_modified(method: &Method, validators: Validators, field: Field) -> Self {
+        trace(method, StatusCode::NOT_MODIFIED, field, validators.etag());
         Self {
             kind: Kind::NotModified,
             read: true,
@@ -74,16 +100,19 @@ impl Precondition {
         }
     }
 
-    pub(crate) fn failed(read: bool, field: Field) -> Self {
+    /// `current` is the tag the request's field was evaluated against, when known.
+    pub(crate) fn failed(method: &Method, field: Field, current: Option<&ETag>) -> Self {
+        trace(method, StatusCode::PRECONDITION_FAILED, field, current);
         Self {
             kind: Kind::Failed,
-            read,
+            read: method.is_safe(),
             field,
             validators: Validators::new(),
         }
     }
 
-    pub(crate) fn required() -> Self {
+    pub(crate) fn required(method: &Method) -> Self {
+        trace(method, StatusCode::PRECONDITION_REQUIRED, Field::None, None);
         Self {
             kind: Kind::Required,
             read: false,

@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::response::Response;
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::request::Parts;
@@ -16,11 +16,13 @@ pub use core::option::Option;
 pub use std::time::SystemTime as Time;
 
 pub use crate::hash::DEFAULT_HASH_LIMIT;
+pub use crate::principal::{Principal, TagKey};
 pub use crate::response::{IntoConditionalResponse, Responder};
 pub use crate::version::{Fingerprint, TimestampValue, VersionValue};
 pub use crate::{ETag, Precondition, Versioned};
 
 use crate::Conditions;
+use crate::principal::{Personal, open_request, seal_response};
 
 /// Per-handler options of `#[etag(...)]`.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,9 @@ pub struct Options {
     pub cache_control: Option<&'static str>,
     /// `hash(limit = N)`: the most body bytes hashed.
     pub hash_limit: usize,
+    /// `per_user = ...`: `Cache-Control` starts with `private` (alone without
+    /// `cache_control`) on 2xx and 304 responses that have none.
+    pub private: bool,
 }
 
 /// No precondition is required.
@@ -55,21 +60,31 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let conditions = Conditions::from_headers(&parts.method, &parts.headers);
-        let required = match REQUIRE {
-            OPTIONAL => Ok(()),
-            REQUIRED => conditions.require_precondition(),
-            _ => conditions.require_entity_tag(),
-        };
-        required.map_err(|refused| E::from(refused).into_response())?;
-        if REQUIRE != OPTIONAL {
-            // For the handler's own `Conditions`, extracted after this.
-            let _ = parts.extensions.insert(crate::conditions::Required);
-        }
+        require::<REQUIRE, E>(&conditions, parts).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
             error: PhantomData,
         })
     }
+}
+
+/// The 428 of `#[etag(require_precondition)]`, before any other extractor runs; and the
+/// mark that tells the handler's own `Conditions` that a precondition is required.
+fn require<const REQUIRE: u8, E: From<Precondition> + IntoResponse>(
+    conditions: &Conditions,
+    parts: &mut Parts,
+) -> Result<(), Box<Response>> {
+    let required = match REQUIRE {
+        OPTIONAL => Ok(()),
+        REQUIRED => conditions.require_precondition(),
+        _ => conditions.require_entity_tag(),
+    };
+    required.map_err(|refused| Box::new(E::from(refused).into_response()))?;
+    if REQUIRE != OPTIONAL {
+        // For the handler's own `Conditions`, extracted after this.
+        let _ = parts.extensions.insert(crate::conditions::Required);
+    }
+    Ok(())
 }
 
 fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Response {
@@ -107,16 +122,92 @@ pub async fn respond(responder: Responder<'_>, response: Response, options: Opti
 
 fn finish(mut res: Response, options: Options) -> Response {
     let status = res.status();
-    if status.is_success() || status == http::StatusCode::NOT_MODIFIED {
-        if let Some(cc) = options.cache_control {
-            if !res.headers().contains_key(CACHE_CONTROL) {
-                res.headers_mut()
-                    .insert(CACHE_CONTROL, HeaderValue::from_static(cc));
-            }
+    if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
+        && !res.headers().contains_key(CACHE_CONTROL)
+    {
+        let value = match (options.private, options.cache_control) {
+            (false, Some(cc)) => Some(HeaderValue::from_static(cc)),
+            (true, None) => Some(HeaderValue::from_static("private")),
+            // `cache_control` was checked to be a valid value; with the prefix it still is.
+            (true, Some(cc)) => HeaderValue::from_str(&format!("private, {cc}")).ok(),
+            (false, None) => None,
+        };
+        if let Some(value) = value {
+            res.headers_mut().insert(CACHE_CONTROL, value);
         }
     }
     res
 }
+
+/// The extractor `#[etag(per_user = arg)]` puts first in the handler's arguments, in
+/// place of `arg`: it extracts the principal `P` (a rejection is answered as it is, before
+/// anything else runs), opens the tags of `If-Match` and `If-None-Match` that were sealed
+/// for it (so that every later extractor, `Conditions` included, sees the resource's own
+/// tags), then does what [`Context`] does. The handler gets `P` through
+/// [`take_principal`](Self::take_principal); [`seal`](Self::seal) seals the response.
+pub struct UserContext<const REQUIRE: u8, E, P> {
+    conditions: Conditions,
+    principal: Option<P>,
+    personal: Personal,
+    error: PhantomData<fn() -> E>,
+}
+
+impl<S, const REQUIRE: u8, E, P> FromRequestParts<S> for UserContext<REQUIRE, E, P>
+where
+    S: Send + Sync,
+    E: From<Precondition> + IntoResponse,
+    P: Principal + FromRequestParts<S> + Send,
+    TagKey: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = P::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let personal = Personal::new(&TagKey::from_ref(state), &principal);
+        open_request(&mut parts.headers, Some(&personal));
+        let conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        require::<REQUIRE, E>(&conditions, parts).map_err(|refused| *refused)?;
+        Ok(Self {
+            conditions,
+            principal: Some(principal),
+            personal,
+            error: PhantomData,
+        })
+    }
+}
+
+impl<const REQUIRE: u8, E: From<Precondition> + IntoResponse, P> UserContext<REQUIRE, E, P> {
+    /// The principal, for the handler's argument. Called once, before the handler's body.
+    pub fn take_principal(&mut self) -> P {
+        match self.principal.take() {
+            Some(principal) => principal,
+            // The expansion calls it exactly once.
+            None => unreachable!("the principal is taken once"),
+        }
+    }
+
+    /// The responder of the handler's output.
+    pub fn responder(&self) -> Responder<'_> {
+        Responder {
+            conditions: &self.conditions,
+            refuse: refuse::<E>,
+            plain: false,
+        }
+    }
+
+    /// The response with its tag sealed for the principal and `Vary` naming its fields.
+    pub fn seal(&self, mut response: Response) -> Response {
+        seal_response(&mut response, self.personal.vary(), Some(&self.personal));
+        response
+    }
+}
+
+/// Holds the `per_user` argument's type to [`Principal`], at that type: the one error a
+/// handler whose principal is not one gets, routed or not.
+#[inline(always)]
+pub fn principal<P: Principal>() {}
 
 /// Pins the output type of the handler body, so that `?` and `return` inside it
 /// convert to the declared return type.

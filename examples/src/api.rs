@@ -8,11 +8,18 @@
 //! `#[etag]` does the rest: `Cache-Control: no-cache` on reads, 428 for writes without a
 //! precondition (before their body is read), and the new `ETag` and `Last-Modified` on
 //! every successful write.
+//!
+//! `/me/favorites` belongs to the caller ([`Caller`]): `#[etag(per_user = caller)]` seals
+//! its tags for them, so another caller's tag never revalidates nor writes it. `/` has no
+//! model: [`ETagLayer`] tags it by its body. Every response goes through tower-http's
+//! compressor (gzip and br), and [`EncodingTagsLayer`] outside it gives each coding its
+//! own tag and maps coded tags in requests back.
 
 use std::fmt;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use axum::extract::FromRef;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -22,29 +29,60 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use etag_runtime::header::TagList;
+use etag_runtime::layer::{ETagLayer, EncodingTagsLayer};
+use etag_runtime::principal::TagKey;
 use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
+use tower_http::compression::CompressionLayer;
 
-use crate::model::{NewProduct, PageRequest, PageStamp, Product};
+use crate::auth::Caller;
+use crate::model::{Favorites, NewProduct, PageRequest, PageStamp, Product};
 use crate::problem::{ApiError, Problem};
 use crate::store::{MAX_ID, MIN_ID, Store};
 
 /// How the API decides conditional reads.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiOptions {
     /// Load the whole resource first and decide 304/412 afterwards, as most frameworks do,
     /// instead of deciding from the validators alone. The responses are the same; only the
     /// work done for a 304 differs. For measuring what the early check saves.
     pub late_check: bool,
+    /// The secret per-user tags are sealed with; a random one when `None`.
+    pub tag_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 struct AppState {
     store: Store,
     options: ApiOptions,
+    tag_key: TagKey,
+}
+
+/// `#[etag(per_user = ...)]` takes the key from the state.
+impl FromRef<AppState> for TagKey {
+    fn from_ref(app: &AppState) -> Self {
+        app.tag_key.clone()
+    }
+}
+
+/// 32 bytes no other process has: from the system's random source where there is one,
+/// else from the standard library's per-process random hasher keys.
+fn random_secret() -> Vec<u8> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::io::Read;
+    let mut secret = vec![0u8; 32];
+    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut secret));
+    if read.is_err() {
+        for (i, chunk) in secret.chunks_mut(8).enumerate() {
+            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+            hasher.write_usize(i);
+            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
+        }
+    }
+    secret
 }
 
 /// How many times a write re-reads the state and re-evaluates its preconditions when
@@ -54,6 +92,11 @@ const WRITE_ATTEMPTS: usize = 8;
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
 /// The products API on `store`.
+///
+/// Outermost first: the request log; [`EncodingTagsLayer`], which gives each
+/// content-coding its own tag; the compressor (gzip and br); the 405 problem body;
+/// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
+/// the `#[etag]` routes as they are; the routes.
 pub fn router(store: Store, options: ApiOptions) -> Router {
     let products = Router::new()
         .route("/products", get(list_products).post(create_product))
@@ -64,14 +107,101 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
                 .patch(patch_product)
                 .delete(delete_product),
         );
+    let tag_key = match &options.tag_key {
+        Some(secret) => TagKey::new(secret),
+        None => TagKey::new(random_secret()),
+    };
     Router::new()
+        .route("/", get(index))
         .route("/health", get(health))
         .route("/products.csv", get(export_csv))
+        .route("/me/favorites", get(get_favorites).put(put_favorites))
         .merge(products)
         .fallback(no_route)
+        .layer(ETagLayer::new())
         .layer(middleware::map_response(problem_for_405))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(EncodingTagsLayer::new())
         .layer(middleware::from_fn(log_request))
-        .with_state(AppState { store, options })
+        .with_state(AppState {
+            store,
+            options,
+            tag_key,
+        })
+}
+
+/// `GET /`: what the API offers. It has no model and no version: [`ETagLayer`] tags it by
+/// the SHA-256 of its body, and answers a matching `If-None-Match` with 304.
+async fn index() -> Json<Value> {
+    Json(serde_json::json!({
+        "name": "products",
+        "routes": {
+            "GET /products?limit=N&after=ID": "a page of products, by id",
+            "POST /products": "create a product",
+            "GET|PUT|PATCH|DELETE /products/{id}": "one product; writes need If-Match",
+            "GET|PUT /me/favorites": "your favourite product ids (Authorization: Bearer <name>); PUT needs If-Match",
+            "GET /health": "whether the server is up",
+        },
+    }))
+}
+
+/// The body of `PUT /me/favorites`: a JSON array of product ids, each at most once.
+fn favorite_ids(ids: Vec<i64>) -> Result<Vec<i64>, Problem> {
+    if ids.len() > Favorites::MAX_IDS {
+        return Err(Problem::invalid(format!(
+            "At most {} favourites.",
+            Favorites::MAX_IDS
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for &id in &ids {
+        if !(MIN_ID..=MAX_ID).contains(&id) {
+            return Err(Problem::invalid(format!(
+                "{id} is not a product id: ids are integers from {MIN_ID} to {MAX_ID}."
+            )));
+        }
+        if !seen.insert(id) {
+            return Err(Problem::invalid(format!("{id} is listed twice.")));
+        }
+    }
+    Ok(ids)
+}
+
+/// `GET /me/favorites`: the caller's favourite product ids. Its `ETag` is sealed for the
+/// caller, it is `private` and varies on `Authorization`; the caller is known (or the
+/// request refused with 401) before any validator is computed.
+#[etag(per_user = caller, cache_control = "no-cache", error = ApiError)]
+async fn get_favorites(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Favorites>, ApiError> {
+    Ok(Json(app.store.favorites(&caller.name).await?))
+}
+
+/// `PUT /me/favorites` with a JSON array of product ids: replaces the caller's list if
+/// `If-Match` names its current version (428 without a precondition; 412 with a stale
+/// tag, or with a tag another caller got).
+#[etag(per_user = caller, require_precondition, error = ApiError)]
+async fn put_favorites(
+    State(app): State<AppState>,
+    caller: Caller,
+    conditions: Conditions,
+    body: Result<Json<Vec<i64>>, JsonRejection>,
+) -> Result<Json<Favorites>, ApiError> {
+    let ids = favorite_ids(body?.0)?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = app.store.favorites(&caller.name).await?;
+        let current = conditions.check_update(&current)?;
+        // INSERT or UPDATE ... WHERE version = $3: the check and the write are one step.
+        if let Some(saved) = app
+            .store
+            .set_favorites(&caller.name, current.version, &ids)
+            .await?
+        {
+            return Ok(Json(saved));
+        }
+    }
+    Err(conditions.failed().into())
 }
 
 /// `/products/{id}`: an id in [`MIN_ID`]`..=`[`MAX_ID`], written the one way the API writes

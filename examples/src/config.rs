@@ -20,6 +20,9 @@ pub struct Config {
     pub late_check: bool,
     /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
     pub limits: Limits,
+    /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
+    /// when unset.
+    pub tag_key: Option<String>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -101,6 +104,10 @@ Database (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"
         long it waits for another writer's lock) before the request gets 503
         [env: DB_STATEMENT_TIMEOUT] [default: 5s]
 
+Per-user ETags (GET /me/favorites) are sealed with the secret in the TAG_KEY environment
+variable; without it, with a random one per process (set it when several processes serve
+one database, so that a tag one hands out matches in the others).
+
 Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
   --header-read-timeout DURATION
         close a connection that takes longer to send a request's line and header fields,
@@ -122,7 +129,8 @@ Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
 
 Product ids a client may choose (PUT with If-None-Match: *) are 1 to 9007199254740991.
 
-Logs go to stderr; set RUST_LOG (default: info) to change what is logged.";
+Logs go to stderr; set RUST_LOG (default: info) to change what is logged, for example
+RUST_LOG=info,etag_runtime=debug to see why each 304, 412 and 428 was answered.";
 
 impl Config {
     /// Listen address when none is given.
@@ -268,6 +276,7 @@ impl Config {
             db,
             late_check,
             limits,
+            tag_key: env("TAG_KEY"),
         }))
     }
 }
@@ -308,6 +317,7 @@ mod tests {
             db: DbSettings::default(),
             late_check,
             limits: Limits::default(),
+            tag_key: None,
         })
     }
 

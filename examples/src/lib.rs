@@ -8,6 +8,7 @@
 //! [`Router`]: axum::Router
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod model;
 pub mod problem;
@@ -54,6 +55,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         store.clone(),
         ApiOptions {
             late_check: config.late_check,
+            tag_key: config.tag_key.clone(),
         },
     );
     println!("listening on http://{addr}");

@@ -297,6 +297,33 @@ fn rfc3339_micros<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<
     serializer.serialize_str(&format_timestamp(time))
 }
 
+/// A caller's favourite products: `GET /me/favorites` and `PUT /me/favorites`, shown as a
+/// JSON array of product ids.
+///
+/// Its `ETag` is its version, sealed for the caller by `#[etag(per_user = ...)]`: 0 before
+/// the first write, one more on each. The row is never deleted, so a version never repeats
+/// for one caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Versioned)]
+pub struct Favorites {
+    /// The product ids, in the caller's order.
+    pub ids: Vec<i64>,
+    /// 0 before the first write, one more on each.
+    #[version]
+    pub version: i64,
+}
+
+/// The body is the list itself.
+impl Serialize for Favorites {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.ids.serialize(serializer)
+    }
+}
+
+impl Favorites {
+    /// The most ids a list may hold.
+    pub const MAX_IDS: usize = 1000;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

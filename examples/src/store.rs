@@ -38,12 +38,15 @@ use sqlx::sqlite::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::model::{
-    CollectionState, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
+    CollectionState, Favorites, NewProduct, PageRequest, PageStamp, Price, Product, ProductStamp,
 };
 
 /// The schema, in order. Each entry runs once, in a transaction, and is recorded in
 /// `schema_migrations`; each is written so that running it twice does no harm.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_products.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_products.sql")),
+    (2, include_str!("../migrations/0002_favorites.sql")),
+];
 
 /// The smallest id a product may have.
 pub const MIN_ID: i64 = 1;
@@ -914,6 +917,73 @@ async fn open_postgres(url: &str, settings: DbSettings) -> Result<PgPool, sqlx::
         .test_before_acquire(true)
         .connect_with(options)
         .await
+}
+
+/// Each caller's favourites: one row per caller, never deleted.
+impl Store {
+    /// The caller's favourites; an empty list at version 0 before their first write.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn favorites(&self, user: &str) -> Result<Favorites, StoreError> {
+        self.count_queries(1);
+        const SQL: &str = "SELECT product_ids, version FROM favorites WHERE user_name = $1";
+        Ok(with_pool!(self, pool => {
+            let row = sqlx::query(SQL).bind(user).fetch_optional(pool).await?;
+            row.as_ref().map(favorites_from_row).transpose()?
+        })
+        .unwrap_or_default())
+    }
+
+    /// Replaces the caller's favourites if they are still at version `expected`, in one
+    /// statement: an `INSERT ... ON CONFLICT DO NOTHING` for version 0 (no row yet), an
+    /// `UPDATE ... WHERE version = $2` otherwise. `None` when they are not: nothing was
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn set_favorites(
+        &self,
+        user: &str,
+        expected: i64,
+        ids: &[i64],
+    ) -> Result<Option<Favorites>, StoreError> {
+        let json = serde_json::to_string(ids)
+            .map_err(|e| StoreError::Database(sqlx::Error::Encode(Box::new(e))))?;
+        self.count_queries(1);
+        const CREATE: &str = "INSERT INTO favorites (user_name, product_ids, version)
+             VALUES ($1, $2, 1)
+             ON CONFLICT (user_name) DO NOTHING
+             RETURNING product_ids, version";
+        const UPDATE: &str = "UPDATE favorites SET product_ids = $2, version = version + 1
+             WHERE user_name = $1 AND version = $3
+             RETURNING product_ids, version";
+        Ok(with_pool!(self, pool => {
+            let query = if expected == 0 {
+                sqlx::query(CREATE).bind(user).bind(&json)
+            } else {
+                sqlx::query(UPDATE).bind(user).bind(&json).bind(expected)
+            };
+            let row = query.fetch_optional(pool).await?;
+            row.as_ref().map(favorites_from_row).transpose()?
+        }))
+    }
+}
+
+fn favorites_from_row<R>(row: &R) -> Result<Favorites, sqlx::Error>
+where
+    R: Row,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'n> &'n str: ColumnIndex<R>,
+{
+    let json: String = column(row, "product_ids")?;
+    Ok(Favorites {
+        ids: serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        version: column(row, "version")?,
+    })
 }
 
 #[cfg(test)]

@@ -316,7 +316,13 @@ async fn late_check_gives_the_same_answers_after_the_full_load_scenario(store: S
         .await
         .unwrap();
     let early = router(store.clone(), ApiOptions::default());
-    let late = router(store.clone(), ApiOptions { late_check: true });
+    let late = router(
+        store.clone(),
+        ApiOptions {
+            late_check: true,
+            ..ApiOptions::default()
+        },
+    );
     let path = format!("/products/{}", product.id);
 
     for path in [path.as_str(), "/products", "/products?limit=1&after=1"] {

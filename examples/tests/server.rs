@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::DateTime;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use common::*;
@@ -1835,4 +1836,285 @@ async fn the_csv_export_serves_ranges_and_resumes_safely() {
     .await;
     assert_eq!(stale.status, 200);
     assert_eq!(stale.body, product.body);
+}
+
+/// `GET` with `Accept-Encoding: coding` (reqwest decodes nothing here: the body stays coded).
+async fn get_coded(server: &Server, path: &str, coding: &str, tag: Option<&str>) -> Reply {
+    let mut request = server.get(path).header("accept-encoding", coding);
+    if let Some(tag) = tag {
+        request = request.header("if-none-match", tag);
+    }
+    send(request).await
+}
+
+/// RFC 9110 section 8.8.1: a strong tag names one byte sequence, so the gzip, br and
+/// identity bodies of one version carry different strong tags; each revalidates to 304,
+/// and both the 200 and the 304 say `Vary: Accept-Encoding` (sections 12.5.5, 15.4.5).
+#[tokio::test]
+async fn rfc9110_8_8_1_each_coding_of_the_list_has_its_own_strong_tag_that_revalidates() {
+    let server = Server::start().await;
+    for name in ["Lamp", "Desk", "Chair"] {
+        server.create(name, 12.5).await;
+    }
+    let mut tags = Vec::new();
+    for coding in ["identity", "gzip", "br"] {
+        let reply = get_coded(&server, "/products", coding, None).await;
+        assert_eq!(reply.status, 200, "{coding}");
+        if coding == "identity" {
+            assert!(reply.header("content-encoding").is_none());
+        } else {
+            assert_eq!(reply.header("content-encoding"), Some(coding));
+        }
+        assert_eq!(reply.header("vary"), Some("accept-encoding"), "{coding}");
+        let tag = reply.etag().to_owned();
+        assert!(!tag.starts_with("W/"), "strong: {tag}");
+        let again = get_coded(&server, "/products", coding, Some(&tag)).await;
+        assert_eq!(again.status, 304, "{coding}");
+        assert_eq!(again.etag(), tag, "{coding}");
+        assert_eq!(again.header("vary"), Some("accept-encoding"), "{coding}");
+        assert!(again.header("content-encoding").is_none(), "{coding}");
+        assert!(again.body.is_empty(), "{coding}");
+        tags.push(tag);
+    }
+    assert_ne!(tags[0], tags[1]);
+    assert_ne!(tags[0], tags[2]);
+    assert_ne!(tags[1], tags[2]);
+}
+
+/// RFC 9110 section 13.1.1: a PUT whose `If-Match` carries the tag of a compressed GET of
+/// the current version succeeds; once the version moved on, that tag gets 412.
+#[tokio::test]
+async fn rfc9110_13_1_1_if_match_takes_the_tag_of_a_compressed_get_and_refuses_a_stale_one() {
+    let server = Server::start().await;
+    let created = server.create("Lamp", 12.5).await;
+    let path = created.header("location").expect("a Location").to_owned();
+    let gzip = get_coded(&server, &path, "gzip", None).await;
+    assert_eq!(gzip.header("content-encoding"), Some("gzip"));
+    let tag = gzip.etag().to_owned();
+    assert_eq!(tag, "\"1-gzip\"");
+    let put = |tag: String| {
+        send(
+            server
+                .request(Method::PUT, &path)
+                .header("if-match", tag)
+                .json(&json!({ "name": "Lamp", "price": 14.0 })),
+        )
+    };
+    let reply = put(tag.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.etag(), "\"2\"");
+    put(tag).await.assert_problem(412);
+    put("\"1-br\"".into()).await.assert_problem(412);
+}
+
+/// RFC 9110 section 13.1.2 and RFC 9111 section 5.2.2.7: `/me/favorites` is the caller's.
+/// Its tags are sealed for them: user B with user A's tag gets 200 on GET and 412 on PUT;
+/// the responses are `private` and vary on `Authorization`.
+#[tokio::test]
+async fn rfc9110_13_1_favorites_belong_to_their_caller() {
+    let server = Server::start().await;
+    let as_user = |method: Method, who: &str| {
+        server
+            .request(method, "/me/favorites")
+            .header("authorization", format!("Bearer {who}"))
+    };
+    let ada = send(as_user(Method::GET, "ada")).await;
+    assert_eq!(ada.status, 200);
+    assert_eq!(ada.json(), json!([]));
+    assert_eq!(ada.header("cache-control"), Some("private, no-cache"));
+    assert_eq!(ada.header("vary"), Some("authorization"));
+    let ada_tag = ada.etag().to_owned();
+    assert!(!ada_tag.contains("ada"), "{ada_tag}");
+
+    let again = send(as_user(Method::GET, "ada").header("if-none-match", &ada_tag)).await;
+    assert_eq!(again.status, 304);
+    let bob = send(as_user(Method::GET, "bob").header("if-none-match", &ada_tag)).await;
+    assert_eq!(bob.status, 200);
+    assert_ne!(bob.etag(), ada_tag);
+
+    let put = |who: &str, tag: &str| {
+        send(
+            as_user(Method::PUT, who)
+                .header("if-match", tag.to_owned())
+                .json(&json!([3, 1])),
+        )
+    };
+    put("bob", &ada_tag).await.assert_problem(412);
+    let saved = put("ada", &ada_tag).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert_eq!(saved.json(), json!([3, 1]));
+    assert_ne!(saved.etag(), ada_tag);
+    put("ada", &ada_tag).await.assert_problem(412);
+    // Bob's list did not change.
+    assert_eq!(send(as_user(Method::GET, "bob")).await.json(), json!([]));
+
+    // No precondition: 428; no caller: 401 with a challenge, before anything else.
+    let reply = send(as_user(Method::PUT, "ada").json(&json!([1]))).await;
+    reply.assert_problem(428);
+    let reply = send(server.get("/me/favorites").header("if-none-match", "*")).await;
+    reply.assert_problem(401);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Bearer realm=\"products\"")
+    );
+    assert!(reply.header("etag").is_none());
+    // Not a list of product ids: 422.
+    let reply = send(
+        as_user(Method::PUT, "ada")
+            .header("if-match", saved.etag().to_owned())
+            .json(&json!([1, 1])),
+    )
+    .await;
+    reply.assert_problem(422);
+}
+
+/// `/` has no model: `ETagLayer` tags it by the SHA-256 of its body and answers 304, in
+/// each coding; the `#[etag]` routes behind the same layer keep their version tags.
+#[tokio::test]
+async fn the_layer_tags_the_index_and_leaves_the_etag_routes_alone() {
+    let server = Server::start().await;
+    let index = send(server.get("/")).await;
+    assert_eq!(index.status, 200);
+    let digest = etag_runtime::ETag::digest(index.body.as_bytes()).to_string();
+    assert_eq!(index.etag(), digest);
+    let again = send(server.get("/").header("if-none-match", &digest)).await;
+    assert_eq!(again.status, 304);
+    assert_eq!(again.etag(), digest);
+    let gzip = get_coded(&server, "/", "gzip", None).await;
+    assert_eq!(
+        gzip.etag(),
+        format!("{}-gzip\"", digest.trim_end_matches('"'))
+    );
+    let again = get_coded(&server, "/", "gzip", Some(gzip.etag())).await;
+    assert_eq!(again.status, 304);
+
+    let created = server.create("Lamp", 12.5).await;
+    let path = created.header("location").expect("a Location").to_owned();
+    let product = send(server.get(&path)).await;
+    assert_eq!(product.etag(), "\"1\"");
+    assert_eq!(product.header("cache-control"), Some("no-cache"));
+    let again = send(server.get(&path).header("if-none-match", "\"1\"")).await;
+    assert_eq!(again.status, 304);
+}
+
+/// RFC 9110 sections 8.8.1 and 13.1.2 through curl's own `--compressed` (when curl is
+/// installed): it asks for the codings it has, gets a coded tag, and revalidates with it.
+#[tokio::test]
+async fn rfc9110_13_1_2_curl_compressed_revalidates_its_coded_tag() {
+    let Ok(version) = Command::new("curl").arg("--version").output().await else {
+        eprintln!("curl is not installed: skipped");
+        return;
+    };
+    assert!(version.status.success());
+    let server = Server::start().await;
+    server.create("Lamp", 12.5).await;
+    let url = server.url("/products");
+    let run = |extra: Vec<String>| {
+        let url = url.clone();
+        async move {
+            let output = Command::new("curl")
+                .args(["-s", "--compressed", "-o", "/dev/null", "-D", "-"])
+                .args(extra)
+                .arg(url)
+                .output()
+                .await
+                .expect("run curl");
+            assert!(output.status.success());
+            String::from_utf8(output.stdout).expect("ASCII headers")
+        }
+    };
+    let head = run(Vec::new()).await;
+    let field = |head: &str, name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (n, v) = l.split_once(':')?;
+                n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("no {name} in {head}"))
+    };
+    let coding = field(&head, "content-encoding");
+    let tag = field(&head, "etag");
+    assert!(tag.ends_with(&format!("-{coding}\"")), "{tag} for {coding}");
+    let again = run(vec!["-H".into(), format!("If-None-Match: {tag}")]).await;
+    assert!(again.starts_with("HTTP/1.1 304"), "{again}");
+    assert_eq!(field(&again, "etag"), tag);
+    assert_eq!(field(&again, "vary"), "accept-encoding");
+}
+
+/// With `RUST_LOG=etag_runtime=debug`, the 304s, 412s and 428s are logged with the
+/// method, the status and the field that decided.
+#[tokio::test]
+async fn decisions_are_logged_at_debug() {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"])
+        .env("RUST_LOG", "etag_runtime=debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the products binary");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(START_TIMEOUT, stdout.next_line())
+        .await
+        .expect("the server starts")
+        .expect("read stdout")
+        .expect("a line");
+    let base = line
+        .strip_prefix("listening on ")
+        .expect("the address")
+        .to_owned();
+    let client = client();
+    let product = format!("{base}/products/1");
+    let put = client
+        .put(&product)
+        .header("if-none-match", "*")
+        .json(&json!({ "name": "Lamp", "price": 1.0 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let got = client
+        .get(&product)
+        .header("if-none-match", "\"1\"")
+        .send()
+        .await;
+    assert_eq!(status(got.unwrap()), 304);
+    let got = client
+        .delete(&product)
+        .header("if-match", "\"9\"")
+        .send()
+        .await;
+    assert_eq!(status(got.unwrap()), 412);
+    let got = client.delete(&product).send().await;
+    assert_eq!(status(got.unwrap()), 428);
+    child.start_kill().expect("stop the server");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .await
+        .expect("read stderr");
+    let events: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("precondition answered the request"))
+        .collect();
+    assert_eq!(events.len(), 3, "{stderr}");
+    assert!(
+        events[0].contains("method=GET") && events[0].contains("status=304"),
+        "{stderr}"
+    );
+    assert!(
+        events[0].contains("decided_by=\"If-None-Match\""),
+        "{stderr}"
+    );
+    assert!(
+        events[1].contains("method=DELETE") && events[1].contains("status=412"),
+        "{stderr}"
+    );
+    assert!(events[1].contains("decided_by=\"If-Match\""), "{stderr}");
+    assert!(events[2].contains("status=428"), "{stderr}");
 }

@@ -13,13 +13,21 @@ const REQUIRE_PRECONDITION: &str = "require_precondition";
 const CACHE_CONTROL: &str = "cache_control";
 const ERROR: &str = "error";
 const CRATE: &str = "crate";
+const PER_USER: &str = "per_user";
 const LIMIT: &str = "limit";
 const STRICT: &str = "strict";
 /// Not an argument: weakness belongs where a tag is made. Named for its hint.
 const WEAK: &str = "weak";
 
-const KEYS: &[&str] = &[HASH, REQUIRE_PRECONDITION, CACHE_CONTROL, ERROR, CRATE];
-const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `require_precondition(strict)`, `cache_control = \"...\"`, `error = <type>`, `crate = \"...\"`";
+const KEYS: &[&str] = &[
+    HASH,
+    REQUIRE_PRECONDITION,
+    CACHE_CONTROL,
+    ERROR,
+    PER_USER,
+    CRATE,
+];
+const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `require_precondition(strict)`, `cache_control = \"...\"`, `error = <type>`, `per_user = <argument>`, `crate = \"...\"`";
 
 /// Where the validators come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +58,8 @@ pub(crate) struct Args {
     pub(crate) cache_control: Option<LitStr>,
     /// `error = T`: the type the 412s and 428s of the handler are rendered through.
     pub(crate) error: Option<syn::Type>,
+    /// `per_user = arg`: the handler's argument that extracts the principal.
+    pub(crate) per_user: Option<syn::Ident>,
     pub(crate) runtime: RuntimePath,
 }
 
@@ -60,6 +70,7 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
         require_precondition: Require::Nothing,
         cache_control: None,
         error: None,
+        per_user: None,
         runtime: RuntimePath::default(),
     };
     let mut seen: Vec<String> = Vec::new();
@@ -140,6 +151,17 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
                     syn::Error::new(e.span(), "expected a type, for example `error = ApiError`")
                 })?;
                 args.error = Some(ty);
+            }
+            PER_USER => {
+                const HINT: &str = "expected the name of the handler's argument that extracts the principal, for example `per_user = caller` for `caller: Caller`";
+                if !meta.input.peek(Token![=]) {
+                    return Err(syn::Error::new_spanned(&meta.path, HINT));
+                }
+                let ident: syn::Ident = meta
+                    .value()?
+                    .parse()
+                    .map_err(|e| syn::Error::new(e.span(), HINT))?;
+                args.per_user = Some(ident);
             }
             REQUIRE_PRECONDITION => {
                 args.require_precondition = Require::Precondition;
@@ -275,8 +297,10 @@ mod tests {
             require_precondition,
             cache_control = "no-cache",
             error = crate::ApiError,
+            per_user = caller,
             crate = "my::rt"
         ));
+        assert_eq!(args.per_user.unwrap().to_string(), "caller");
         assert_eq!(args.mode, Mode::Hash { limit: Some(1024) });
         assert_eq!(args.require_precondition, Require::Precondition);
         assert_eq!(
@@ -328,5 +352,8 @@ mod tests {
         assert!(parse_err(quote!(hash(limit = "3"))).contains("integer literal"));
         assert!(parse_err(quote!(cache_control)).contains("expected a string value"));
         assert!(parse_err(quote!(crate = "a b")).contains("is not a path"));
+        assert!(parse_err(quote!(per_user)).contains("`per_user = caller`"));
+        assert!(parse_err(quote!(per_user = "caller")).contains("`per_user = caller`"));
+        assert!(parse_err(quote!(per_usr = caller)).contains("did you mean `per_user`?"));
     }
 }

@@ -7,6 +7,7 @@ use syn::spanned::Spanned as _;
 
 use super::args::{Args, Mode, Require};
 use super::ast::{Handler, Output};
+use super::validate::principal_arg;
 
 /// The handler with the context extractor as its first argument, its patterns moved into
 /// the body, and the body's value turned into the conditional response.
@@ -30,11 +31,43 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         None => quote!(#private::Precondition),
     };
 
-    let mut params = vec![quote!(#cx: #private::Context<{ #require }, #error>)];
+    // `per_user = arg`: that argument is extracted by the context, first, and handed over.
+    let principal = args
+        .per_user
+        .as_ref()
+        .and_then(|name| principal_arg(&handler, name))
+        .map(|(index, _)| index);
+    let principal_var = Ident::new("__etag_principal", Span::mixed_site());
+    let (context, first, take) = match principal.map(|i| &handler.args[i]) {
+        Some(arg) => {
+            let ty = &arg.ty;
+            let context = quote!(#private::UserContext);
+            let param = quote!(mut #cx: #private::UserContext<{ #require }, #error, #ty>);
+            // Spanned at the argument's type: a type that is not a `Principal` is
+            // reported there, once.
+            let check = quote_spanned!(ty.span()=> #private::principal::<#ty>(););
+            let take = quote! {
+                #check
+                let #principal_var = #private::UserContext::take_principal(&mut #cx);
+            };
+            (context, param, take)
+        }
+        None => (
+            quote!(#private::Context),
+            quote!(#cx: #private::Context<{ #require }, #error>),
+            TokenStream::new(),
+        ),
+    };
+
+    let mut params = vec![first];
     let mut bindings = Vec::new();
     for (index, arg) in handler.args.iter().enumerate() {
         let name = format_ident!("__etag_arg{}", index, span = Span::mixed_site());
         let (attrs, pat, ty) = (&arg.attrs, &arg.pat, &arg.ty);
+        if principal == Some(index) {
+            bindings.push(quote!(#(#attrs)* let #pat = #principal_var;));
+            continue;
+        }
         params.push(quote!(#(#attrs)* #name: #ty));
         bindings.push(quote!(#(#attrs)* let #pat = #name;));
     }
@@ -82,7 +115,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     let respond = match args.mode {
         Mode::Hash { .. } => quote_spanned! {ret_span=>
             #private::respond_hashed(
-                #private::Context::responder(&#cx),
+                #context::responder(&#cx),
                 #private::IntoResponse::into_response(#output),
                 __ETAG_OPTIONS,
             )
@@ -90,10 +123,10 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         },
         Mode::Value if opaque => quote_spanned! {ret_span=>
             #private::respond(
-                #private::Context::responder(&#cx),
+                #context::responder(&#cx),
                 #private::IntoConditionalResponse::into_conditional_response(
                     #output,
-                    &#private::Context::responder(&#cx),
+                    &#context::responder(&#cx),
                 ),
                 __ETAG_OPTIONS,
             )
@@ -101,16 +134,23 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         },
         Mode::Value => quote_spanned! {ret_span=>
             #private::respond(
-                #private::Context::responder(&#cx),
+                #context::responder(&#cx),
                 <#ret as #private::IntoConditionalResponse>::into_conditional_response(
                     #output,
-                    &#private::Context::responder(&#cx),
+                    &#context::responder(&#cx),
                 ),
                 __ETAG_OPTIONS,
             )
             .await
         },
     };
+
+    let respond = if principal.is_some() {
+        quote!(#private::UserContext::seal(&#cx, #respond))
+    } else {
+        respond
+    };
+    let private_cc = principal.is_some();
 
     // With `impl Trait` the declared type is not named above; a never-called check
     // still holds the body to it (and keeps the imports it names in use). A nested fn
@@ -150,7 +190,9 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             const __ETAG_OPTIONS: #private::Options = #private::Options {
                 cache_control: #cache_control,
                 hash_limit: #hash_limit,
+                private: #private_cc,
             };
+            #take
             #declared_fn
             let #output = #run;
             #declared_call

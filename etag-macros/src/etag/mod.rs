@@ -17,6 +17,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(args, &mut errors);
     let handler = validate::handler(&item, &mut errors);
+    if let Some(handler) = &handler {
+        validate::per_user(&args, handler, &mut errors);
+    }
     match handler {
         Some(handler) if errors.is_empty() => expand::handler(&args, handler),
         _ => {

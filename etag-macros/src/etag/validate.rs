@@ -2,9 +2,10 @@
 //! (if any) comes last.
 
 use proc_macro2::TokenStream;
-use syn::{Item, Type};
+use syn::{Item, Pat, Type};
 
-use super::ast::{Handler, NotAFn};
+use super::args::Args;
+use super::ast::{Arg, Handler, NotAFn};
 use crate::errors::Errors;
 
 const NOT_A_FN: &str = "`#[etag]` goes on an async handler fn, such as `#[etag] async fn get_product(...) -> Json<Product>`";
@@ -70,6 +71,38 @@ pub(crate) fn handler(item: &TokenStream, errors: &mut Errors) -> Option<Handler
     Some(handler)
 }
 
+/// The argument `per_user = name` names: the one whose pattern binds `name` alone.
+pub(crate) fn principal_arg<'a>(
+    handler: &'a Handler,
+    name: &syn::Ident,
+) -> Option<(usize, &'a Arg)> {
+    handler.args.iter().enumerate().find(
+        |(_, arg)| matches!(&*arg.pat, Pat::Ident(p) if p.ident == *name && p.subpat.is_none()),
+    )
+}
+
+/// `per_user = name` must name an argument of the handler, bound to that name.
+pub(crate) fn per_user(args: &Args, handler: &Handler, errors: &mut Errors) {
+    let Some(name) = &args.per_user else { return };
+    if principal_arg(handler, name).is_some() {
+        return;
+    }
+    // A near miss: the type of an argument, not its name.
+    let typed = handler.args.iter().find(|arg| {
+        matches!(&*arg.ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == *name))
+    });
+    let message = match typed.map(|arg| &*arg.pat) {
+        Some(Pat::Ident(binding)) => format!(
+            "`per_user = {name}` names a type: name the argument instead, `per_user = {}`",
+            binding.ident
+        ),
+        _ => format!(
+            "`per_user = {name}` names no argument of the handler: name the argument that extracts the principal, bound to a plain name (`per_user = caller` for `caller: Caller`)"
+        ),
+    };
+    errors.spanned(name, message);
+}
+
 /// The name of the axum body extractor the type is, if it is one.
 fn body_extractor(ty: &Type) -> Option<String> {
     let Type::Path(path) = ty else {
@@ -89,6 +122,49 @@ mod tests {
         let mut errors = Errors::default();
         let _ = handler(&item, &mut errors);
         errors.into_compile_errors().to_string()
+    }
+
+    #[test]
+    fn per_user_names_a_bound_argument() {
+        let check = |args: TokenStream, item: TokenStream| {
+            let mut errors = Errors::default();
+            let args = super::super::args::parse(args, &mut errors);
+            let handler = handler(&item, &mut errors).unwrap();
+            per_user(&args, &handler, &mut errors);
+            errors.into_compile_errors().to_string()
+        };
+        assert_eq!(
+            check(
+                quote!(per_user = caller),
+                quote!(
+                    async fn f(State(s): State<S>, caller: Caller) {}
+                )
+            ),
+            ""
+        );
+        assert_eq!(
+            check(
+                quote!(per_user = caller),
+                quote!(
+                    async fn f(mut caller: Caller) {}
+                )
+            ),
+            ""
+        );
+        let out = check(
+            quote!(per_user = user),
+            quote!(
+                async fn f(caller: Caller) {}
+            ),
+        );
+        assert!(out.contains("`per_user = user` names no argument"), "{out}");
+        let out = check(
+            quote!(per_user = caller),
+            quote!(
+                async fn f(Caller(caller): Caller) {}
+            ),
+        );
+        assert!(out.contains("names no argument"), "{out}");
     }
 
     #[test]
