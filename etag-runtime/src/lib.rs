@@ -129,7 +129,8 @@ pub use versioned::Versioned;
 pub use etag_macros::{Versioned, etag};
 
 /// The README's examples, compiled as doc tests so that they cannot rot (they use the
-/// `chrono` feature, as the README's install section does).
-#[cfg(all(doctest, feature = "chrono"))]
+/// `chrono` feature, as the README's install section does, and its OpenAPI section the
+/// `utoipa` feature).
+#[cfg(all(doctest, feature = "chrono", feature = "utoipa"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
