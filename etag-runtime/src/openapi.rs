@@ -58,9 +58,9 @@
 //!
 //! | operation | request header parameters | responses |
 //! |---|---|---|
-//! | GET, HEAD | `If-None-Match`, `If-Modified-Since`, `If-Match`, `If-Unmodified-Since`; on GET `Range` and `If-Range` | `ETag` and `Last-Modified` on the 2xx; `304`; `412`; on GET `206` and `416` |
+//! | GET, HEAD | `If-None-Match`, `If-Modified-Since`, `If-Match`, `If-Unmodified-Since`; on GET `Range` and `If-Range` | `ETag` and `Last-Modified` on the 2xx but a 204; `304`; `412`; on GET `206` and `416` |
 //! | `hash`: GET, HEAD | `If-None-Match`, `If-Match`; on GET `Range` and `If-Range` | `ETag` on the 200; `304`; `412`; on GET `206` and `416` |
-//! | POST, PUT, PATCH, DELETE | `If-Match`, `If-None-Match`, `If-Unmodified-Since` | `ETag` and `Last-Modified` (of the new state) on the 2xx, not with `hash`; `412` |
+//! | POST, PUT, PATCH, DELETE | `If-Match`, `If-None-Match`, `If-Unmodified-Since` | `ETag` and `Last-Modified` (of the new state) on the 2xx but a 204, not with `hash`; `412` |
 //! | `require_precondition` | the same, each saying that one of them is required | also `428` |
 //! | `per_user` | | `Vary` and `Cache-Control` on the 2xx and the 304 |
 //! | `cache_control = "..."` | | `Cache-Control` on the 2xx and the 304 |
@@ -233,10 +233,11 @@ fn patch(operation: &mut Operation, method: Method, behaviour: Behaviour) {
         let RefOr::T(response) = response else {
             continue;
         };
+        // A 204 has no representation, so no validators of one.
         let tagged = if behaviour.hash {
             status == "200"
         } else {
-            status.starts_with('2')
+            status.starts_with('2') && status != "204"
         };
         if tagged {
             add_headers(response, &validators);
@@ -564,6 +565,10 @@ mod tests {
         assert_eq!(statuses(op), ["200", "204", "206", "304", "412", "416"]);
         assert_eq!(headers(op, "200"), ["ETag", "Last-Modified"]);
         assert_eq!(headers(op, "304"), ["ETag", "Last-Modified"]);
+        assert!(
+            headers(op, "204").is_empty(),
+            "no representation, no validators"
+        );
         assert!(!op.responses.responses.contains_key("428"));
         let head = super::tests::op(&doc, "/items/{id}", HttpMethod::Head);
         assert!(!params(head).contains(&"Range"));
