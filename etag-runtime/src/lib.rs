@@ -72,7 +72,8 @@
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
 //! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
 //! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
-//! content-coding behind a compressor) and [`principal`] (tags of per-user responses).
+//! content-coding behind a compressor), [`principal`] (tags of per-user responses) and,
+//! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document).
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
 //! with the method, the status, the header field that decided and the tag it was compared
@@ -82,8 +83,10 @@
 //!
 //! `uuid`, `chrono`, `time` and `jiff` add their types as version and timestamp field
 //! types: `uuid::Uuid`; `chrono::DateTime<Utc>` and `chrono::NaiveDateTime`;
-//! `time::OffsetDateTime` and `time::PrimitiveDateTime`; `jiff::Timestamp`. None is on by
-//! default.
+//! `time::OffsetDateTime` and `time::PrimitiveDateTime`; `jiff::Timestamp`. `utoipa` adds
+//! `openapi::ConditionalRequests`, which documents every `#[etag]` handler's validators,
+//! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document. None is
+//! on by default.
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -98,6 +101,9 @@ mod validators;
 mod versioned;
 
 pub mod layer;
+#[cfg(feature = "utoipa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
+pub mod openapi;
 pub mod principal;
 pub mod response;
 pub mod version;
@@ -123,7 +129,8 @@ pub use versioned::Versioned;
 pub use etag_macros::{Versioned, etag};
 
 /// The README's examples, compiled as doc tests so that they cannot rot (they use the
-/// `chrono` feature, as the README's install section does).
-#[cfg(all(doctest, feature = "chrono"))]
+/// `chrono` feature, as the README's install section does, and its OpenAPI section the
+/// `utoipa` feature).
+#[cfg(all(doctest, feature = "chrono", feature = "utoipa"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

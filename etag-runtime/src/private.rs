@@ -231,3 +231,66 @@ impl<F: Fn(&mut dyn fmt::Write) -> fmt::Result> VersionValue for Encoded<F> {
         (self.0)(out)
     }
 }
+
+/// One `#[etag]` handler as the `utoipa` feature's registry holds it: what
+/// [`ConditionalRequests`](crate::openapi::ConditionalRequests) needs to document it.
+#[cfg(feature = "utoipa")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    /// The handler fn's name: utoipa's default `operation_id`.
+    pub name: &'static str,
+    /// The module it is written in, for the message about two handlers of one name.
+    pub module: &'static str,
+    /// What it answers.
+    pub behaviour: Behaviour,
+}
+
+/// What an `#[etag]` handler answers, from its arguments.
+#[cfg(feature = "utoipa")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behaviour {
+    /// [`OPTIONAL`], [`REQUIRED`] or [`REQUIRED_TAG`].
+    pub require: u8,
+    /// `hash`: tags from the body, of a 200 to GET or HEAD only.
+    pub hash: bool,
+    /// `per_user = ...`: `Vary` and `Cache-Control: private`.
+    pub per_user: bool,
+    /// `cache_control = "..."`.
+    pub cache_control: Option<&'static str>,
+}
+
+#[cfg(feature = "utoipa")]
+inventory::collect!(Registered);
+
+#[cfg(feature = "utoipa")]
+pub use inventory;
+
+/// What `#[etag]` emits in every handler's body: with the `utoipa` feature, the handler's
+/// [`Behaviour`] goes into the registry that
+/// [`ConditionalRequests`](crate::openapi::ConditionalRequests) reads; without it, nothing.
+/// In the body rather than next to the fn, so that it also works for an associated fn
+/// (an `impl` block cannot hold the unnamed item the registration is).
+#[cfg(feature = "utoipa")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __etag_register {
+    (name: $name:ident, behaviour: $behaviour:expr $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::Registered {
+                name: ::core::stringify!($name),
+                module: ::core::module_path!(),
+                behaviour: $behaviour,
+            }
+        }
+    };
+}
+
+/// Without the `utoipa` feature, the registration is nothing.
+#[cfg(not(feature = "utoipa"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __etag_register {
+    ($($tokens:tt)*) => {};
+}
+
+pub use crate::__etag_register as register;

@@ -14,6 +14,10 @@
 //! model: [`ETagLayer`] tags it by its body. Every response goes through tower-http's
 //! compressor (gzip and br), and [`EncodingTagsLayer`] outside it gives each coding its
 //! own tag and maps coded tags in requests back.
+//!
+//! Every handler has its `#[utoipa::path]`, written above its `#[etag]`; `GET /openapi.json`
+//! serves the document they make ([`openapi`]), in which [`ConditionalRequests`] documents
+//! the conditional side of each `#[etag]` handler.
 
 use std::fmt;
 use std::time::Instant;
@@ -30,6 +34,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use etag_runtime::header::TagList;
 use etag_runtime::layer::{ETagLayer, EncodingTagsLayer};
+use etag_runtime::openapi::ConditionalRequests;
 use etag_runtime::principal::TagKey;
 use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
 use serde::de::value::MapAccessDeserializer;
@@ -37,10 +42,11 @@ use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use tower_http::compression::CompressionLayer;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::Caller;
 use crate::model::{Favorites, NewProduct, PageRequest, PageStamp, Product};
-use crate::problem::{ApiError, Problem};
+use crate::problem::{ApiError, Problem, ProblemBody};
 use crate::store::{MAX_ID, MIN_ID, Store};
 
 /// How the API decides conditional reads.
@@ -114,6 +120,7 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi_json))
         .route("/products.csv", get(export_csv))
         .route("/me/favorites", get(get_favorites).put(put_favorites))
         .merge(products)
@@ -132,6 +139,12 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
 
 /// `GET /`: what the API offers. It has no model and no version: [`ETagLayer`] tags it by
 /// the SHA-256 of its body, and answers a matching `If-None-Match` with 304.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "meta",
+    responses((status = 200, description = "The routes, by method and path.", body = Object))
+)]
 async fn index() -> Json<Value> {
     Json(serde_json::json!({
         "name": "products",
@@ -141,6 +154,7 @@ async fn index() -> Json<Value> {
             "GET|PUT|PATCH|DELETE /products/{id}": "one product; writes need If-Match",
             "GET|PUT /me/favorites": "your favourite product ids (Authorization: Bearer <name>); PUT needs If-Match",
             "GET /health": "whether the server is up",
+            "GET /openapi.json": "the OpenAPI 3.1 document of these routes",
         },
     }))
 }
@@ -170,6 +184,15 @@ fn favorite_ids(ids: Vec<i64>) -> Result<Vec<i64>, Problem> {
 /// `GET /me/favorites`: the caller's favourite product ids. Its `ETag` is sealed for the
 /// caller, it is `private` and varies on `Authorization`; the caller is known (or the
 /// request refused with 401) before any validator is computed.
+#[utoipa::path(
+    get,
+    path = "/me/favorites",
+    tag = "favorites",
+    responses(
+        (status = 200, description = "The caller's favourite product ids.", body = Vec<i64>),
+        (status = 401, description = "No valid `Authorization: Bearer <name>`.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(per_user = caller, cache_control = "no-cache", error = ApiError)]
 async fn get_favorites(
     State(app): State<AppState>,
@@ -181,6 +204,17 @@ async fn get_favorites(
 /// `PUT /me/favorites` with a JSON array of product ids: replaces the caller's list if
 /// `If-Match` names its current version (428 without a precondition; 412 with a stale
 /// tag, or with a tag another caller got).
+#[utoipa::path(
+    put,
+    path = "/me/favorites",
+    tag = "favorites",
+    request_body(content = Vec<i64>, description = "Product ids, each at most once."),
+    responses(
+        (status = 200, description = "The list as saved.", body = Vec<i64>),
+        (status = 401, description = "No valid `Authorization: Bearer <name>`.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not a list of product ids, or one listed twice.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(per_user = caller, require_precondition, error = ApiError)]
 async fn put_favorites(
     State(app): State<AppState>,
@@ -262,16 +296,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ProductId {
 #[derive(Debug)]
 struct ProductBody(ProductFields);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductFields {
     name: String,
     price: f64,
     #[serde(default, rename = "id")]
+    #[schema(ignore)]
     _id: Option<IgnoredAny>,
     #[serde(default, rename = "version")]
+    #[schema(ignore)]
     _version: Option<IgnoredAny>,
     #[serde(default, rename = "updated_at")]
+    #[schema(ignore)]
     _updated_at: Option<IgnoredAny>,
 }
 
@@ -346,6 +383,15 @@ const EXPORT_ATTEMPTS: usize = 3;
 /// downloads (`Range`, `If-Range`). Its validators are the collection's, checked before any
 /// row is read; the rows are read page by page, and read again if a write landed meanwhile,
 /// so that the body is always the one state its validators name.
+#[utoipa::path(
+    get,
+    path = "/products.csv",
+    tag = "products",
+    responses(
+        (status = 200, description = "Every product, one CSV row each.", body = String, content_type = "text/csv"),
+        (status = 503, description = "The products changed on every read; try again after `Retry-After`.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(cache_control = "no-cache", error = ApiError)]
 async fn export_csv(
     State(app): State<AppState>,
@@ -390,6 +436,13 @@ async fn export_csv(
     .into())
 }
 
+/// `GET /health`: whether the server is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "meta",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`.", body = Object))
+)]
 async fn health() -> Json<Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
@@ -491,6 +544,20 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 /// Each page has its own validators ([`PageStamp`]), computed from one query that reads
 /// only the page's ids and versions; the page is loaded only when the client's copy is
 /// stale.
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many products, 1 to 1000 (default 100)."),
+        ("after" = Option<i64>, Query, description = "Only products with a larger id: the last id of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of products, by id.", body = Vec<Product>,
+            headers(("Link" = String, description = "`</products?limit=N&after=LAST>; rel=\"next\"` when another page follows."))),
+        (status = 400, description = "A query parameter that is not `limit` or `after`, repeated, or out of range.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(cache_control = "no-cache", error = ApiError)]
 async fn list_products(
     State(app): State<AppState>,
@@ -520,6 +587,16 @@ async fn list_products(
 /// read first, and the rest of the row only when the client's copy is stale. A request
 /// without preconditions goes straight to the one full read: an early read could only
 /// cost it a query.
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    responses(
+        (status = 200, description = "The product.", body = Product),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(cache_control = "no-cache", error = ApiError)]
 async fn get_product(
     State(app): State<AppState>,
@@ -558,6 +635,17 @@ async fn get_product(
 /// `POST /products`: 201 with the new product. Preconditions, if any, are evaluated
 /// against the collection, and the product is created only if the collection is still in
 /// the state they held against.
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    request_body = ProductFields,
+    responses(
+        (status = 201, description = "The new product.", body = Product,
+            headers(("Location" = String, description = "The new product's URL."))),
+        (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(error = ApiError)]
 async fn create_product(
     State(app): State<AppState>,
@@ -587,6 +675,19 @@ async fn create_product(
 /// `PUT /products/{id}`: replaces the product if the client has seen its current state
 /// (`If-Match` or `If-Unmodified-Since`), or creates it if the client asked for that
 /// (`If-None-Match: *`) and it does not exist. Without a precondition: 428.
+#[utoipa::path(
+    put,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    request_body = ProductFields,
+    responses(
+        (status = 200, description = "The product as changed.", body = Product),
+        (status = 201, description = "The product, created (with `If-None-Match: *`).", body = Product,
+            headers(("Location" = String, description = "The product's URL."))),
+        (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(require_precondition, error = ApiError)]
 async fn put_product(
     State(app): State<AppState>,
@@ -622,6 +723,19 @@ async fn put_product(
 }
 
 /// `PATCH /products/{id}` with a JSON merge patch: the same preconditions as PUT.
+#[utoipa::path(
+    patch,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396) of the product."),
+    responses(
+        (status = 200, description = "The product as changed.", body = Product),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/merge-patch+json`.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The patched product is not valid.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(require_precondition, error = ApiError)]
 async fn patch_product(
     State(app): State<AppState>,
@@ -680,6 +794,16 @@ async fn patch_product(
 
 /// `DELETE /products/{id}`: the same preconditions as PUT; 204, which carries no
 /// validators (there is no representation left).
+#[utoipa::path(
+    delete,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
 #[etag(require_precondition, error = ApiError)]
 async fn delete_product(
     State(app): State<AppState>,
@@ -698,6 +822,51 @@ async fn delete_product(
         }
     }
     Err(conditions.failed().into())
+}
+
+/// The OpenAPI 3.1 document of every route, generated from the handlers' `#[utoipa::path]`;
+/// [`ConditionalRequests`] adds what each `#[etag]` handler answers: its validators, the
+/// conditional header fields it reads, and its 304, 412 and 428.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "products", description = "A products API with ETags and conditional requests (RFC 9110 section 13)."),
+    paths(
+        index,
+        health,
+        openapi_json,
+        list_products,
+        create_product,
+        get_product,
+        put_product,
+        patch_product,
+        delete_product,
+        export_csv,
+        get_favorites,
+        put_favorites,
+    ),
+    modifiers(&ConditionalRequests),
+    tags(
+        (name = "products", description = "The products, with their versions as ETags."),
+        (name = "favorites", description = "The caller's own list (`Authorization: Bearer <name>`)."),
+        (name = "meta", description = "About the API."),
+    )
+)]
+struct ApiDoc;
+
+/// The API's OpenAPI document: `GET /openapi.json`, and what `products --openapi` prints.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// `GET /openapi.json`: [`openapi`]. A plain route: [`ETagLayer`] tags it by its body.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "This document.", body = Object))
+)]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
 }
 
 async fn no_route(uri: Uri) -> Problem {

@@ -64,6 +64,8 @@ pub enum Command {
     Serve(Config),
     /// Print the usage and exit.
     Help,
+    /// Print the OpenAPI document and exit.
+    OpenApi,
 }
 
 /// A command line that cannot be understood.
@@ -83,6 +85,7 @@ pub const USAGE: &str = "\
 products: a products API with ETags and conditional requests
 
 Usage: products [--listen ADDR] [--database URL] [--late-check] [DATABASE] [LIMITS]
+       products --openapi
 
 Options:
   --listen ADDR     address to listen on [env: LISTEN] [default: 127.0.0.1:3000]
@@ -90,6 +93,7 @@ Options:
                     sqlite://FILE, sqlite::memory: (lasts as long as the process), or
                     postgres://USER:PASS@HOST:PORT/DB (an existing database)
   --late-check      load resources before deciding 304/412 (for benchmarks)
+  --openapi         print the OpenAPI document (GET /openapi.json) and exit
   -h, --help        print this help
 
 Database (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
@@ -169,6 +173,7 @@ impl Config {
             };
             let slot = match name {
                 "-h" | "--help" => return Ok(Command::Help),
+                "--openapi" if inline.is_none() => return Ok(Command::OpenApi),
                 "--late-check" if inline.is_none() => {
                     late_check = true;
                     continue;
@@ -475,6 +480,8 @@ mod tests {
         );
         assert_eq!(parse(&["--help"], &[]), Ok(Command::Help));
         assert_eq!(parse(&["--listen", "x", "-h"], &[]), Ok(Command::Help));
+        assert_eq!(parse(&["--openapi"], &[]), Ok(Command::OpenApi));
+        assert!(parse(&["--openapi=yes"], &[]).is_err());
     }
 
     #[test]

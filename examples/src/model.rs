@@ -6,18 +6,22 @@ use std::time::SystemTime;
 use chrono::{DateTime, SecondsFormat, Utc};
 use etag_runtime::{ETag, Versioned};
 use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 
 /// A product as the API shows it.
 ///
 /// Its `ETag` is its version (`"3"`) and its `Last-Modified` is `updated_at`, both given by
 /// `#[derive(Versioned)]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Versioned)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Versioned, ToSchema)]
 pub struct Product {
     /// The product's id, its URL is `/products/{id}`.
+    #[schema(example = 1)]
     pub id: i64,
     /// The product's name.
+    #[schema(example = "Wireless Mouse")]
     pub name: String,
     /// The price, a JSON number with at most two decimals.
+    #[schema(value_type = f64, example = 29.99)]
     pub price: Price,
     /// 1 when created, one more on every change.
     #[version]
@@ -25,6 +29,7 @@ pub struct Product {
     /// When the product last changed, to the microsecond.
     #[last_modified]
     #[serde(serialize_with = "rfc3339_micros")]
+    #[schema(value_type = String, format = DateTime, example = "2026-11-25T14:03:07.123456Z")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -4,7 +4,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use etag_runtime::Precondition;
+use serde::Serialize;
 use tower_http::timeout::TimeoutError;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -47,13 +49,31 @@ impl Problem {
     }
 }
 
+/// The JSON body of a [`Problem`], and its schema in the OpenAPI document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemBody {
+    /// `about:blank`: the status says what happened.
+    #[serde(rename = "type")]
+    #[schema(example = "about:blank")]
+    pub kind: &'static str,
+    /// The status's reason phrase.
+    #[schema(example = "Not Found")]
+    pub title: &'static str,
+    /// The HTTP status.
+    #[schema(example = 404)]
+    pub status: u16,
+    /// What went wrong, for the client to act on.
+    #[schema(example = "There is no product 7.")]
+    pub detail: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": self.status.canonical_reason().unwrap_or("Error"),
-            "status": self.status.as_u16(),
-            "detail": self.detail,
+        let body = serde_json::json!(ProblemBody {
+            kind: "about:blank",
+            title: self.status.canonical_reason().unwrap_or("Error"),
+            status: self.status.as_u16(),
+            detail: self.detail,
         });
         let mut response = (
             self.status,

@@ -167,6 +167,23 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         _ => (TokenStream::new(), TokenStream::new()),
     };
 
+    // What the handler answers, for the runtime's OpenAPI modifier: its registry with the
+    // `utoipa` feature, nothing without. In the body, so that an associated fn gets it too.
+    let hash = matches!(args.mode, Mode::Hash { .. });
+    let per_user = principal.is_some();
+    let ident = &sig.ident;
+    let register = quote! {
+        #private::register! {
+            name: #ident,
+            behaviour: #private::Behaviour {
+                require: #require,
+                hash: #hash,
+                per_user: #per_user,
+                cache_control: #cache_control,
+            },
+        }
+    };
+
     let outer = &handler.outer_attrs;
     let inner = &handler.inner_attrs;
     let vis = &handler.vis;
@@ -175,7 +192,6 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     let safety = &sig.safety;
     let abi = &sig.abi;
     let fn_token = &sig.fn_token;
-    let ident = &sig.ident;
     let generics = &sig.generics;
     let where_clause = &sig.generics.where_clause;
 
@@ -192,6 +208,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                 hash_limit: #hash_limit,
                 private: #private_cc,
             };
+            #register
             #take
             #declared_fn
             let #output = #run;

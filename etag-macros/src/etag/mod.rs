@@ -77,6 +77,12 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("respond_hashed"), "{out}");
+        // What it answers goes to the OpenAPI registry, inside the body.
+        assert!(
+            out.contains(":: etag_runtime :: __private :: register ! { name : get_item , behaviour : :: etag_runtime :: __private :: Behaviour { require : :: etag_runtime :: __private :: OPTIONAL , hash : false , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , } , }"),
+            "{out}"
+        );
+        assert!(out.find("register !").unwrap() > out.find("__ETAG_OPTIONS").unwrap());
     }
 
     #[test]
@@ -98,6 +104,10 @@ mod tests {
         );
         assert!(out.contains("hash_limit : 1024"), "{out}");
         assert!(out.contains("respond_hashed"), "{out}");
+        assert!(
+            out.contains("rt :: __private :: register ! { name : page , behaviour : rt :: __private :: Behaviour { require : rt :: __private :: REQUIRED , hash : true , per_user : false , cache_control : :: core :: option :: Option :: None , } , }"),
+            "{out}"
+        );
         assert!(out.contains("rt :: __private"), "{out}");
         assert!(!out.contains("etag_runtime"), "{out}");
         // `impl Trait` cannot be named in the pinned output type: it becomes `_`.

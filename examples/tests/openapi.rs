@@ -1,0 +1,264 @@
+//! `GET /openapi.json` of the `products` binary, started as a real process: an OpenAPI 3.1
+//! document of every route, with the conditional requests of the `#[etag]` routes where
+//! they belong and nowhere else; `products --openapi` prints the same document.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::Value;
+use tokio::process::Command;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{HttpMethod, OpenApi, RefOr};
+
+use common::*;
+
+/// Every route the API serves, as (method, path) in the document.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/"),
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("get", "/products"),
+    ("post", "/products"),
+    ("get", "/products/{id}"),
+    ("put", "/products/{id}"),
+    ("patch", "/products/{id}"),
+    ("delete", "/products/{id}"),
+    ("get", "/products.csv"),
+    ("get", "/me/favorites"),
+    ("put", "/me/favorites"),
+];
+
+async fn document(server: &Server) -> (Value, OpenApi) {
+    let reply = send(server.get("/openapi.json")).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    // A plain route behind `ETagLayer`: tagged by its body.
+    assert!(reply.header("etag").is_some());
+    let value: Value = serde_json::from_str(&reply.body).expect("JSON");
+    // utoipa's own types read it back, and write it as they read it.
+    let doc: OpenApi = serde_json::from_str(&reply.body).expect("an OpenAPI document");
+    assert_eq!(serde_json::to_value(&doc).unwrap(), value);
+    (value, doc)
+}
+
+fn op(doc: &OpenApi, path: &str, method: HttpMethod) -> Operation {
+    doc.paths
+        .get_path_operation(path, method)
+        .unwrap_or_else(|| panic!("{path} is documented"))
+        .clone()
+}
+
+fn params(op: &Operation) -> Vec<String> {
+    op.parameters
+        .iter()
+        .flatten()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+fn statuses(op: &Operation) -> Vec<String> {
+    op.responses.responses.keys().cloned().collect()
+}
+
+fn response(op: &Operation, status: &str) -> utoipa::openapi::Response {
+    match op.responses.responses.get(status) {
+        Some(RefOr::T(response)) => response.clone(),
+        Some(RefOr::Ref(r)) => panic!("{status} is a reference to {}", r.ref_location),
+        None => panic!("no {status}"),
+    }
+}
+
+fn headers(op: &Operation, status: &str) -> Vec<String> {
+    response(op, status).headers.keys().cloned().collect()
+}
+
+/// What a `$ref` names is in the document.
+fn refs_resolve(value: &Value, root: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                match inner {
+                    Value::String(r) if key == "$ref" => {
+                        let pointer = r.strip_prefix('#').expect("a local reference");
+                        assert!(root.pointer(pointer).is_some(), "{r} resolves");
+                    }
+                    _ => refs_resolve(inner, root),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs_resolve(v, root)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_covers_every_route() {
+    let server = Server::start().await;
+    let (value, _) = document(&server).await;
+    assert_eq!(value["openapi"], "3.1.0");
+    refs_resolve(&value, &value);
+    let mut documented = Vec::new();
+    for (path, item) in value["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("a path item").keys() {
+            documented.push((method.clone(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut expected: Vec<_> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // And every documented operation is served: none falls through to the 404 of unknown
+    // routes or to a 405.
+    for (method, path) in ROUTES {
+        let method: Method = method.to_uppercase().parse().unwrap();
+        let reply = send(server.request(method.clone(), &path.replace("{id}", "1"))).await;
+        assert_ne!(reply.status, 405, "{method} {path}");
+        assert!(
+            !reply.body.contains("There is nothing at"),
+            "{method} {path}: {}",
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_product_read_documents_its_validators_and_304() {
+    let server = Server::start().await;
+    let (_, doc) = document(&server).await;
+    let get = op(&doc, "/products/{id}", HttpMethod::Get);
+    let names = params(&get);
+    for field in [
+        "If-None-Match",
+        "If-Modified-Since",
+        "If-Match",
+        "If-Unmodified-Since",
+    ] {
+        assert!(names.iter().any(|n| n == field), "{field} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n == "id"), "the path parameter stays");
+    let ok = headers(&get, "200");
+    for field in ["ETag", "Last-Modified", "Cache-Control"] {
+        assert!(ok.iter().any(|n| n == field), "{field} in {ok:?}");
+    }
+    let codes = statuses(&get);
+    for status in ["200", "304", "404", "412"] {
+        assert!(codes.iter().any(|s| s == status), "{status} in {codes:?}");
+    }
+    assert!(!codes.iter().any(|s| s == "428"), "a read never gets 428");
+    let not_modified = response(&get, "304");
+    assert!(not_modified.content.is_empty(), "a 304 has no body");
+    assert!(not_modified.description.contains("Use it"));
+
+    // The list: 304 too.
+    let list = op(&doc, "/products", HttpMethod::Get);
+    assert!(statuses(&list).iter().any(|s| s == "304"));
+    assert!(params(&list).iter().any(|n| n == "If-None-Match"));
+    let ok = headers(&list, "200");
+    assert!(
+        ok.iter().any(|n| n == "Link") && ok.iter().any(|n| n == "ETag"),
+        "{ok:?}"
+    );
+
+    // The CSV export answers ranges.
+    let csv = op(&doc, "/products.csv", HttpMethod::Get);
+    let names = params(&csv);
+    assert!(names.iter().any(|n| n == "Range") && names.iter().any(|n| n == "If-Range"));
+    assert!(statuses(&csv).iter().any(|s| s == "206"));
+}
+
+#[tokio::test]
+async fn a_product_write_documents_if_match_412_and_428() {
+    let server = Server::start().await;
+    let (value, doc) = document(&server).await;
+    for (name, method) in [
+        ("PUT", HttpMethod::Put),
+        ("PATCH", HttpMethod::Patch),
+        ("DELETE", HttpMethod::Delete),
+    ] {
+        let write = op(&doc, "/products/{id}", method);
+        let names = params(&write);
+        for field in ["If-Match", "If-None-Match", "If-Unmodified-Since"] {
+            assert!(names.iter().any(|n| n == field), "{name}: {field}");
+        }
+        assert!(!names.iter().any(|n| n == "If-Modified-Since"), "{name}");
+        for status in ["412", "428"] {
+            let refused = response(&write, status);
+            assert!(
+                refused.content.contains_key("application/problem+json"),
+                "{name} {status}"
+            );
+        }
+        assert!(!statuses(&write).iter().any(|s| s == "304"), "{name}");
+    }
+    let put = &value["paths"]["/products/{id}"]["put"];
+    assert_eq!(
+        put["responses"]["412"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/PreconditionProblem"
+    );
+    let if_match = put["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "If-Match")
+        .unwrap();
+    assert_eq!(if_match["in"], "header");
+    assert!(
+        if_match["description"]
+            .as_str()
+            .unwrap()
+            .contains("`428 Precondition Required` without")
+    );
+    let problem = &value["components"]["schemas"]["PreconditionProblem"];
+    for field in ["type", "title", "status", "detail"] {
+        assert!(problem["properties"][field].is_object(), "{field}");
+    }
+    assert!(
+        response(&op(&doc, "/products/{id}", HttpMethod::Put), "428")
+            .description
+            .contains("`If-Match`")
+    );
+
+    // A create without `require_precondition`: 412, no 428.
+    let post = op(&doc, "/products", HttpMethod::Post);
+    let codes = statuses(&post);
+    assert!(codes.iter().any(|s| s == "412") && !codes.iter().any(|s| s == "428"));
+
+    // Per-user: Vary and Cache-Control: private.
+    let favorites = op(&doc, "/me/favorites", HttpMethod::Get);
+    let ok = headers(&favorites, "200");
+    assert!(ok.iter().any(|n| n == "Vary"), "{ok:?}");
+    let RefOr::T(ok) = &favorites.responses.responses["200"] else {
+        panic!()
+    };
+    let cc = ok.headers["Cache-Control"].description.as_deref().unwrap();
+    assert!(cc.starts_with("`private, no-cache`"), "{cc}");
+}
+
+#[tokio::test]
+async fn plain_routes_get_no_conditional_parts() {
+    let server = Server::start().await;
+    let (_, doc) = document(&server).await;
+    for path in ["/", "/health", "/openapi.json"] {
+        let plain = op(&doc, path, HttpMethod::Get);
+        assert!(plain.parameters.is_none(), "{path}: no parameters");
+        assert_eq!(statuses(&plain), ["200"], "{path}");
+        assert!(headers(&plain, "200").is_empty(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_binary_prints_the_same_document() {
+    let server = Server::start().await;
+    let (served, _) = document(&server).await;
+    let output = Command::new(BIN)
+        .arg("--openapi")
+        .output()
+        .await
+        .expect("run products --openapi");
+    assert!(output.status.success(), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    assert_eq!(printed, served);
+}

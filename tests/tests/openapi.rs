@@ -1,0 +1,324 @@
+//! `openapi::ConditionalRequests` on a real utoipa document: each `#[etag]` handler's
+//! operation gets the parameters and responses its arguments and method call for, in
+//! either attribute order; a plain route gets none; the document parses back as OpenAPI 3.1.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use etag_runtime::openapi::ConditionalRequests;
+use etag_runtime::{Conditions, Precondition, Versioned, etag};
+use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{HttpMethod, RefOr};
+
+#[derive(Serialize, Versioned, utoipa::ToSchema)]
+struct Note {
+    id: u32,
+    #[version]
+    version: i64,
+}
+
+/// A read, `#[utoipa::path]` first.
+#[utoipa::path(get, path = "/notes/{id}", responses((status = 200, body = Note)))]
+#[etag(cache_control = "no-cache")]
+async fn get_note(Path(id): Path<u32>) -> Json<Note> {
+    Json(Note { id, version: 1 })
+}
+
+/// A write, `#[etag]` first.
+#[etag(require_precondition)]
+#[utoipa::path(put, path = "/notes/{id}", responses((status = 200, body = Note)))]
+async fn put_note(conditions: Conditions, Path(id): Path<u32>) -> Result<Json<Note>, Precondition> {
+    conditions.check_update(&Note { id, version: 1 })?;
+    Ok(Json(Note { id, version: 2 }))
+}
+
+/// A strict write with its own 428 documented: that one is kept.
+#[utoipa::path(
+    delete,
+    path = "/notes/{id}",
+    responses((status = 204), (status = 428, description = "mine"))
+)]
+#[etag(require_precondition(strict))]
+async fn delete_note() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// A create without `require_precondition`.
+#[utoipa::path(post, path = "/notes", responses((status = 201, body = Note)))]
+#[etag]
+async fn create_note() -> (StatusCode, Json<Note>) {
+    (StatusCode::CREATED, Json(Note { id: 1, version: 1 }))
+}
+
+/// A page tagged by its body.
+#[utoipa::path(get, path = "/about", responses((status = 200)))]
+#[etag(hash)]
+async fn about() -> Html<&'static str> {
+    Html("<p>about</p>")
+}
+
+/// Not an `#[etag]` handler.
+#[utoipa::path(get, path = "/health", responses((status = 200)))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// In a module of its own, as handlers often are.
+mod inner {
+    use super::{Json, Note, etag};
+
+    /// A read in a module.
+    #[utoipa::path(get, path = "/pinned", responses((status = 200)))]
+    #[etag]
+    pub(super) async fn pinned_note() -> Json<Note> {
+        Json(Note { id: 7, version: 3 })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(get_note, put_note, delete_note, create_note, about, health, inner::pinned_note),
+    modifiers(&ConditionalRequests)
+)]
+struct ApiDoc;
+
+fn router() -> Router {
+    Router::new()
+        .route(
+            "/notes/{id}",
+            get(get_note).put(put_note).delete(delete_note),
+        )
+        .route("/notes", axum::routing::post(create_note))
+        .route("/about", get(about))
+        .route("/health", get(health))
+        .route("/pinned", get(inner::pinned_note))
+}
+
+fn op(doc: &utoipa::openapi::OpenApi, path: &str, method: HttpMethod) -> Operation {
+    doc.paths
+        .get_path_operation(path, method)
+        .unwrap_or_else(|| panic!("{path} is documented"))
+        .clone()
+}
+
+fn params(op: &Operation) -> Vec<String> {
+    op.parameters
+        .iter()
+        .flatten()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+fn statuses(op: &Operation) -> Vec<String> {
+    op.responses.responses.keys().cloned().collect()
+}
+
+fn response(op: &Operation, status: &str) -> utoipa::openapi::Response {
+    match &op.responses.responses[status] {
+        RefOr::T(response) => response.clone(),
+        RefOr::Ref(_) => panic!("{status} is a reference"),
+    }
+}
+
+fn headers(op: &Operation, status: &str) -> Vec<String> {
+    response(op, status).headers.keys().cloned().collect()
+}
+
+#[test]
+fn a_read_documents_its_validators_304_and_412() {
+    let doc = ApiDoc::openapi();
+    let get = op(&doc, "/notes/{id}", HttpMethod::Get);
+    assert_eq!(
+        params(&get),
+        [
+            "If-None-Match",
+            "If-Modified-Since",
+            "If-Match",
+            "If-Unmodified-Since",
+            "Range",
+            "If-Range"
+        ]
+    );
+    assert_eq!(statuses(&get), ["200", "206", "304", "412", "416"]);
+    assert_eq!(
+        headers(&get, "200"),
+        ["Cache-Control", "ETag", "Last-Modified"]
+    );
+    assert_eq!(
+        headers(&get, "304"),
+        ["Cache-Control", "ETag", "Last-Modified"]
+    );
+    assert!(response(&get, "304").content.is_empty());
+    assert!(
+        response(&get, "412")
+            .content
+            .contains_key("application/problem+json")
+    );
+    // The handler's doc comment is still utoipa's summary.
+    assert_eq!(
+        get.summary.as_deref(),
+        Some("A read, `#[utoipa::path]` first.")
+    );
+
+    let pinned = op(&doc, "/pinned", HttpMethod::Get);
+    assert_eq!(statuses(&pinned), ["200", "206", "304", "412", "416"]);
+}
+
+#[test]
+fn a_write_documents_412_and_428_in_either_attribute_order() {
+    let doc = ApiDoc::openapi();
+    let put = op(&doc, "/notes/{id}", HttpMethod::Put);
+    assert_eq!(
+        params(&put),
+        ["If-Match", "If-None-Match", "If-Unmodified-Since"]
+    );
+    assert_eq!(statuses(&put), ["200", "412", "428"]);
+    assert_eq!(headers(&put, "200"), ["ETag", "Last-Modified"]);
+    for status in ["412", "428"] {
+        let content = response(&put, status).content;
+        let problem = &content["application/problem+json"];
+        let Some(RefOr::Ref(schema)) = &problem.schema else {
+            panic!("{status}: a reference to the problem schema")
+        };
+        assert_eq!(
+            schema.ref_location,
+            "#/components/schemas/PreconditionProblem"
+        );
+    }
+    assert!(
+        response(&put, "428")
+            .description
+            .contains("send the change with its `ETag` in `If-Match`")
+    );
+    assert_eq!(put.summary.as_deref(), Some("A write, `#[etag]` first."));
+
+    let delete = op(&doc, "/notes/{id}", HttpMethod::Delete);
+    assert_eq!(statuses(&delete), ["204", "412", "428"]);
+    assert_eq!(response(&delete, "428").description, "mine");
+    assert!(
+        headers(&delete, "204").is_empty(),
+        "a 204 has no validators"
+    );
+    let if_match = &delete.parameters.as_ref().unwrap()[0];
+    assert!(
+        if_match
+            .description
+            .as_deref()
+            .unwrap()
+            .contains("`If-Unmodified-Since` alone does not count"),
+        "{:?}",
+        if_match.description
+    );
+
+    let post = op(&doc, "/notes", HttpMethod::Post);
+    assert_eq!(statuses(&post), ["201", "412"]);
+    assert_eq!(headers(&post, "201"), ["ETag", "Last-Modified"]);
+}
+
+#[test]
+fn hash_mode_documents_tags_only() {
+    let doc = ApiDoc::openapi();
+    let about = op(&doc, "/about", HttpMethod::Get);
+    assert_eq!(
+        params(&about),
+        ["If-None-Match", "If-Match", "Range", "If-Range"]
+    );
+    assert_eq!(headers(&about, "200"), ["ETag"]);
+}
+
+#[test]
+fn a_plain_route_gets_nothing() {
+    let doc = ApiDoc::openapi();
+    let health = op(&doc, "/health", HttpMethod::Get);
+    assert!(health.parameters.is_none());
+    assert_eq!(statuses(&health), ["200"]);
+    assert!(headers(&health, "200").is_empty());
+}
+
+#[test]
+fn the_document_is_openapi_3_1_and_reads_back() {
+    let doc = ApiDoc::openapi();
+    let json = doc.to_pretty_json().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["openapi"], "3.1.0");
+    // utoipa's own types read it back, and write it as they read it.
+    let back: utoipa::openapi::OpenApi = serde_json::from_str(&json).unwrap();
+    let again: serde_json::Value = serde_json::to_value(&back).unwrap();
+    assert_eq!(again, value);
+    // Every reference names something the document has.
+    let mut refs = Vec::new();
+    collect_refs(&value, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let pointer = r.strip_prefix('#').expect("a local reference");
+        assert!(value.pointer(pointer).is_some(), "{r} resolves");
+    }
+    let schema = &value["components"]["schemas"]["PreconditionProblem"];
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["type", "title", "status", "detail"])
+    );
+}
+
+fn collect_refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    serde_json::Value::String(r) if key == "$ref" => out.push(r.clone()),
+                    _ => collect_refs(value, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// The handlers still route and answer as `#[etag]` handlers.
+#[tokio::test]
+async fn the_documented_handlers_answer_as_documented() {
+    use tower::ServiceExt as _;
+    let send = |method: &str, uri: &str, field: &str, value: &str| {
+        axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(field, value)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let res = router()
+        .oneshot(send("GET", "/notes/1", "if-none-match", "\"1\""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+    let res = router()
+        .oneshot(send("PUT", "/notes/1", "if-match", "\"0\""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 412);
+    let res = router()
+        .oneshot(send("PUT", "/notes/1", "if-none-match", "\"1\""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 428);
+    let res = router()
+        .oneshot(send(
+            "DELETE",
+            "/notes/1",
+            "if-unmodified-since",
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 428, "strict: a date does not count");
+    let res = router()
+        .oneshot(send("GET", "/health", "if-none-match", "\"1\""))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
