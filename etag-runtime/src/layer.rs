@@ -25,7 +25,7 @@
 //!   `"<opaque>-gzip"` (likewise `-br`, `-zstd`, `-deflate`) and names `Accept-Encoding`
 //!   in `Vary`, on the 200 and on the 304;
 //! - on the way in it maps every such tag in `If-None-Match` and `If-Match` back to the
-//!   tag it was made from, so that `#[etag]`, [`Conditions`](crate::Conditions) and
+//!   tag it was made from, so that `#[etag]`, [`Conditions`] and
 //!   [`ETagLayer`] inside see the tags they made: the tag of a compressed GET revalidates
 //!   to 304, and a PUT with `If-Match` carrying it succeeds while the version is current
 //!   (and gets 412 once it is not, as with any stale tag).
