@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// A server on a free loopback port, stopped when dropped.
-pub struct Running {
+pub(crate) struct Running {
     /// `http://127.0.0.1:PORT`
-    pub base: String,
+    pub(crate) base: String,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -32,7 +32,7 @@ impl Drop for Running {
 }
 
 /// Serves `app` on a free loopback port.
-pub async fn serve(app: Router) -> Running {
+pub(crate) async fn serve(app: Router) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
@@ -45,19 +45,19 @@ pub async fn serve(app: Router) -> Running {
 
 /// What the products server has answered.
 #[derive(Debug, Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     requests: AtomicUsize,
     not_modified: AtomicUsize,
 }
 
 impl Counts {
     /// Requests of any kind.
-    pub fn requests(&self) -> usize {
+    pub(crate) fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
 
     /// 304s.
-    pub fn not_modified(&self) -> usize {
+    pub(crate) fn not_modified(&self) -> usize {
         self.not_modified.load(Ordering::SeqCst)
     }
 }
@@ -79,17 +79,19 @@ struct Shop {
 
 /// The products server, with product 1 (`{"id": "1", "name": "Wireless Mouse", "price":
 /// 29.99, "version": 1}`) in it.
-pub struct Products {
+pub(crate) struct Products {
     /// `http://127.0.0.1:PORT`
-    pub base: String,
-    pub counts: Arc<Counts>,
+    pub(crate) base: String,
+    pub(crate) counts: Arc<Counts>,
     _running: Running,
 }
 
 impl Products {
-    pub async fn start() -> Self {
-        let mut rows = Rows::default();
-        rows.revision = 1;
+    pub(crate) async fn start() -> Self {
+        let mut rows = Rows {
+            revision: 1,
+            ..Rows::default()
+        };
         rows.products.insert(
             "1".to_owned(),
             (
@@ -129,9 +131,7 @@ fn lists(field: &HeaderValue, current: &HeaderValue, weak: bool) -> bool {
         return false;
     };
     field.split(',').map(str::trim).any(|listed| {
-        listed == "*"
-            || listed == current
-            || (weak && listed.strip_prefix("W/") == Some(current))
+        listed == "*" || listed == current || (weak && listed.strip_prefix("W/") == Some(current))
     })
 }
 
