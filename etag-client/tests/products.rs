@@ -24,6 +24,11 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
+/// The program the READMEs show, run here against the real binary.
+#[allow(dead_code)]
+#[path = "../examples/products.rs"]
+mod example;
+
 /// How long building the example binary may take (a cold build on two cores).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -452,4 +457,58 @@ async fn a_product_deleted_between_read_and_write_is_a_typed_error_not_a_retry_l
         .unwrap_err();
     assert_eq!((error.attempt(), error.step()), (1, Step::Read));
     assert!(matches!(error.reason(), Error::NotFound { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn the_readme_example_runs_against_the_example_app() {
+    let server = Products::start().await;
+    // Creates product 42 and raises its price; then finds it and raises it again.
+    example::run(&server.direct).await.expect("the first run");
+    example::run(&server.direct).await.expect("the second run");
+    let product = Client::new(http())
+        .get(format!("{}/products/42", server.direct))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .unwrap();
+    assert_eq!(product["name"], "Desk Lamp");
+    assert_eq!(product["price"], 14.5);
+    assert_eq!(product["version"], 3);
+}
+
+const EXAMPLE: &str = include_str!("../examples/products.rs");
+const MARKER: &str = "<!-- etag-client example -->";
+const END_MARKER: &str = "<!-- /etag-client example -->";
+
+/// The ```rust block between the markers, trimmed.
+fn readme_example(readme: &str) -> Result<&str, &'static str> {
+    let start = readme.find(MARKER).ok_or("no example marker")? + MARKER.len();
+    let section = &readme[start..];
+    let section = &section[..section.find(END_MARKER).ok_or("no end marker")?];
+    let block = section.split_once("```rust\n").ok_or("no ```rust block")?.1;
+    let close = block
+        .find("\n```")
+        .ok_or("the ```rust block is not closed")?;
+    Ok(block[..close].trim())
+}
+
+#[test]
+fn the_readmes_show_the_example_verbatim() {
+    for path in ["../README.md", "README.md"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        let readme = std::fs::read_to_string(&path).expect("a README");
+        assert_eq!(
+            readme_example(&readme),
+            Ok(EXAMPLE.trim()),
+            "{} differs from examples/products.rs",
+            path.display()
+        );
+    }
+    let changed = format!(
+        "{MARKER}\n```rust\n{}\n```\n{END_MARKER}\n",
+        EXAMPLE.replace("12.5", "12.0")
+    );
+    assert_ne!(readme_example(&changed), Ok(EXAMPLE.trim()));
+    assert!(readme_example("```rust\nfn main() {}\n```").is_err());
 }
