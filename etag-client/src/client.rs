@@ -933,8 +933,13 @@ where
     if answer.status.is_success() {
         return Ok(Attempt::Written(client.written(url, headers, seen, answer)));
     }
-    // The copy the change was made to is not current, or there is none: read afresh.
-    client.store().remove(url.as_str());
+    if matches!(
+        answer.status,
+        StatusCode::PRECONDITION_FAILED | StatusCode::NOT_FOUND | StatusCode::GONE
+    ) {
+        // The copy the change was made to is not current, or there is none: read afresh.
+        client.store().remove(url.as_str());
+    }
     if answer.status == StatusCode::PRECONDITION_FAILED {
         return Ok(Attempt::Stale(answer.into_error(None)));
     }

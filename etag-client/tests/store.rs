@@ -16,7 +16,8 @@ use axum::routing::get;
 use etag_client::{Client, Error, Source, Step};
 use serde_json::Value;
 
-/// One request as the server saw it: method, path and `If-None-Match`.
+/// One request as the server saw it: method, path and the validator it carried
+/// (`If-None-Match`, or else `If-Modified-Since`).
 type Seen = (Method, String, Option<String>);
 
 #[derive(Clone, Default)]
@@ -24,14 +25,15 @@ struct Log(Arc<Mutex<Vec<Seen>>>);
 
 impl Log {
     fn record(&self, method: Method, path: &str, headers: &HeaderMap) {
-        let inm = headers
+        let validator = headers
             .get(header::IF_NONE_MATCH)
+            .or_else(|| headers.get(header::IF_MODIFIED_SINCE))
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         self.0
             .lock()
             .expect("not poisoned")
-            .push((method, path.to_owned(), inm));
+            .push((method, path.to_owned(), validator));
     }
 
     fn take(&self) -> Vec<Seen> {
@@ -39,8 +41,8 @@ impl Log {
     }
 }
 
-fn get_of(path: &str, inm: Option<&str>) -> Seen {
-    (Method::GET, path.to_owned(), inm.map(str::to_owned))
+fn get_of(path: &str, validator: Option<&str>) -> Seen {
+    (Method::GET, path.to_owned(), validator.map(str::to_owned))
 }
 
 /// A 200 with `tag` and `fields`, or a 304 with them when `If-None-Match` names `tag`.
@@ -103,6 +105,25 @@ async fn fresh(State(log): State<Log>, headers: HeaderMap) -> Response {
         &[("cache-control", "max-age=60")],
         "fresh".into(),
     )
+}
+
+const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+/// Validated by its date only: no `ETag`.
+async fn dated(State(log): State<Log>, headers: HeaderMap) -> Response {
+    log.record(Method::GET, "/dated", &headers);
+    let mut response = if headers
+        .get(header::IF_MODIFIED_SINCE)
+        .is_some_and(|v| v == DATE)
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, "dated").into_response()
+    };
+    let out = response.headers_mut();
+    out.insert(header::LAST_MODIFIED, HeaderValue::from_static(DATE));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
 }
 
 /// The 304 carries other values of two fields than the 200.
@@ -180,6 +201,7 @@ async fn server() -> (common::Running, Log) {
         .route("/vary", get(vary))
         .route("/fresh", get(fresh))
         .route("/fields", get(changing_fields))
+        .route("/dated", get(dated))
         .route("/mismatch", get(mismatch))
         .route("/weak", get(weak).put(weak))
         .route("/required", get(required).put(required))
@@ -353,6 +375,27 @@ async fn a_fresh_copy_is_reused_without_asking() {
         log.take(),
         [get_of("/fresh", None), get_of("/fresh", Some("\"1\""))]
     );
+}
+
+#[tokio::test]
+async fn a_copy_with_only_a_date_is_revalidated_with_if_modified_since() {
+    let (server, log) = server().await;
+    let client = Client::new(http());
+    let url = format!("{}/dated", server.base);
+    assert_eq!(
+        client.get(&url).send().await.unwrap().source(),
+        Source::Network
+    );
+    let again = client.get(&url).send().await.unwrap();
+    assert_eq!(again.source(), Source::Revalidated);
+    assert_eq!(&again.bytes()[..], b"dated");
+    assert_eq!(
+        log.take(),
+        [get_of("/dated", None), get_of("/dated", Some(DATE))]
+    );
+    // Without an entity tag there is nothing to send in If-Match.
+    let error = client.update(&url, |v: Value| v).send().await.unwrap_err();
+    assert!(matches!(error.reason(), Error::NoStrongEtag), "{error}");
 }
 
 #[tokio::test]
