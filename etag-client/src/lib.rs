@@ -65,6 +65,9 @@
 //! # }
 //! ```
 //!
+//! `examples/products.rs` in this crate's repository does the same against the example
+//! application itself (`cargo run -p etag-client --example products`).
+//!
 //! # What it does not do
 //!
 //! - It stores one copy per URL: a request whose header fields named in the copy's `Vary`
