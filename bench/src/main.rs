@@ -3,6 +3,7 @@
 //! `--callgrind` for instruction counts of the in-process paths under valgrind).
 
 mod callgrind;
+mod client;
 mod e2e;
 mod harness;
 mod report;
@@ -49,6 +50,10 @@ fn main() {
     let mut figures = Vec::new();
     let mut notes = Vec::new();
     scenarios::run(budget, &mut figures);
+    if let Err(e) = client::run(budget, &mut figures) {
+        eprintln!("client benchmark failed: {e}");
+        std::process::exit(1);
+    }
     if with_callgrind {
         if callgrind::available() {
             let tags = scenarios::current_tags();
