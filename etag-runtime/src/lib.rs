@@ -93,6 +93,8 @@
 mod conditions;
 mod date;
 mod etag;
+#[cfg(feature = "fs")]
+mod file;
 mod hash;
 mod list;
 mod precondition;

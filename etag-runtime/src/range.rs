@@ -1,4 +1,5 @@
-//! Range requests (RFC 9110 section 14) for a response whose body is in memory: one range
+//! Range requests (RFC 9110 section 14) for a response whose body is in memory or a
+//! [`File`](crate::response::File) (read only for its ranges): one range
 //! is a 206 with `Content-Range`, several are a 206 `multipart/byteranges`, none that can
 //! be satisfied is a 416. `If-Range` (section 13.1.5) decides, through
 //! [`Conditions::evaluate`](crate::Conditions::evaluate), whether the ranges may be served.
@@ -109,13 +110,42 @@ fn resolve(specs: &[Spec], len: u64) -> Option<Vec<(u64, u64)>> {
     Some(merged)
 }
 
-/// The length of the body, if it is known and small enough to serve in ranges.
+/// The length of the body, if it is known and it can be served in ranges: a body in
+/// memory up to [`MAX_BODY`], or a file of any length.
 fn rangeable_len(res: &Response) -> Option<u64> {
     if res.headers().contains_key(header::CONTENT_RANGE) {
         return None;
     }
+    #[cfg(feature = "fs")]
+    if let Some(source) = res.extensions().get::<crate::file::Source>() {
+        return Some(source.len);
+    }
     let len = http_body::Body::size_hint(res.body()).exact()?;
     (len <= MAX_BODY).then_some(len)
+}
+
+/// The bytes of each range: read from the file alone when the body is one, sliced from
+/// the body otherwise.
+async fn read_ranges(
+    res: Response,
+    ranges: &[(u64, u64)],
+) -> Option<(http::response::Parts, Vec<Bytes>)> {
+    #[cfg(feature = "fs")]
+    if let Some(source) = res.extensions().get::<crate::file::Source>().cloned() {
+        let (parts, _body) = res.into_parts();
+        let mut out = Vec::with_capacity(ranges.len());
+        for &(first, last) in ranges {
+            out.push(source.read(first, last).await.ok()?);
+        }
+        return Some((parts, out));
+    }
+    let (parts, body) = res.into_parts();
+    let bytes = body.collect().await.ok()?.to_bytes();
+    let out = ranges
+        .iter()
+        .map(|&(first, last)| bytes.slice(index(first)..index(last) + 1))
+        .collect();
+    Some((parts, out))
 }
 
 /// Serves the request's `Range` from the 200 a GET would get, or adds `Accept-Ranges` to a
@@ -164,24 +194,21 @@ pub(crate) async fn apply(conditions: &Conditions, mut res: Response) -> Respons
     let Some(ranges) = resolve(&specs, len) else {
         return unsatisfiable(res, len);
     };
-    let (mut parts, body) = res.into_parts();
-    let Ok(collected) = body.collect().await else {
+    let Some((mut parts, pieces)) = read_ranges(res, &ranges).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let bytes = collected.to_bytes();
     parts.status = StatusCode::PARTIAL_CONTENT;
     parts.headers.remove(header::CONTENT_LENGTH);
-    if let [(first, last)] = ranges[..] {
+    if let ([(first, last)], [piece]) = (&ranges[..], &pieces[..]) {
         let content_range = format!("bytes {first}-{last}/{len}");
         if let Ok(value) = HeaderValue::from_str(&content_range) {
             parts.headers.insert(header::CONTENT_RANGE, value);
         }
-        let slice = bytes.slice(index(first)..index(last) + 1);
-        return Response::from_parts(parts, Body::from(slice));
+        return Response::from_parts(parts, Body::from(piece.clone()));
     }
     let content_type = parts.headers.remove(header::CONTENT_TYPE);
-    let boundary = boundary(&bytes);
-    let body = multipart(&bytes, &ranges, content_type.as_ref(), &boundary);
+    let boundary = boundary(&pieces);
+    let body = multipart(len, &ranges, &pieces, content_type.as_ref(), &boundary);
     if let Ok(value) = HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
     {
         parts.headers.insert(header::CONTENT_TYPE, value);
@@ -218,15 +245,18 @@ fn unsatisfiable(res: Response, len: u64) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// A boundary that does not occur in the body.
-fn boundary(body: &[u8]) -> String {
-    let mut seed = xxhash_rust::xxh3::xxh3_64(body);
+/// A boundary that occurs in none of the parts.
+fn boundary(pieces: &[Bytes]) -> String {
+    let mut seed = pieces
+        .iter()
+        .fold(0, |h, p| xxhash_rust::xxh3::xxh3_64_with_seed(p, h));
     loop {
         let candidate = format!("etag-byteranges-{seed:016x}");
-        if !body
-            .windows(candidate.len())
-            .any(|w| w == candidate.as_bytes())
-        {
+        let found = pieces.iter().any(|p| {
+            p.windows(candidate.len())
+                .any(|w| w == candidate.as_bytes())
+        });
+        if !found {
             return candidate;
         }
         seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -235,14 +265,14 @@ fn boundary(body: &[u8]) -> String {
 
 /// The `multipart/byteranges` body (section 14.6): one part per range, in order.
 fn multipart(
-    body: &Bytes,
+    len: u64,
     ranges: &[(u64, u64)],
+    pieces: &[Bytes],
     content_type: Option<&HeaderValue>,
     boundary: &str,
 ) -> Bytes {
-    let len = body.len();
     let mut out = BytesMut::new();
-    for &(first, last) in ranges {
+    for (&(first, last), piece) in ranges.iter().zip(pieces) {
         out.extend_from_slice(b"\r\n--");
         out.extend_from_slice(boundary.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -254,7 +284,7 @@ fn multipart(
         out.extend_from_slice(
             format!("Content-Range: bytes {first}-{last}/{len}\r\n\r\n").as_bytes(),
         );
-        out.extend_from_slice(&body[index(first)..=index(last)]);
+        out.extend_from_slice(piece);
     }
     out.extend_from_slice(b"\r\n--");
     out.extend_from_slice(boundary.as_bytes());

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
+#[cfg(feature = "fs")]
+pub use crate::file::File;
 use crate::precondition::{problem, strip_to_304};
 use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
 
