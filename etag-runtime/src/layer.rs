@@ -5,7 +5,7 @@
 //!   (304 for a matching `If-None-Match` or a fresh `If-Modified-Since`, 412 for a failed
 //!   `If-Match` or `If-Unmodified-Since`: RFC 9110 section 13.2.2). A response that already
 //!   has an `ETag` (from `#[etag]`) keeps it; the layer only evaluates the request against
-//!   it. It is `#[etag(hash)]` for every route at once.
+//!   it. It is `#[etag(hash)]` for every route at once, `Range` and `If-Range` included.
 //! - [`EncodingTagsLayer`] makes the tags of a compressing stack right: each
 //!   content-coding gets its own strong tag, and the tags a client got from a compressed
 //!   response still revalidate and still make writes conditional.
@@ -382,7 +382,9 @@ where
                 refuse,
                 plain: false,
             };
-            let mut res = hash_response(&responder, res.map(Body::new), layer.limit).await;
+            let res = hash_response(&responder, res.map(Body::new), layer.limit).await;
+            // A `Range` is served from the tagged 200, as under `#[etag]`.
+            let mut res = crate::range::apply(&conditions, res).await;
             if let Some(per_user) = &layer.per_user {
                 seal_response(&mut res, per_user.vary, personal.as_ref());
             }

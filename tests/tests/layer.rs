@@ -488,3 +488,31 @@ async fn the_layer_leaves_a_request_without_a_principal_unsealed() {
             .any(|v| v == HeaderValue::from_static("authorization"))
     );
 }
+
+/// RFC 9110 sections 14 and 13.1.5: a route tagged by the layer answers `Range` from the
+/// 200 it tagged, and `If-Range` against that tag.
+#[tokio::test]
+async fn rfc9110_14_the_layer_serves_ranges() {
+    let app = routes().layer(ETagLayer::new());
+    let full = fetch(&app, "/about", &[]).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.header("accept-ranges"), "bytes");
+    let tag = full.header("etag").to_owned();
+    let part = fetch(
+        &app,
+        "/about",
+        &[("range", "bytes=2-6"), ("if-range", &tag)],
+    )
+    .await;
+    assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&part.body[..], &about_text().as_bytes()[2..7]);
+    assert_eq!(part.header("etag"), tag);
+    let stale = fetch(
+        &app,
+        "/about",
+        &[("range", "bytes=2-6"), ("if-range", "\"old\"")],
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::OK);
+    assert_eq!(stale.body, about_text().as_bytes());
+}
