@@ -567,6 +567,11 @@ impl Checked {
     pub fn validators(&self) -> &Validators {
         &self.validators
     }
+
+    /// The validators that were checked, to send with the response.
+    pub(crate) fn into_validators(self) -> Validators {
+        self.validators
+    }
 }
 
 /// What a write whose preconditions held may do: update the state it found, or create the

@@ -234,10 +234,8 @@ fn unsatisfiable(res: Response, len: u64) -> Response {
     parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::ACCEPT_RANGES);
-    for name in [header::CONTENT_TYPE] {
-        if let Some(value) = problem_parts.headers.get(&name) {
-            parts.headers.insert(name, value.clone());
-        }
+    if let Some(value) = problem_parts.headers.get(header::CONTENT_TYPE) {
+        parts.headers.insert(header::CONTENT_TYPE, value.clone());
     }
     if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
         parts.headers.insert(header::CONTENT_RANGE, value);

@@ -88,7 +88,7 @@ impl Responder<'_> {
         let method = self.conditions.method();
         let validators = if method == Method::GET || method == Method::HEAD {
             match self.conditions.check(validators) {
-                Ok(checked) => checked.validators().clone(),
+                Ok(checked) => checked.into_validators(),
                 Err(refused) => return self.refuse(refused),
             }
         } else {
