@@ -87,6 +87,15 @@ fn require<const REQUIRE: u8, E: From<Precondition> + IntoResponse>(
     Ok(())
 }
 
+/// What both contexts hand the handler's output to: their conditions, and `E` for refusals.
+fn responder<E: From<Precondition> + IntoResponse>(conditions: &Conditions) -> Responder<'_> {
+    Responder {
+        conditions,
+        refuse: refuse::<E>,
+        plain: false,
+    }
+}
+
 fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Response {
     E::from(refused).into_response()
 }
@@ -94,11 +103,7 @@ fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Respon
 impl<const REQUIRE: u8, E: From<Precondition> + IntoResponse> Context<REQUIRE, E> {
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        Responder {
-            conditions: &self.conditions,
-            refuse: refuse::<E>,
-            plain: false,
-        }
+        responder::<E>(&self.conditions)
     }
 }
 
@@ -109,8 +114,7 @@ pub async fn respond_hashed(
     options: Options,
 ) -> Response {
     let res = crate::hash::hash_response(&responder, output, options.hash_limit).await;
-    let res = finish(res, options);
-    crate::range::apply(responder.conditions, res).await
+    respond(responder, res, options).await
 }
 
 /// The default mode: validators from the returned value, decided before rendering; then
@@ -190,11 +194,7 @@ impl<const REQUIRE: u8, E: From<Precondition> + IntoResponse, P> UserContext<REQ
 
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        Responder {
-            conditions: &self.conditions,
-            refuse: refuse::<E>,
-            plain: false,
-        }
+        responder::<E>(&self.conditions)
     }
 
     /// The response with its tag sealed for the principal and `Vary` naming its fields.
