@@ -8,6 +8,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method};
 
 use crate::date::{not_after, parse_http_date, truncate};
+use crate::handler::Require;
 use crate::header::TagList;
 use crate::precondition::{Field, Precondition};
 use crate::version::ParseVersion;
@@ -56,9 +57,9 @@ pub struct Conditions {
     /// `None`: absent. `Some(None)`: present but not one line, which is not a valid range
     /// request.
     range: Option<Option<HeaderValue>>,
-    /// The handler requires a precondition (`#[etag(require_precondition)]`): a write
-    /// whose only precondition is ignored is unconditional, and gets 428.
-    required: bool,
+    /// What the handler requires (`#[etag(require_precondition)]`): a write whose only
+    /// precondition is ignored is unconditional, and gets 428.
+    require: Require,
 }
 
 fn tag_list(headers: &HeaderMap, name: http::HeaderName) -> Option<TagList> {
@@ -156,7 +157,7 @@ impl Conditions {
                     (Some(_), Some(_)) => Some(None),
                 }
             },
-            required: false,
+            require: Require::Nothing,
         }
     }
 
@@ -198,7 +199,7 @@ impl Conditions {
                 .and_then(|v| parse_http_date(v.as_bytes())),
             if_range: if_range.first.map(|_| if_range.single().cloned()),
             range: range.first.map(|_| range.single().cloned()),
-            required: false,
+            require: Require::Nothing,
         }
     }
 
@@ -317,7 +318,7 @@ impl Conditions {
 
     /// Whether the method is GET or HEAD, the methods that get 304 rather than 412.
     fn is_get_or_head(&self) -> bool {
-        self.method == Method::GET || self.method == Method::HEAD
+        is_read(&self.method)
     }
 
     /// Evaluates the preconditions against the current state of the target resource, in
@@ -460,6 +461,13 @@ impl Conditions {
             .strong_tags()
             .find_map(|t| t.version())
     }
+}
+
+/// GET and HEAD: the methods whose matching `If-None-Match` is answered 304 rather than
+/// 412, and whose 200 is the representation the validators describe. The one place the
+/// crate says so.
+pub(crate) fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
 }
 
 /// What [`Conditions::evaluate`] decided.
@@ -715,7 +723,7 @@ impl Conditions {
             // Section 13.1.4: with no resource, there is no modification date, and
             // If-Unmodified-Since is ignored; a write it alone made conditional is then
             // unconditional.
-            None if self.required && !self.protects_by_tag() => {
+            None if self.require != Require::Nothing && !self.protects_by_tag() => {
                 Err(Precondition::required(&self.method))
             }
             None => self.evaluate(None).map(|_| Upsert::Create),
@@ -782,17 +790,13 @@ impl Conditions {
     /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
     /// ```
     pub fn require_precondition(&self) -> Result<(), Precondition> {
-        if self.method().is_safe() || self.protects_write() {
-            Ok(())
-        } else {
-            Err(Precondition::required(&self.method))
-        }
+        self.require(Require::Precondition)
     }
 
     /// Like [`require_precondition`](Self::require_precondition), but only an entity tag
     /// counts: `If-Match` or `If-None-Match: *`. An HTTP date has one-second resolution, so
     /// only a tag makes the no-lost-update promise (RFC 9110 section 8.8.2.2); this is
-    /// `#[etag(require_precondition(strict))]`.
+    /// `#[etag(require_entity_tag)]`.
     ///
     /// # Errors
     ///
@@ -811,7 +815,23 @@ impl Conditions {
     /// assert_eq!(c.require_entity_tag().unwrap_err().status(), 428);
     /// ```
     pub fn require_entity_tag(&self) -> Result<(), Precondition> {
-        if self.method().is_safe() || self.protects_by_tag() {
+        self.require(Require::EntityTag)
+    }
+
+    /// These conditions, read for a handler with this requirement.
+    pub(crate) fn requiring(mut self, require: Require) -> Self {
+        self.require = require;
+        self
+    }
+
+    /// The 428 of a write that lacks what `require` asks for; safe methods always pass.
+    pub(crate) fn require(&self, require: Require) -> Result<(), Precondition> {
+        let protected = match require {
+            Require::Nothing => true,
+            Require::Precondition => self.protects_write(),
+            Require::EntityTag => self.protects_by_tag(),
+        };
+        if protected || self.method().is_safe() {
             Ok(())
         } else {
             Err(Precondition::required(&self.method))
@@ -819,13 +839,11 @@ impl Conditions {
     }
 }
 
-/// Set in a request's extensions by `#[etag(require_precondition)]`, before the handler's
-/// extractors run: the handler requires a precondition.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Required;
-
 /// Never rejects: a request without conditional headers has empty conditions, and malformed
 /// ones are read as RFC 9110 says (ignored dates, tags that match nothing).
+///
+/// In an `#[etag]` handler, a `Conditions` argument is not read again: it is the one the
+/// macro's context read, with the handler's `require_precondition` or `require_entity_tag`.
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
     type Rejection = std::convert::Infallible;
 
@@ -833,9 +851,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let mut conditions = Self::from_headers(&parts.method, &parts.headers);
-        conditions.required = parts.extensions.get::<Required>().is_some();
-        Ok(conditions)
+        Ok(Self::from_headers(&parts.method, &parts.headers))
     }
 }
 

@@ -5,12 +5,13 @@ use std::collections::VecDeque;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
+use http::StatusCode;
 use http::header::{self, HeaderMap};
-use http::{Method, StatusCode};
 use http_body_util::BodyExt as _;
 
 use crate::etag::Hasher;
-use crate::response::{Responder, into_not_modified};
+use crate::not_modified;
+use crate::response::Responder;
 use crate::{ETag, Validators};
 
 /// The default for how much of a body `#[etag(hash)]` buffers to hash it: 4 MiB.
@@ -39,7 +40,7 @@ pub(crate) async fn hash_response(
 ) -> Response {
     let conditions = responder.conditions;
     let method = conditions.method();
-    if !(method == Method::GET || method == Method::HEAD)
+    if !crate::conditions::is_read(method)
         || response.status() != StatusCode::OK
         || is_no_store(response.headers())
     {
@@ -170,20 +171,7 @@ fn respond_with_response(
     let res = responder.respond(validators, || full.take().unwrap_or_default());
     match (res.status(), full) {
         // Not rendered: the 304 is made from the full response's fields.
-        (StatusCode::NOT_MODIFIED, Some(full)) => {
-            let mut not_modified = into_not_modified(full);
-            for name in [header::ETAG, header::LAST_MODIFIED] {
-                match res.headers().get(&name) {
-                    Some(v) => {
-                        not_modified.headers_mut().insert(name, v.clone());
-                    }
-                    None => {
-                        not_modified.headers_mut().remove(name);
-                    }
-                }
-            }
-            not_modified
-        }
+        (StatusCode::NOT_MODIFIED, Some(full)) => not_modified::replacing(full, res.headers()),
         _ => res,
     }
 }

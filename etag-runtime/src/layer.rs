@@ -684,7 +684,7 @@ fn encode_response(res: &mut Response, sent: &[Sent]) {
         // A 304 has no body, so no coding; a cache would apply this one to its copy.
         headers.remove(header::CONTENT_ENCODING);
         add_vary(headers, &header::ACCEPT_ENCODING);
-        *res.body_mut() = crate::response::empty_304().into_body();
+        *res.body_mut() = crate::not_modified::empty().into_body();
         return;
     }
     let Some(tag) = tag else { return };

@@ -95,8 +95,10 @@ mod date;
 mod etag;
 #[cfg(feature = "fs")]
 mod file;
+mod handler;
 mod hash;
 mod list;
+mod not_modified;
 mod precondition;
 mod range;
 mod validators;

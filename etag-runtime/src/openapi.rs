@@ -91,7 +91,22 @@ use utoipa::openapi::{
     ResponseBuilder,
 };
 
-use crate::__private::{Behaviour, OPTIONAL, REQUIRED_TAG, Registered};
+use crate::handler::{Config, Require};
+
+/// One `#[etag]` handler as the registry holds it: what [`ConditionalRequests`] needs to
+/// document it. Not public API: submitted by the code `#[etag]` generates.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registered {
+    /// The handler fn's name: utoipa's default `operation_id`.
+    pub name: &'static str,
+    /// The module it is written in, for the message about two handlers of one name.
+    pub module: &'static str,
+    /// What it answers.
+    pub config: Config,
+}
+
+inventory::collect!(Registered);
 
 /// The component name of the 412's and 428's body schema.
 const PROBLEM_SCHEMA: &str = "PreconditionProblem";
@@ -162,10 +177,10 @@ fn document(openapi: &mut OpenApi, registered: &[&Registered]) {
             let Some(id) = operation.operation_id.as_deref() else {
                 continue;
             };
-            let Some(behaviour) = behaviour_of(id, registered) else {
+            let Some(config) = config_of(id, registered) else {
                 continue;
             };
-            patch(operation, method, behaviour);
+            patch(operation, method, config);
             refusals = true;
         }
     }
@@ -178,18 +193,18 @@ fn document(openapi: &mut OpenApi, registered: &[&Registered]) {
     }
 }
 
-/// The behaviour of the handlers named `name`, if any.
-fn behaviour_of(name: &str, registered: &[&Registered]) -> Option<Behaviour> {
+/// The configuration of the handlers named `name`, if any.
+fn config_of(name: &str, registered: &[&Registered]) -> Option<Config> {
     let mut named = registered.iter().filter(|r| r.name == name);
     let first = named.next()?;
-    if let Some(other) = named.find(|r| r.behaviour != first.behaviour) {
+    if let Some(other) = named.find(|r| r.config != first.config) {
         panic!(
             "the operation `{name}` may be the #[etag] handler `{}::{name}` or `{}::{name}`, which answer differently; \
              rename one of the fns (OpenAPI operation ids must be unique, and utoipa takes them from the fn names)",
             first.module, other.module
         );
     }
-    Some(first.behaviour)
+    Some(first.config)
 }
 
 /// How the runtime treats a request of the operation's method.
@@ -215,10 +230,10 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (Method, &mut Operati
 }
 
 /// Adds what the handler answers to its operation.
-fn patch(operation: &mut Operation, method: Method, behaviour: Behaviour) {
+fn patch(operation: &mut Operation, method: Method, config: Config) {
     let read = method != Method::Write;
     let params = operation.parameters.get_or_insert_with(Vec::new);
-    for param in parameters(method, behaviour) {
+    for param in parameters(method, config) {
         let known = params.iter().any(|p| {
             p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(&param.name)
         });
@@ -227,14 +242,14 @@ fn patch(operation: &mut Operation, method: Method, behaviour: Behaviour) {
         }
     }
 
-    let validators = validator_headers(method, behaviour);
-    let cache = cache_headers(behaviour);
+    let validators = validator_headers(method, config);
+    let cache = cache_headers(config);
     for (status, response) in &mut operation.responses.responses {
         let RefOr::T(response) = response else {
             continue;
         };
         // A 204 has no representation, so no validators of one.
-        let tagged = if behaviour.hash {
+        let tagged = if config.is_hash() {
             status == "200"
         } else {
             status.starts_with('2') && status != "204"
@@ -273,25 +288,25 @@ fn patch(operation: &mut Operation, method: Method, behaviour: Behaviour) {
         }
     } else {
         add("412", problem(WRITE_FAILED));
-        match behaviour.require {
-            OPTIONAL => {}
-            REQUIRED_TAG => add("428", problem(REQUIRED_TAG_ONLY)),
-            _ => add("428", problem(REQUIRED_ANY)),
+        match config.require {
+            Require::Nothing => {}
+            Require::EntityTag => add("428", problem(REQUIRED_TAG_ONLY)),
+            Require::Precondition => add("428", problem(REQUIRED_ANY)),
         }
     }
 }
 
 /// The request header fields the handler honours for this method.
-fn parameters(method: Method, behaviour: Behaviour) -> Vec<Parameter> {
+fn parameters(method: Method, config: Config) -> Vec<Parameter> {
     let mut params = Vec::new();
     match method {
         Method::Get | Method::Head => {
             params.push(param("If-None-Match", IF_NONE_MATCH_READ));
-            if !behaviour.hash {
+            if !config.is_hash() {
                 params.push(param("If-Modified-Since", IF_MODIFIED_SINCE));
             }
             params.push(param("If-Match", IF_MATCH_READ));
-            if !behaviour.hash {
+            if !config.is_hash() {
                 params.push(param("If-Unmodified-Since", IF_UNMODIFIED_SINCE_READ));
             }
             if method == Method::Get {
@@ -300,10 +315,10 @@ fn parameters(method: Method, behaviour: Behaviour) -> Vec<Parameter> {
             }
         }
         Method::Write => {
-            let required = match behaviour.require {
-                OPTIONAL => "",
-                REQUIRED_TAG => REQUIRED_TAG_PARAM,
-                _ => REQUIRED_ANY_PARAM,
+            let required = match config.require {
+                Require::Nothing => "",
+                Require::EntityTag => REQUIRED_TAG_PARAM,
+                Require::Precondition => REQUIRED_ANY_PARAM,
             };
             params.push(param("If-Match", &format!("{IF_MATCH_WRITE}{required}")));
             params.push(param(
@@ -320,8 +335,8 @@ fn parameters(method: Method, behaviour: Behaviour) -> Vec<Parameter> {
 }
 
 /// The validators on the handler's successful responses to this method.
-fn validator_headers(method: Method, behaviour: Behaviour) -> Vec<(&'static str, Header)> {
-    match (method, behaviour.hash) {
+fn validator_headers(method: Method, config: Config) -> Vec<(&'static str, Header)> {
+    match (method, config.is_hash()) {
         (Method::Write, true) => Vec::new(),
         (_, true) => vec![("ETag", header(ETAG_HASH))],
         (Method::Write, false) => vec![
@@ -336,24 +351,18 @@ fn validator_headers(method: Method, behaviour: Behaviour) -> Vec<(&'static str,
 }
 
 /// `Cache-Control` and `Vary` on the 2xx and the 304.
-fn cache_headers(behaviour: Behaviour) -> Vec<(&'static str, Header)> {
+fn cache_headers(config: Config) -> Vec<(&'static str, Header)> {
     let mut headers = Vec::new();
-    let cache_control = match (behaviour.per_user, behaviour.cache_control) {
-        (false, None) => None,
-        (false, Some(cc)) => Some(cc.to_owned()),
-        (true, None) => Some("private".to_owned()),
-        (true, Some(cc)) => Some(format!("private, {cc}")),
-    };
-    if let Some(value) = cache_control {
+    if let Some(value) = config.cache_control() {
         headers.push((
             "Cache-Control",
             header(&format!(
                 "`{value}`, unless the handler set its own.{}",
-                if behaviour.per_user { PRIVATE } else { "" }
+                if config.per_user { PRIVATE } else { "" }
             )),
         ));
     }
-    if behaviour.per_user {
+    if config.per_user {
         headers.push(("Vary", header(VARY)));
     }
     headers
@@ -477,22 +486,22 @@ const UNSATISFIABLE: &str = "Range Not Satisfiable: no range in `Range` is withi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::__private::REQUIRED;
+    use crate::handler::Tags;
     use utoipa::openapi::path::OperationBuilder;
     use utoipa::openapi::{HttpMethod, PathItem, Paths};
 
-    const READ: Behaviour = Behaviour {
-        require: OPTIONAL,
-        hash: false,
+    const READ: Config = Config {
+        require: Require::Nothing,
+        tags: Tags::Value,
         per_user: false,
         cache_control: None,
     };
 
-    fn registered(name: &'static str, module: &'static str, behaviour: Behaviour) -> Registered {
+    fn registered(name: &'static str, module: &'static str, config: Config) -> Registered {
         Registered {
             name,
             module,
-            behaviour,
+            config,
         }
     }
 
@@ -587,8 +596,8 @@ mod tests {
         let put = registered(
             "put_item",
             "app",
-            Behaviour {
-                require: REQUIRED,
+            Config {
+                require: Require::Precondition,
                 ..READ
             },
         );
@@ -627,8 +636,8 @@ mod tests {
         let page = registered(
             "page",
             "app",
-            Behaviour {
-                hash: true,
+            Config {
+                tags: Tags::Hash { limit: 1 },
                 per_user: true,
                 cache_control: Some("no-cache"),
                 ..READ
@@ -681,15 +690,22 @@ mod tests {
     fn handlers_of_one_name_that_answer_alike_are_one() {
         let a = registered("get", "app::a", READ);
         let b = registered("get", "app::b", READ);
-        assert_eq!(behaviour_of("get", &[&a, &b]), Some(READ));
-        assert_eq!(behaviour_of("other", &[&a, &b]), None);
+        assert_eq!(config_of("get", &[&a, &b]), Some(READ));
+        assert_eq!(config_of("other", &[&a, &b]), None);
     }
 
     #[test]
     #[should_panic(expected = "`app::a::get` or `app::b::get`, which answer differently")]
     fn handlers_of_one_name_that_answer_differently_are_refused() {
         let a = registered("get", "app::a", READ);
-        let b = registered("get", "app::b", Behaviour { hash: true, ..READ });
-        let _ = behaviour_of("get", &[&a, &b]);
+        let b = registered(
+            "get",
+            "app::b",
+            Config {
+                tags: Tags::Hash { limit: 1 },
+                ..READ
+            },
+        );
+        let _ = config_of("get", &[&a, &b]);
     }
 }

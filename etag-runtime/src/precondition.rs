@@ -3,7 +3,7 @@
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{Method, StatusCode};
 
 use crate::{ETag, Validators};
@@ -235,7 +235,7 @@ impl Precondition {
     /// ```
     pub fn respond_with(self, body: impl IntoResponse) -> Response {
         if self.kind == Kind::NotModified {
-            return not_modified(self.validators);
+            return crate::not_modified::from_validators(self.validators);
         }
         let mut res = body.into_response();
         *res.status_mut() = self.status();
@@ -259,7 +259,7 @@ impl std::error::Error for Precondition {}
 impl IntoResponse for Precondition {
     fn into_response(self) -> Response {
         if self.kind == Kind::NotModified {
-            return not_modified(self.validators);
+            return crate::not_modified::from_validators(self.validators);
         }
         problem(self.status(), self.title(), self.detail())
     }
@@ -289,40 +289,4 @@ pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response
         HeaderValue::from_static("application/problem+json"),
     );
     res
-}
-
-/// A 304 carrying `validators` and no body. `Last-Modified` is sent only when there is no
-/// `ETag`: RFC 9110 section 15.4.5 lets a 304 carry other representation metadata only
-/// when it guides cache updates.
-pub(crate) fn not_modified(validators: Validators) -> Response {
-    let mut res = crate::response::empty_304();
-    let validators = if validators.etag().is_some() {
-        validators.with_last_modified(None)
-    } else {
-        validators
-    };
-    validators.write_headers(res.headers_mut());
-    res
-}
-
-/// Turns the fields of the response a request would have got into those of the 304 that
-/// replaces it (RFC 9110 section 15.4.5): the `Content-*` fields go (`Content-Location`
-/// stays), `Last-Modified` goes when there is an `ETag`, and every other field stays,
-/// notably `Cache-Control`, `Date`, `ETag`, `Expires` and `Vary`.
-pub(crate) fn strip_to_304(headers: &mut HeaderMap) {
-    let doomed: Vec<header::HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            let n = name.as_str();
-            (n.starts_with("content-") && *name != header::CONTENT_LOCATION)
-                || *name == header::TRANSFER_ENCODING
-        })
-        .cloned()
-        .collect();
-    for name in doomed {
-        headers.remove(name);
-    }
-    if headers.contains_key(header::ETAG) {
-        headers.remove(header::LAST_MODIFIED);
-    }
 }

@@ -7,8 +7,8 @@
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
+use http::StatusCode;
 use http::header::{self, HeaderValue};
-use http::{Method, StatusCode};
 use http_body_util::BodyExt as _;
 
 use crate::{Conditions, Validators};
@@ -155,7 +155,7 @@ async fn read_ranges(
 /// (with `Accept-Ranges`), as it would without a `Range`.
 pub(crate) async fn apply(conditions: &Conditions, mut res: Response) -> Response {
     let method = conditions.method();
-    if res.status() != StatusCode::OK || !(method == Method::GET || method == Method::HEAD) {
+    if res.status() != StatusCode::OK || !crate::conditions::is_read(method) {
         return res;
     }
     let Some(len) = rangeable_len(&res) else {

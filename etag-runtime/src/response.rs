@@ -1,18 +1,13 @@
 //! How `#[etag]` answers a handler's return value: the types it knows the validators of.
 
-use std::convert::Infallible;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use axum::body::Body;
 use axum::response::{IntoResponse, IntoResponseParts, Response};
-use bytes::Bytes;
+use http::StatusCode;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use http::{Method, StatusCode};
 
 #[cfg(feature = "fs")]
 pub use crate::file::File;
-use crate::precondition::{problem, strip_to_304};
+use crate::not_modified;
+use crate::precondition::problem;
 use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
 
 /// A handler return type that `#[etag]` can answer conditionally: it knows its validators
@@ -86,7 +81,7 @@ impl Responder<'_> {
             return render();
         }
         let method = self.conditions.method();
-        let validators = if method == Method::GET || method == Method::HEAD {
+        let validators = if crate::conditions::is_read(method) {
             match self.conditions.check(validators) {
                 Ok(checked) => checked.into_validators(),
                 Err(refused) => return self.refuse(refused),
@@ -169,7 +164,7 @@ impl<T: IntoConditionalResponse> IntoConditionalResponse for Option<T> {
 fn with_parts<P: IntoResponseParts>(parts: P, inner: Response) -> Response {
     match inner.status() {
         StatusCode::PRECONDITION_FAILED => inner,
-        StatusCode::NOT_MODIFIED => into_not_modified((parts, inner).into_response()),
+        StatusCode::NOT_MODIFIED => not_modified::from_response((parts, inner).into_response()),
         _ => (parts, inner).into_response(),
     }
 }
@@ -238,42 +233,5 @@ where
 {
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.1, with_status(self.0, self.2, responder))
-    }
-}
-
-/// The response a request would have got, turned into the 304 that replaces it (RFC 9110
-/// section 15.4.5).
-pub(crate) fn into_not_modified(response: Response) -> Response {
-    let (mut parts, _body) = response.into_parts();
-    strip_to_304(&mut parts.headers);
-    parts.status = StatusCode::NOT_MODIFIED;
-    Response::from_parts(parts, Body::new(NoBody))
-}
-
-/// An empty 304.
-pub(crate) fn empty_304() -> Response {
-    let mut res = Response::new(Body::new(NoBody));
-    *res.status_mut() = StatusCode::NOT_MODIFIED;
-    res
-}
-
-/// The body of a 304: empty, with no length claimed. A body that claims a length of 0
-/// makes axum write `Content-Length: 0`, which hyper keeps on the 304 to a HEAD, where
-/// RFC 9110 section 8.6 allows only the length the 200 would have had.
-struct NoBody;
-
-impl http_body::Body for NoBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
-        Poll::Ready(None)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        true
     }
 }

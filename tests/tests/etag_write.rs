@@ -445,7 +445,7 @@ async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
 }
 
 /// Only an entity tag counts.
-#[etag(require_precondition(strict))]
+#[etag(require_entity_tag)]
 async fn strict_put(
     State(db): State<Db>,
     conditions: Conditions,

@@ -42,7 +42,7 @@ async fn put_note(conditions: Conditions, Path(id): Path<u32>) -> Result<Json<No
     path = "/notes/{id}",
     responses((status = 204), (status = 428, description = "mine"))
 )]
-#[etag(require_precondition(strict))]
+#[etag(require_entity_tag)]
 async fn delete_note() -> StatusCode {
     StatusCode::NO_CONTENT
 }

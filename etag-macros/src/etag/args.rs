@@ -10,24 +10,25 @@ use crate::runtime_path::{RuntimePath, parse_crate_path};
 /// Every argument, as the user writes it.
 const HASH: &str = "hash";
 const REQUIRE_PRECONDITION: &str = "require_precondition";
+const REQUIRE_ENTITY_TAG: &str = "require_entity_tag";
 const CACHE_CONTROL: &str = "cache_control";
 const ERROR: &str = "error";
 const CRATE: &str = "crate";
 const PER_USER: &str = "per_user";
 const LIMIT: &str = "limit";
-const STRICT: &str = "strict";
 /// Not an argument: weakness belongs where a tag is made. Named for its hint.
 const WEAK: &str = "weak";
 
 const KEYS: &[&str] = &[
     HASH,
     REQUIRE_PRECONDITION,
+    REQUIRE_ENTITY_TAG,
     CACHE_CONTROL,
     ERROR,
     PER_USER,
     CRATE,
 ];
-const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `require_precondition(strict)`, `cache_control = \"...\"`, `error = <type>`, `per_user = <argument>`, `crate = \"...\"`";
+const EXPECTED: &str = "expected one of: `hash`, `hash(limit = <bytes>)`, `require_precondition`, `require_entity_tag`, `cache_control = \"...\"`, `error = <type>`, `per_user = <argument>`, `crate = \"...\"`";
 
 /// Where the validators come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub(crate) enum Require {
     Nothing,
     /// `require_precondition`: `If-Match`, `If-Unmodified-Since` or `If-None-Match: *`.
     Precondition,
-    /// `require_precondition(strict)`: `If-Match` or `If-None-Match: *` only.
+    /// `require_entity_tag`: `If-Match` or `If-None-Match: *` only.
     EntityTag,
 }
 
@@ -163,22 +164,29 @@ pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
                     .map_err(|e| syn::Error::new(e.span(), HINT))?;
                 args.per_user = Some(ident);
             }
-            REQUIRE_PRECONDITION => {
-                args.require_precondition = Require::Precondition;
-                if meta.input.peek(syn::token::Paren) {
-                    meta.parse_nested_meta(|inner| {
-                        if inner.path.is_ident(STRICT) {
-                            args.require_precondition = Require::EntityTag;
-                        } else {
-                            errors.spanned(
-                                &inner.path,
-                                "unknown `require_precondition(...)` option; expected `require_precondition(strict)`, where only `If-Match` or `If-None-Match: *` count",
-                            );
-                        }
-                        skip_value(inner.input)
-                    })?;
+            REQUIRE_PRECONDITION | REQUIRE_ENTITY_TAG => {
+                let (require, other) = if key == REQUIRE_PRECONDITION {
+                    (Require::Precondition, REQUIRE_ENTITY_TAG)
                 } else {
-                    no_value(&meta.path, meta.input, REQUIRE_PRECONDITION, errors)?;
+                    (Require::EntityTag, REQUIRE_PRECONDITION)
+                };
+                if args.require_precondition != Require::Nothing
+                    && args.require_precondition != require
+                {
+                    errors.spanned(
+                        &meta.path,
+                        format!("`{key}` and `{other}` exclude each other; keep one (`require_entity_tag` counts only `If-Match` and `If-None-Match: *`)"),
+                    );
+                }
+                args.require_precondition = require;
+                if meta.input.peek(syn::token::Paren) {
+                    errors.spanned(
+                        &meta.path,
+                        format!("`{key}` takes no options; to count only `If-Match` and `If-None-Match: *`, write `require_entity_tag`"),
+                    );
+                    meta.parse_nested_meta(|inner| skip_value(inner.input))?;
+                } else {
+                    no_value(&meta.path, meta.input, &key, errors)?;
                 }
             }
             CACHE_CONTROL => {
@@ -304,7 +312,7 @@ mod tests {
         assert_eq!(args.mode, Mode::Hash { limit: Some(1024) });
         assert_eq!(args.require_precondition, Require::Precondition);
         assert_eq!(
-            parse_ok(quote!(require_precondition(strict))).require_precondition,
+            parse_ok(quote!(require_entity_tag)).require_precondition,
             Require::EntityTag
         );
         assert_eq!(parse_ok(quote!()).require_precondition, Require::Nothing);
@@ -345,7 +353,11 @@ mod tests {
         assert!(parse_err(quote!(hsah)).contains("did you mean `hash`?"));
         assert!(parse_err(quote!(require_precondition = true)).contains("takes no value"));
         assert!(
-            parse_err(quote!(require_precondition(loose))).contains("require_precondition(strict)")
+            parse_err(quote!(require_precondition, require_entity_tag))
+                .contains("exclude each other")
+        );
+        assert!(
+            parse_err(quote!(require_precondition(strict))).contains("write `require_entity_tag`")
         );
         assert!(parse_err(quote!(error = "ApiError")).contains("expected a type"));
         assert!(parse_err(quote!(hash(limit = 3u8))).contains("drop the suffix"));

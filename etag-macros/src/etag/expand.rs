@@ -21,10 +21,10 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     let cx = Ident::new("__etag_cx", Span::mixed_site());
     let output = Ident::new("__etag_output", Span::mixed_site());
 
-    let require = match args.require_precondition {
-        Require::Nothing => quote!(#private::OPTIONAL),
-        Require::Precondition => quote!(#private::REQUIRED),
-        Require::EntityTag => quote!(#private::REQUIRED_TAG),
+    let (marker, require) = match args.require_precondition {
+        Require::Nothing => (quote!(#private::Optional), quote!(Nothing)),
+        Require::Precondition => (quote!(#private::RequirePrecondition), quote!(Precondition)),
+        Require::EntityTag => (quote!(#private::RequireEntityTag), quote!(EntityTag)),
     };
     let error = match &args.error {
         Some(ty) => quote!(#ty),
@@ -42,7 +42,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         Some(arg) => {
             let ty = &arg.ty;
             let context = quote!(#private::UserContext);
-            let param = quote!(mut #cx: #private::UserContext<{ #require }, #error, #ty>);
+            let param = quote!(mut #cx: #private::UserContext<#marker, #error, #ty>);
             // Spanned at the argument's type: a type that is not a `Principal` is
             // reported there, once.
             let check = quote_spanned!(ty.span()=> #private::principal::<#ty>(););
@@ -54,18 +54,25 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         }
         None => (
             quote!(#private::Context),
-            quote!(#cx: #private::Context<{ #require }, #error>),
+            quote!(#cx: #private::Context<#marker, #error>),
             TokenStream::new(),
         ),
     };
 
     let mut params = vec![first];
     let mut bindings = Vec::new();
+    let mut handed = Vec::new();
     for (index, arg) in handler.args.iter().enumerate() {
         let name = format_ident!("__etag_arg{}", index, span = Span::mixed_site());
         let (attrs, pat, ty) = (&arg.attrs, &arg.pat, &arg.ty);
         if principal == Some(index) {
             bindings.push(quote!(#(#attrs)* let #pat = #principal_var;));
+            continue;
+        }
+        // The conditions the context read (with the handler's requirement), not read again.
+        if is_conditions(ty) {
+            handed.push(quote!(let #name = #context::conditions(&#cx);));
+            bindings.push(quote!(#(#attrs)* let #pat: #ty = #name;));
             continue;
         }
         params.push(quote!(#(#attrs)* #name: #ty));
@@ -102,22 +109,25 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         Some(lit) => quote!(::core::option::Option::Some(#lit)),
         None => quote!(::core::option::Option::None),
     };
-    let hash_limit = match args.mode {
+    let tags = match args.mode {
         Mode::Hash { limit: Some(n) } => {
             let n = Literal::usize_unsuffixed(n);
-            quote!(#n)
+            quote!(#private::Tags::Hash { limit: #n })
         }
-        _ => quote!(#private::DEFAULT_HASH_LIMIT),
+        Mode::Hash { limit: None } => {
+            quote!(#private::Tags::Hash { limit: #private::DEFAULT_HASH_LIMIT })
+        }
+        Mode::Value => quote!(#private::Tags::Value),
     };
 
     // Spanned at the return type, and a direct trait call: a type that cannot answer
     // conditionally is reported there, with the trait's own message.
     let respond = match args.mode {
         Mode::Hash { .. } => quote_spanned! {ret_span=>
-            #private::respond_hashed(
+            #private::respond(
                 #context::responder(&#cx),
                 #private::IntoResponse::into_response(#output),
-                __ETAG_OPTIONS,
+                &__ETAG_CONFIG,
             )
             .await
         },
@@ -128,7 +138,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                     #output,
                     &#context::responder(&#cx),
                 ),
-                __ETAG_OPTIONS,
+                &__ETAG_CONFIG,
             )
             .await
         },
@@ -139,7 +149,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                     #output,
                     &#context::responder(&#cx),
                 ),
-                __ETAG_OPTIONS,
+                &__ETAG_CONFIG,
             )
             .await
         },
@@ -150,7 +160,6 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     } else {
         respond
     };
-    let private_cc = principal.is_some();
 
     // With `impl Trait` the declared type is not named above; a never-called check
     // still holds the body to it (and keeps the imports it names in use). A nested fn
@@ -169,19 +178,10 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
 
     // What the handler answers, for the runtime's OpenAPI modifier: its registry with the
     // `utoipa` feature, nothing without. In the body, so that an associated fn gets it too.
-    let hash = matches!(args.mode, Mode::Hash { .. });
     let per_user = principal.is_some();
     let ident = &sig.ident;
     let register = quote! {
-        #private::register! {
-            name: #ident,
-            behaviour: #private::Behaviour {
-                require: #require,
-                hash: #hash,
-                per_user: #per_user,
-                cache_control: #cache_control,
-            },
-        }
+        #private::register! { name: #ident, config: __ETAG_CONFIG }
     };
 
     let outer = &handler.outer_attrs;
@@ -203,13 +203,15 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         #where_clause
         {
             #(#inner)*
-            const __ETAG_OPTIONS: #private::Options = #private::Options {
+            const __ETAG_CONFIG: #private::Config = #private::Config {
+                require: #private::Require::#require,
+                tags: #tags,
+                per_user: #per_user,
                 cache_control: #cache_control,
-                hash_limit: #hash_limit,
-                private: #private_cc,
             };
             #register
             #take
+            #(#handed)*
             #declared_fn
             let #output = #run;
             #declared_call
@@ -233,4 +235,17 @@ fn impl_trait_as_infer(mut ty: Type) -> Type {
     }
     syn::visit_mut::VisitMut::visit_type_mut(&mut Replacer, &mut ty);
     ty
+}
+
+/// Whether an argument is the runtime's `Conditions`, by the last segment of its path (as
+/// body extractors are recognized): the context hands it over instead of reading it again.
+fn is_conditions(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Conditions" && last.arguments.is_none()),
+        _ => false,
+    }
 }

@@ -51,7 +51,7 @@ mod tests {
             },
         );
         assert!(out.starts_with("# [doc = r\" Docs stay.\"] # [allow (clippy :: unused_async)] pub async fn get_item"), "{out}");
-        assert!(out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < { :: etag_runtime :: __private :: OPTIONAL } , :: etag_runtime :: __private :: Precondition > , __etag_arg0 : Path < i64 > , __etag_arg1 : Query < Q >)"), "{out}");
+        assert!(out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < :: etag_runtime :: __private :: Optional , :: etag_runtime :: __private :: Precondition > , __etag_arg0 : Path < i64 > , __etag_arg1 : Query < Q >)"), "{out}");
         assert!(
             out.contains("-> :: etag_runtime :: __private :: AxumResponse"),
             "{out}"
@@ -69,20 +69,23 @@ mod tests {
         );
         assert!(out.contains("Some (\"no-cache\")"), "{out}");
         assert!(
-            out.contains("hash_limit : :: etag_runtime :: __private :: DEFAULT_HASH_LIMIT"),
+            out.contains("tags : :: etag_runtime :: __private :: Tags :: Value"),
             "{out}"
         );
         assert!(
             out.contains("< Result < Json < Item > , StatusCode > as :: etag_runtime :: __private :: IntoConditionalResponse > :: into_conditional_response"),
             "{out}"
         );
-        assert!(!out.contains("respond_hashed"), "{out}");
         // What it answers goes to the OpenAPI registry, inside the body.
         assert!(
-            out.contains(":: etag_runtime :: __private :: register ! { name : get_item , behaviour : :: etag_runtime :: __private :: Behaviour { require : :: etag_runtime :: __private :: OPTIONAL , hash : false , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , } , }"),
+            out.contains(":: etag_runtime :: __private :: register ! { name : get_item , config : __ETAG_CONFIG }"),
             "{out}"
         );
-        assert!(out.find("register !").unwrap() > out.find("__ETAG_OPTIONS").unwrap());
+        assert!(
+            out.contains("const __ETAG_CONFIG : :: etag_runtime :: __private :: Config = :: etag_runtime :: __private :: Config { require : :: etag_runtime :: __private :: Require :: Nothing , tags : :: etag_runtime :: __private :: Tags :: Value , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , } ;"),
+            "{out}"
+        );
+        assert!(out.find("register !").unwrap() > out.find("__ETAG_CONFIG").unwrap());
     }
 
     #[test]
@@ -99,13 +102,15 @@ mod tests {
             },
         );
         assert!(
-            out.contains("(__etag_cx : rt :: __private :: Context < { rt :: __private :: REQUIRED } , ApiError >)"),
+            out.contains("(__etag_cx : rt :: __private :: Context < rt :: __private :: RequirePrecondition , ApiError >)"),
             "{out}"
         );
-        assert!(out.contains("hash_limit : 1024"), "{out}");
-        assert!(out.contains("respond_hashed"), "{out}");
         assert!(
-            out.contains("rt :: __private :: register ! { name : page , behaviour : rt :: __private :: Behaviour { require : rt :: __private :: REQUIRED , hash : true , per_user : false , cache_control : :: core :: option :: Option :: None , } , }"),
+            out.contains("tags : rt :: __private :: Tags :: Hash { limit : 1024 }"),
+            "{out}"
+        );
+        assert!(
+            out.contains("require : rt :: __private :: Require :: Precondition , tags : rt :: __private :: Tags :: Hash { limit : 1024 } , per_user : false , cache_control : :: core :: option :: Option :: None , }"),
             "{out}"
         );
         assert!(out.contains("rt :: __private"), "{out}");
@@ -155,7 +160,7 @@ mod tests {
         ] {
             let out = expand_str(quote!(), item);
             assert!(
-                out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < { :: etag_runtime :: __private :: OPTIONAL } , :: etag_runtime :: __private :: Precondition >"),
+                out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < :: etag_runtime :: __private :: Optional , :: etag_runtime :: __private :: Precondition >"),
                 "{out}"
             );
         }

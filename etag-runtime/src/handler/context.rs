@@ -1,0 +1,182 @@
+//! The extractors `#[etag]` puts first in a handler's arguments, and what they do with
+//! the handler's output.
+
+use std::future::Future;
+use std::marker::PhantomData;
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::header::{CACHE_CONTROL, HeaderValue};
+use http::request::Parts;
+
+use super::{Config, Requirement, Tags};
+use crate::Conditions;
+use crate::Precondition;
+use crate::principal::{Personal, Principal, TagKey, open_request, seal_response};
+use crate::response::Responder;
+
+/// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
+/// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
+/// before the body is read. `E` renders the 412 and 428 (`#[etag(error = E)]`).
+pub struct Context<R, E = Precondition> {
+    conditions: Conditions,
+    marker: PhantomData<fn() -> (R, E)>,
+}
+
+/// The request's conditions under the handler's requirement, or the 428 that answers it.
+fn conditions<R: Requirement, E: From<Precondition> + IntoResponse>(
+    parts: &Parts,
+) -> Result<Conditions, Box<Response>> {
+    let conditions = Conditions::from_headers(&parts.method, &parts.headers).requiring(R::REQUIRE);
+    conditions
+        .require(R::REQUIRE)
+        .map_err(|refused| Box::new(E::from(refused).into_response()))?;
+    Ok(conditions)
+}
+
+impl<S, R, E> FromRequestParts<S> for Context<R, E>
+where
+    S: Send + Sync,
+    R: Requirement,
+    E: From<Precondition> + IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            conditions: conditions::<R, E>(parts).map_err(|refused| *refused)?,
+            marker: PhantomData,
+        })
+    }
+}
+
+/// What both contexts hand the handler's output to: their conditions, and `E` for refusals.
+fn responder<E: From<Precondition> + IntoResponse>(conditions: &Conditions) -> Responder<'_> {
+    Responder {
+        conditions,
+        refuse: refuse::<E>,
+        plain: false,
+    }
+}
+
+fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Response {
+    E::from(refused).into_response()
+}
+
+impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
+    /// The responder of the handler's output.
+    pub fn responder(&self) -> Responder<'_> {
+        responder::<E>(&self.conditions)
+    }
+
+    /// The request's conditions, for a `Conditions` argument of the handler: the ones
+    /// this context read, with the handler's requirement.
+    pub fn conditions(&self) -> Conditions {
+        self.conditions.clone()
+    }
+}
+
+/// The handler's output as the response: its validators (from the value, decided before
+/// rendering, or under `hash` from the rendered body), its `Cache-Control`, then the
+/// request's `Range`, if it may be served.
+pub async fn respond(responder: Responder<'_>, response: Response, config: &Config) -> Response {
+    let res = match config.tags {
+        Tags::Hash { limit } => crate::hash::hash_response(&responder, response, limit).await,
+        Tags::Value => response,
+    };
+    let res = finish(res, config);
+    crate::range::apply(responder.conditions, res).await
+}
+
+fn finish(mut res: Response, config: &Config) -> Response {
+    let status = res.status();
+    if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
+        && !res.headers().contains_key(CACHE_CONTROL)
+    {
+        // `cache_control` was checked to be a valid value; with the prefix it still is.
+        if let Some(value) = config
+            .cache_control()
+            .and_then(|cc| HeaderValue::from_str(&cc).ok())
+        {
+            res.headers_mut().insert(CACHE_CONTROL, value);
+        }
+    }
+    res
+}
+
+/// The extractor `#[etag(per_user = arg)]` puts first in the handler's arguments, in
+/// place of `arg`: it extracts the principal `P` (a rejection is answered as it is, before
+/// anything else runs), opens the tags of `If-Match` and `If-None-Match` that were sealed
+/// for it (so that every later extractor, `Conditions` included, sees the resource's own
+/// tags), then does what [`Context`] does. The handler gets `P` through
+/// [`take_principal`](Self::take_principal); [`seal`](Self::seal) seals the response.
+pub struct UserContext<R, E, P> {
+    conditions: Conditions,
+    principal: Option<P>,
+    personal: Personal,
+    marker: PhantomData<fn() -> (R, E)>,
+}
+
+impl<S, R, E, P> FromRequestParts<S> for UserContext<R, E, P>
+where
+    S: Send + Sync,
+    R: Requirement,
+    E: From<Precondition> + IntoResponse,
+    P: Principal + FromRequestParts<S> + Send,
+    TagKey: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = P::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let personal = Personal::new(&TagKey::from_ref(state), &principal);
+        open_request(&mut parts.headers, Some(&personal));
+        Ok(Self {
+            conditions: conditions::<R, E>(parts).map_err(|refused| *refused)?,
+            principal: Some(principal),
+            personal,
+            marker: PhantomData,
+        })
+    }
+}
+
+impl<R, E: From<Precondition> + IntoResponse, P> UserContext<R, E, P> {
+    /// The principal, for the handler's argument. Called once, before the handler's body.
+    pub fn take_principal(&mut self) -> P {
+        match self.principal.take() {
+            Some(principal) => principal,
+            // The expansion calls it exactly once.
+            None => unreachable!("the principal is taken once"),
+        }
+    }
+
+    /// The responder of the handler's output.
+    pub fn responder(&self) -> Responder<'_> {
+        responder::<E>(&self.conditions)
+    }
+
+    /// The request's conditions, for a `Conditions` argument of the handler.
+    pub fn conditions(&self) -> Conditions {
+        self.conditions.clone()
+    }
+
+    /// The response with its tag sealed for the principal and `Vary` naming its fields.
+    pub fn seal(&self, mut response: Response) -> Response {
+        seal_response(&mut response, self.personal.vary(), Some(&self.personal));
+        response
+    }
+}
+
+/// Holds the `per_user` argument's type to [`Principal`], at that type: the one error a
+/// handler whose principal is not one gets, routed or not.
+#[inline(always)]
+pub fn principal<P: Principal>() {}
+
+/// Pins the output type of the handler body, so that `?` and `return` inside it
+/// convert to the declared return type.
+#[inline(always)]
+pub fn typed<T, F: Future<Output = T>>(body: F) -> F {
+    body
+}
