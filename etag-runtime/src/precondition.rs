@@ -36,20 +36,21 @@ use crate::{ETag, Validators};
 /// assert_eq!(res.headers()["content-type"], "application/problem+json");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Precondition {
-    kind: Kind,
-    /// The request's method is safe (GET, HEAD, ...): a read, not a write.
-    read: bool,
-    /// The field that decided, for the text of a 412.
-    field: Field,
-    /// What a 304 sends.
-    validators: Validators,
-}
+pub struct Precondition(Outcome);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    NotModified,
-    Failed,
+/// The three outcomes, each with only what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// 304, with the validators it sends.
+    NotModified(Validators),
+    /// 412.
+    Failed {
+        /// The request's method is safe (GET, HEAD, ...): a read, not a write.
+        read: bool,
+        /// The field that decided, for the text.
+        field: Field,
+    },
+    /// 428.
     Required,
 }
 
@@ -92,33 +93,21 @@ fn trace(method: &Method, status: StatusCode, field: Field, etag: Option<&ETag>)
 impl Precondition {
     pub(crate) fn not_modified(method: &Method, validators: Validators, field: Field) -> Self {
         trace(method, StatusCode::NOT_MODIFIED, field, validators.etag());
-        Self {
-            kind: Kind::NotModified,
-            read: true,
-            field,
-            validators,
-        }
+        Self(Outcome::NotModified(validators))
     }
 
     /// `current` is the tag the request's field was evaluated against, when known.
     pub(crate) fn failed(method: &Method, field: Field, current: Option<&ETag>) -> Self {
         trace(method, StatusCode::PRECONDITION_FAILED, field, current);
-        Self {
-            kind: Kind::Failed,
+        Self(Outcome::Failed {
             read: method.is_safe(),
             field,
-            validators: Validators::new(),
-        }
+        })
     }
 
     pub(crate) fn required(method: &Method) -> Self {
         trace(method, StatusCode::PRECONDITION_REQUIRED, Field::None, None);
-        Self {
-            kind: Kind::Required,
-            read: false,
-            field: Field::None,
-            validators: Validators::new(),
-        }
+        Self(Outcome::Required)
     }
 
     /// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`.
@@ -133,10 +122,10 @@ impl Precondition {
     /// assert_eq!(c.require_precondition().unwrap_err().status(), 428);
     /// ```
     pub fn status(&self) -> StatusCode {
-        match self.kind {
-            Kind::NotModified => StatusCode::NOT_MODIFIED,
-            Kind::Failed => StatusCode::PRECONDITION_FAILED,
-            Kind::Required => StatusCode::PRECONDITION_REQUIRED,
+        match self.0 {
+            Outcome::NotModified(_) => StatusCode::NOT_MODIFIED,
+            Outcome::Failed { .. } => StatusCode::PRECONDITION_FAILED,
+            Outcome::Required => StatusCode::PRECONDITION_REQUIRED,
         }
     }
 
@@ -157,7 +146,10 @@ impl Precondition {
     /// assert_eq!(refused.validators().unwrap().etag().unwrap().to_string(), "\"5\"");
     /// ```
     pub fn validators(&self) -> Option<&Validators> {
-        (self.kind == Kind::NotModified).then_some(&self.validators)
+        match &self.0 {
+            Outcome::NotModified(validators) => Some(validators),
+            _ => None,
+        }
     }
 
     /// A short title for the status, as in a problem's `title`.
@@ -172,10 +164,10 @@ impl Precondition {
     /// assert_eq!(c.require_precondition().unwrap_err().title(), "Precondition Required");
     /// ```
     pub fn title(&self) -> &'static str {
-        match self.kind {
-            Kind::NotModified => "Not Modified",
-            Kind::Failed => "Precondition Failed",
-            Kind::Required => "Precondition Required",
+        match self.0 {
+            Outcome::NotModified(_) => "Not Modified",
+            Outcome::Failed { .. } => "Precondition Failed",
+            Outcome::Required => "Precondition Required",
         }
     }
 
@@ -197,18 +189,21 @@ impl Precondition {
     /// assert!(write.detail().contains("re-apply your change"));
     /// ```
     pub fn detail(&self) -> &'static str {
-        match (self.kind, self.read, self.field) {
-            (Kind::NotModified, _, _) => {
+        match self.0 {
+            Outcome::NotModified(_) => {
                 "The copy you have is current: the ETag you sent still matches, or the resource has not changed since the date you sent."
             }
-            (Kind::Required, _, _) => REQUIRED_DETAIL,
-            (Kind::Failed, true, _) => {
+            Outcome::Required => REQUIRED_DETAIL,
+            Outcome::Failed { read: true, .. } => {
                 "The resource no longer matches the If-Match or If-Unmodified-Since of this request: it has changed since the version you name. GET it again without those fields to read the current version."
             }
-            (Kind::Failed, false, Field::IfNoneMatch) => {
+            Outcome::Failed {
+                read: false,
+                field: Field::IfNoneMatch,
+            } => {
                 "The resource exists, and this request asked to act only if it did not (If-None-Match: *) or only if it no longer matched a tag you sent. GET it to see the current version; send its ETag in If-Match to change it."
             }
-            (Kind::Failed, false, _) => {
+            Outcome::Failed { read: false, .. } => {
                 "The resource has changed since you read it. GET it again, re-apply your change to what you get, and retry with If-Match set to the new ETag."
             }
         }
@@ -234,8 +229,8 @@ impl Precondition {
     /// assert_eq!(res.headers()["content-type"], "application/json");
     /// ```
     pub fn respond_with(self, body: impl IntoResponse) -> Response {
-        if self.kind == Kind::NotModified {
-            return crate::not_modified::from_validators(self.validators);
+        if let Outcome::NotModified(validators) = self.0 {
+            return crate::not_modified::from_validators(validators);
         }
         let mut res = body.into_response();
         *res.status_mut() = self.status();
@@ -245,10 +240,10 @@ impl Precondition {
 
 impl fmt::Display for Precondition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            Kind::NotModified => "not modified",
-            Kind::Failed => "precondition failed",
-            Kind::Required => "precondition required",
+        f.write_str(match self.0 {
+            Outcome::NotModified(_) => "not modified",
+            Outcome::Failed { .. } => "precondition failed",
+            Outcome::Required => "precondition required",
         })
     }
 }
@@ -258,8 +253,8 @@ impl std::error::Error for Precondition {}
 /// The 304 with its validators, or the problem details of a 412 or 428.
 impl IntoResponse for Precondition {
     fn into_response(self) -> Response {
-        if self.kind == Kind::NotModified {
-            return crate::not_modified::from_validators(self.validators);
+        if let Outcome::NotModified(validators) = self.0 {
+            return crate::not_modified::from_validators(validators);
         }
         problem(self.status(), self.title(), self.detail())
     }

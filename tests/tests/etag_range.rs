@@ -208,7 +208,7 @@ async fn an_empty_body_is_sent_whole() {
 }
 
 #[tokio::test]
-async fn rfc9110_13_1_5_if_range_with_a_tag_or_an_exact_date() {
+async fn rfc9110_13_1_5_if_range_with_a_strong_tag_only() {
     let full = json();
     let lm = format_http_date(changed()).to_str().unwrap().to_owned();
     let earlier = format_http_date(changed() - Duration::from_secs(1))
@@ -221,7 +221,8 @@ async fn rfc9110_13_1_5_if_range_with_a_tag_or_an_exact_date() {
         ("\"3\"", false),
         // A weak tag never matches (section 13.1.5).
         ("W/\"4\"", false),
-        (&lm, true),
+        // A date is never known to be strong (section 8.8.2.2): see the test below.
+        (&lm, false),
         (&earlier, false),
         ("not a validator", false),
     ];
@@ -240,4 +241,37 @@ async fn rfc9110_13_1_5_if_range_with_a_tag_or_an_exact_date() {
             assert_eq!(res.body, full.as_bytes(), "{if_range}");
         }
     }
+}
+
+/// The version `/twice` serves: changed twice within one second.
+static TWICE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+
+#[etag]
+async fn twice() -> Json<Doc> {
+    let version = TWICE.load(std::sync::atomic::Ordering::SeqCst);
+    Json(Doc {
+        text: if version == 1 { TEXT } else { "abcdefghij" },
+        version,
+        // Both versions were written within the same second: 100 ms apart.
+        at: changed() + Duration::from_millis(100 * u64::try_from(version).unwrap()),
+    })
+}
+
+#[tokio::test]
+async fn rfc9110_13_1_5_a_date_if_range_never_resumes_onto_another_version() {
+    let app = Router::new().route("/twice", get(twice));
+    let first = fetch(&app, "/twice", &[("range", "bytes=0-9")]).await;
+    assert_eq!(first.status, StatusCode::PARTIAL_CONTENT);
+    let lm = first.headers["last-modified"].to_str().unwrap().to_owned();
+    // The second write lands in the same second: the same Last-Modified, other bytes.
+    TWICE.store(2, std::sync::atomic::Ordering::SeqCst);
+    let whole = fetch(&app, "/twice", &[]).await;
+    assert_eq!(whole.headers["last-modified"], lm.as_str());
+    let resumed = fetch(&app, "/twice", &[("range", "bytes=10-"), ("if-range", &lm)]).await;
+    assert_eq!(
+        resumed.status,
+        StatusCode::OK,
+        "a 206 would splice two versions"
+    );
+    assert_eq!(resumed.body, whole.body);
 }
