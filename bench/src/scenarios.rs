@@ -72,7 +72,8 @@ impl<T: Versioned> Versioned for Shared<T> {
     fn last_modified(&self) -> Option<SystemTime> {
         self.0.last_modified()
     }
-    fn fingerprint(&self, out: &mut etag_runtime::version::Fingerprint) {
+    // The derive's hook (not public API), forwarded as the runtime's own wrappers do.
+    fn fingerprint(&self, out: &mut etag_runtime::__private::Fingerprint) {
         self.0.fingerprint(out);
     }
 }

@@ -10,8 +10,8 @@ use http::header::{self, HeaderMap};
 use http_body_util::BodyExt as _;
 
 use crate::etag::Hasher;
+use crate::handler::Responder;
 use crate::not_modified;
-use crate::response::Responder;
 use crate::{ETag, Validators};
 
 /// The default for how much of a body `#[etag(hash)]` buffers to hash it: 4 MiB.

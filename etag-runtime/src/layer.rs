@@ -123,9 +123,9 @@ use http::request::Parts;
 use http::{Request, StatusCode};
 use tower::{Layer, Service};
 
+use crate::handler::Responder;
 use crate::hash::{DEFAULT_HASH_LIMIT, hash_response};
 use crate::principal::{Personal, Principal, TagKey, add_vary, open_request, seal_response};
-use crate::response::Responder;
 use crate::{Conditions, ETag, Precondition};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -90,12 +90,12 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod collection;
 mod conditions;
 mod date;
 mod etag;
 #[cfg(feature = "fs")]
 mod file;
-mod handler;
 mod hash;
 mod list;
 mod not_modified;
@@ -118,6 +118,11 @@ pub mod header {
     pub use crate::etag::InvalidETag;
     pub use crate::list::TagList;
 }
+
+/// Not public API: the extractors and configuration of the code `#[etag]` generates,
+/// under a name compiler messages can show.
+#[doc(hidden)]
+pub mod handler;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -7,14 +7,15 @@ pub use axum::response::{IntoResponse, Response as AxumResponse};
 pub use core::option::Option;
 pub use std::time::SystemTime as Time;
 
+pub use crate::collection::Fingerprint;
 pub use crate::handler::{
     Config, Context, Optional, Require, RequireEntityTag, RequirePrecondition, Tags, UserContext,
-    principal, respond, typed,
+    respond, typed,
 };
 pub use crate::hash::DEFAULT_HASH_LIMIT;
 pub use crate::principal::{Principal, TagKey};
-pub use crate::response::{IntoConditionalResponse, Responder};
-pub use crate::version::{Fingerprint, TimestampValue, VersionValue};
+pub use crate::response::IntoConditionalResponse;
+pub use crate::version::{TimestampValue, VersionValue};
 pub use crate::versioned::version_etag;
 pub use crate::{Conditions, ETag, Precondition, Versioned};
 

@@ -6,9 +6,10 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 #[cfg(feature = "fs")]
 pub use crate::file::File;
+use crate::handler::Responder;
 use crate::not_modified;
 use crate::precondition::problem;
-use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
+use crate::{Versioned, WithValidators};
 
 /// A handler return type that `#[etag]` can answer conditionally: it knows its validators
 /// before it is rendered, so a 304 costs no serialization.
@@ -21,6 +22,9 @@ use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
 /// they are. Errors and non-2xx statuses pass through untouched. A handler that returns
 /// something else uses `#[etag(hash)]`, or wraps its body with
 /// [`Checked::respond`](crate::Checked::respond).
+///
+/// The trait is sealed: its method takes a type no other crate can name, so it is
+/// implemented here only, and named in the docs and in compiler messages.
 ///
 /// # Examples
 ///
@@ -49,61 +53,9 @@ use crate::{Conditions, Precondition, Validators, Versioned, WithValidators};
 )]
 pub trait IntoConditionalResponse {
     #[doc(hidden)]
-    /// Not public API: evaluates the request's preconditions against the value's
+    /// Evaluates the request's preconditions against the value's
     /// validators, then renders the 304, the 412, or the full response.
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response;
-}
-
-/// Not public API: the request side of [`IntoConditionalResponse`].
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct Responder<'a> {
-    pub(crate) conditions: &'a Conditions,
-    /// How a 412 is rendered: the handler's `error = ...` type, or the problem details.
-    pub(crate) refuse: fn(Precondition) -> Response,
-    /// Render only: no evaluation, no validators (a value under a non-2xx status).
-    pub(crate) plain: bool,
-}
-
-impl Responder<'_> {
-    /// On GET and HEAD, evaluates the preconditions against `validators` and answers 304
-    /// or 412 without calling `render`; otherwise renders, and adds the validators to a 2xx.
-    ///
-    /// Other methods are not evaluated here: a write checks its preconditions before it
-    /// acts, and its response carries the new state's validators, which the request's
-    /// conditions were never about.
-    pub(crate) fn respond(
-        &self,
-        validators: Validators,
-        render: impl FnOnce() -> Response,
-    ) -> Response {
-        if self.plain {
-            return render();
-        }
-        let method = self.conditions.method();
-        let validators = if crate::conditions::is_read(method) {
-            match self.conditions.check(validators) {
-                Ok(checked) => checked.into_validators(),
-                Err(refused) => return self.refuse(refused),
-            }
-        } else {
-            validators
-        };
-        let mut res = render();
-        if res.status().is_success() {
-            validators.write_headers(res.headers_mut());
-        }
-        res
-    }
-
-    /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.
-    pub(crate) fn refuse(&self, refused: Precondition) -> Response {
-        if refused.status() == StatusCode::NOT_MODIFIED {
-            refused.into_response()
-        } else {
-            (self.refuse)(refused)
-        }
-    }
 }
 
 impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {

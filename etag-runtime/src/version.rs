@@ -4,6 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::fmt;
 
+use crate::collection::Fingerprint;
+
 /// A type whose values can be a resource's version: its [`ETag`](crate::ETag) is made from it.
 ///
 /// Implemented for all integer types, `str`/`String`, [`SystemTime`], and behind features
@@ -40,190 +42,17 @@ pub trait VersionValue {
     /// Only when `out` fails.
     fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 
-    /// The value as a point in time, for timestamp versions: it then also gives
-    /// `Last-Modified`. `None` for counters and strings.
-    fn timestamp(&self) -> Option<SystemTime> {
+    /// The value as a timestamp, for a version that is one: it then also gives
+    /// `Last-Modified`. `None` (the default) for counters and strings.
+    fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
         None
     }
 
-    /// Feeds the value into a collection's [`Fingerprint`]: by default its
-    /// [`encode`](Self::encode)d text, self-delimited; integers write their bits, which is
-    /// cheaper. A newtype delegates to the value it wraps.
+    /// Not public API: feeds the value into a collection's fingerprint, by default its
+    /// [`encode`](Self::encode)d text; integers write their bits, which is cheaper.
+    #[doc(hidden)]
     fn fingerprint(&self, out: &mut Fingerprint) {
-        let _ = self.encode(&mut TextSink(out));
-        out.push(&[TEXT_END]);
-    }
-}
-
-/// Ends a text in a fingerprint: 0xFF is never part of UTF-8.
-const TEXT_END: u8 = 0xFF;
-
-/// Writes text into a fingerprint.
-struct TextSink<'a>(&'a mut Fingerprint);
-
-impl fmt::Write for TextSink<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0.push(s.as_bytes());
-        Ok(())
-    }
-}
-
-/// The digest a collection's entity tag is made from: each member's version and
-/// last-modification time, in order, fed by [`Versioned::fingerprint`](crate::Versioned::fingerprint)
-/// without building the member's tag.
-///
-/// It is XXH3-128, a fast non-cryptographic hash: right for telling apart states of
-/// versions the server assigns, which a client cannot choose. It does not protect against
-/// someone who picks versions to collide on purpose; bodies are tagged by SHA-256
-/// ([`ETag::digest`](crate::ETag::digest)). The tag of a list depends only on its members'
-/// validators, so it is the same from every process and, by a test, across releases.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::SystemTime;
-/// use etag_runtime::version::{Fingerprint, VersionValue};
-/// use etag_runtime::{ETag, Versioned};
-///
-/// struct Note { rev: u32, edited: SystemTime }
-///
-/// impl Versioned for Note {
-///     fn etag(&self) -> ETag {
-///         ETag::from_version(&self.rev)
-///     }
-///     fn last_modified(&self) -> Option<SystemTime> {
-///         Some(self.edited)
-///     }
-///     // What `#[derive(Versioned)]` writes: the version's bits, no tag built.
-///     fn fingerprint(&self, out: &mut Fingerprint) {
-///         self.rev.fingerprint(out);
-///         out.time(Some(self.edited));
-///     }
-/// }
-///
-/// let a = vec![Note { rev: 1, edited: SystemTime::UNIX_EPOCH }];
-/// let b = vec![Note { rev: 2, edited: SystemTime::UNIX_EPOCH }];
-/// assert_ne!(a.etag(), b.etag());
-/// ```
-#[derive(Clone)]
-pub struct Fingerprint {
-    hasher: xxhash_rust::xxh3::Xxh3,
-    /// Small writes gather here, so that each member costs a copy, not a hasher call.
-    buf: [u8; Self::BUF],
-    len: usize,
-    weak: bool,
-}
-
-impl fmt::Debug for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fingerprint").finish_non_exhaustive()
-    }
-}
-
-impl Fingerprint {
-    const BUF: usize = 512;
-
-    /// A fingerprint of a collection of `count` members.
-    pub(crate) fn new(count: usize) -> Self {
-        let mut f = Self {
-            hasher: xxhash_rust::xxh3::Xxh3::new(),
-            buf: [0; Self::BUF],
-            len: 0,
-            weak: false,
-        };
-        f.push(&(count as u64).to_le_bytes());
-        f
-    }
-
-    #[inline]
-    pub(crate) fn push(&mut self, bytes: &[u8]) {
-        if let Some(slot) = self.buf.get_mut(self.len..self.len + bytes.len()) {
-            slot.copy_from_slice(bytes);
-            self.len += bytes.len();
-        } else {
-            self.spill(bytes);
-        }
-    }
-
-    /// The buffer is full: hash it, and start again with `bytes`.
-    #[cold]
-    fn spill(&mut self, bytes: &[u8]) {
-        self.hasher.update(&self.buf[..self.len]);
-        self.len = 0;
-        if bytes.len() > Self::BUF {
-            self.hasher.update(bytes);
-        } else {
-            self.buf[..bytes.len()].copy_from_slice(bytes);
-            self.len = bytes.len();
-        }
-    }
-
-    /// Feeds a member's entity tag (its opaque tag and whether it is weak: a collection
-    /// with a weak member has a weak tag). The default of
-    /// [`Versioned::fingerprint`](crate::Versioned::fingerprint).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::version::Fingerprint;
-    /// use etag_runtime::{ETag, Versioned};
-    ///
-    /// struct Page(u8);
-    /// impl Versioned for Page {
-    ///     fn etag(&self) -> ETag { ETag::weak(&self.0.to_string()).unwrap() }
-    ///     fn fingerprint(&self, out: &mut Fingerprint) { out.tag(&self.etag()) }
-    /// }
-    /// assert!(vec![Page(1)].etag().is_weak());
-    /// ```
-    pub fn tag(&mut self, tag: &crate::ETag) {
-        self.weak |= tag.is_weak();
-        self.push(&[u8::from(tag.is_weak())]);
-        self.push(tag.opaque().as_bytes());
-        self.push(&[TEXT_END]);
-    }
-
-    /// Feeds a member's last-modification time, if any, to the nanosecond.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::{Duration, SystemTime};
-    /// use etag_runtime::version::{Fingerprint, VersionValue};
-    /// use etag_runtime::{ETag, Versioned};
-    ///
-    /// struct Row(u8, SystemTime);
-    /// impl Versioned for Row {
-    ///     fn etag(&self) -> ETag { ETag::from_version(&self.0) }
-    ///     fn fingerprint(&self, out: &mut Fingerprint) {
-    ///         self.0.fingerprint(out);
-    ///         out.time(Some(self.1));
-    ///     }
-    /// }
-    /// let t = SystemTime::UNIX_EPOCH;
-    /// // Member 1 replaced by another member 1, made later: the list's tag changes.
-    /// assert_ne!(vec![Row(1, t)].etag(), vec![Row(1, t + Duration::from_nanos(1))].etag());
-    /// ```
-    pub fn time(&mut self, time: Option<SystemTime>) {
-        // Marker, then whole seconds and nanoseconds from the epoch (before it: the
-        // seconds and nanoseconds back from it, under another marker).
-        let mut bytes = [0; 13];
-        if let Some(t) = time {
-            let (marker, d) = match t.duration_since(UNIX_EPOCH) {
-                Ok(d) => (1, d),
-                Err(e) => (2, e.duration()),
-            };
-            bytes[0] = marker;
-            bytes[1..9].copy_from_slice(&d.as_secs().to_le_bytes());
-            bytes[9..].copy_from_slice(&d.subsec_nanos().to_le_bytes());
-        }
-        self.push(&bytes);
-    }
-
-    /// The collection's tag: 128 bits, base64url; weak if a member's tag was weak.
-    pub(crate) fn finish(mut self) -> crate::ETag {
-        self.hasher.update(&self.buf[..self.len]);
-        let digest = self.hasher.digest128().to_le_bytes();
-        crate::etag::tag_of_digest(&digest, self.weak)
+        out.text(|sink| self.encode(sink));
     }
 }
 
@@ -277,8 +106,11 @@ impl<T: VersionValue + ?Sized> VersionValue for &T {
     fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         (**self).encode(out)
     }
-    fn timestamp(&self) -> Option<SystemTime> {
-        (**self).timestamp()
+    fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+        (**self).as_timestamp()
+    }
+    fn fingerprint(&self, out: &mut Fingerprint) {
+        (**self).fingerprint(out);
     }
 }
 
@@ -428,8 +260,8 @@ impl VersionValue for SystemTime {
     fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         encode_nanos(system_time_nanos(*self), out)
     }
-    fn timestamp(&self) -> Option<SystemTime> {
-        Some(*self)
+    fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+        Some(self)
     }
 }
 
@@ -488,8 +320,8 @@ mod chrono_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             encode_nanos(nanos(self), out)
         }
-        fn timestamp(&self) -> Option<SystemTime> {
-            system_time_from_nanos(nanos(self))
+        fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+            Some(self)
         }
     }
 
@@ -521,8 +353,8 @@ mod chrono_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             self.and_utc().encode(out)
         }
-        fn timestamp(&self) -> Option<SystemTime> {
-            TimestampValue::timestamp(&self.and_utc())
+        fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+            Some(self)
         }
     }
 
@@ -559,8 +391,8 @@ mod time_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             encode_nanos(self.unix_timestamp_nanos(), out)
         }
-        fn timestamp(&self) -> Option<SystemTime> {
-            system_time_from_nanos(self.unix_timestamp_nanos())
+        fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+            Some(self)
         }
     }
 
@@ -589,8 +421,8 @@ mod time_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             self.assume_utc().encode(out)
         }
-        fn timestamp(&self) -> Option<SystemTime> {
-            TimestampValue::timestamp(&self.assume_utc())
+        fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+            Some(self)
         }
     }
 
@@ -628,8 +460,8 @@ mod jiff_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             encode_nanos(self.as_nanosecond(), out)
         }
-        fn timestamp(&self) -> Option<SystemTime> {
-            system_time_from_nanos(self.as_nanosecond())
+        fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
+            Some(self)
         }
     }
 
@@ -701,8 +533,12 @@ mod tests {
         assert_eq!(SystemTime::decode(&enc(&t)), Some(t));
         let before = UNIX_EPOCH - Duration::new(5, 1);
         assert_eq!(SystemTime::decode(&enc(&before)), Some(before));
-        assert_eq!(VersionValue::timestamp(&t), Some(t));
-        assert_eq!(VersionValue::timestamp(&5u32), None);
+        // A timestamp version is a timestamp too; a counter is not.
+        assert_eq!(
+            t.as_timestamp().and_then(TimestampValue::timestamp),
+            Some(t)
+        );
+        assert!(5u32.as_timestamp().is_none());
     }
 
     #[cfg(feature = "chrono")]

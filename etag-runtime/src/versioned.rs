@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::version::{Fingerprint, VersionValue};
+use crate::collection::Fingerprint;
+use crate::version::VersionValue;
 use crate::{ETag, Validators};
 
 /// A value that knows its validators: an entity tag and, optionally, a last-modification time.
@@ -67,9 +68,11 @@ pub trait Versioned {
         None
     }
 
-    /// Feeds the value's validators into a collection's tag: by default its entity tag and
-    /// last-modification time. `#[derive(Versioned)]` writes the version itself instead,
-    /// without building a tag, which makes a list's tag several times cheaper.
+    /// Not public API: feeds the value's validators into a collection's tag, by default
+    /// its entity tag and last-modification time. `#[derive(Versioned)]` writes the
+    /// version itself instead, without building a tag, which makes a list's tag several
+    /// times cheaper.
+    #[doc(hidden)]
     fn fingerprint(&self, out: &mut Fingerprint) {
         out.tag(&self.etag());
         out.time(self.last_modified());
@@ -128,24 +131,6 @@ impl<T: Versioned> Versioned for axum::Json<T> {
     }
     fn fingerprint(&self, out: &mut Fingerprint) {
         self.0.fingerprint(out);
-    }
-}
-
-/// A collection's tag: the [`Fingerprint`] of its count and of its members' validators in
-/// order, weak if any member's tag is weak. No `Last-Modified`: see [`Versioned`].
-impl<T: Versioned> Versioned for [T] {
-    fn etag(&self) -> ETag {
-        let mut out = Fingerprint::new(self.len());
-        for item in self {
-            item.fingerprint(&mut out);
-        }
-        out.finish()
-    }
-}
-
-impl<T: Versioned> Versioned for Vec<T> {
-    fn etag(&self) -> ETag {
-        self.as_slice().etag()
     }
 }
 

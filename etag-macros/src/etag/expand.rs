@@ -45,7 +45,12 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             let param = quote!(mut #cx: #private::UserContext<#marker, #error, #ty>);
             // Spanned at the argument's type: a type that is not a `Principal` is
             // reported there, once.
-            let check = quote_spanned!(ty.span()=> #private::principal::<#ty>(););
+            // A check fn of the handler's own, so that the bound's note points here, at
+            // the user's type, not into the runtime.
+            let check = quote_spanned! {ty.span()=>
+                fn __etag_principal<P: #private::Principal>() {}
+                __etag_principal::<#ty>();
+            };
             let take = quote! {
                 #check
                 let #principal_var = #private::UserContext::take_principal(&mut #cx);

@@ -38,8 +38,12 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
                 <#ty as #private::TimestampValue>::timestamp(&#this.#member)
             }
         }
+        // A timestamp version gives the time too.
         None => quote_spanned! {version_span=>
-            <#version_ty as #private::VersionValue>::timestamp(&#this.#version)
+            #private::Option::and_then(
+                <#version_ty as #private::VersionValue>::as_timestamp(&#this.#version),
+                #private::TimestampValue::timestamp,
+            )
         },
     };
 

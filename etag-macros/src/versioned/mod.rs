@@ -55,7 +55,7 @@ mod tests {
             out.contains("< DateTime < Utc > as :: etag_runtime :: __private :: TimestampValue > :: timestamp (& self . updated_at)"),
             "{out}"
         );
-        assert!(!out.contains("VersionValue > :: timestamp"), "{out}");
+        assert!(!out.contains("as_timestamp"), "{out}");
         assert!(!out.contains("unreachable"), "{out}");
     }
 
@@ -78,7 +78,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("< u64 as rt :: __private :: VersionValue > :: timestamp (& self . 1)"),
+            out.contains("< u64 as rt :: __private :: VersionValue > :: as_timestamp (& self . 1)"),
             "{out}"
         );
         assert!(!out.contains("etag_runtime"), "{out}");

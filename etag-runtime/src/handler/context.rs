@@ -12,8 +12,8 @@ use http::request::Parts;
 use super::{Config, Requirement, Tags};
 use crate::Conditions;
 use crate::Precondition;
+use crate::handler::Responder;
 use crate::principal::{Personal, Principal, TagKey, open_request, seal_response};
-use crate::response::Responder;
 
 /// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
@@ -168,11 +168,6 @@ impl<R, E: From<Precondition> + IntoResponse, P> UserContext<R, E, P> {
         response
     }
 }
-
-/// Holds the `per_user` argument's type to [`Principal`], at that type: the one error a
-/// handler whose principal is not one gets, routed or not.
-#[inline(always)]
-pub fn principal<P: Principal>() {}
 
 /// Pins the output type of the handler body, so that `?` and `return` inside it
 /// convert to the declared return type.

@@ -8,10 +8,14 @@
 //! messages read as words.
 
 mod context;
+mod responder;
 
 use std::borrow::Cow;
 
-pub use context::{Context, UserContext, principal, respond, typed};
+// Public but unnameable outside the crate: it seals `IntoConditionalResponse`.
+pub use context::{Context, UserContext, respond, typed};
+#[allow(unreachable_pub)]
+pub use responder::Responder;
 
 /// Whether a handler refuses an unconditional write (RFC 6585 section 3, 428).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
