@@ -1,7 +1,6 @@
 //! The pauses between an update's attempts: exponential bounds, full jitter, a deadline.
 
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// How an update retries after a 412.
 #[derive(Debug, Clone, Copy)]
@@ -21,20 +20,10 @@ impl Retry {
             .first_delay
             .saturating_mul(1 << doublings)
             .min(self.max_delay);
-        bound.mul_f64(random_fraction())
+        // A uniform fraction in [0, 1) from the thread's generator, seeded once per
+        // thread: writers that collided at the same instant draw different pauses.
+        bound.mul_f64(fastrand::f64())
     }
-}
-
-/// A number in `[0, 1)`, different on every call: the standard library's randomly keyed
-/// hasher, over the clock. Good enough to spread retries apart; not for anything secret.
-fn random_fraction() -> f64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    hasher.write_u32(nanos);
-    // The top 53 bits, as the mantissa of a double.
-    (hasher.finish() >> 11) as f64 / (1_u64 << 53) as f64
 }
 
 #[cfg(test)]
