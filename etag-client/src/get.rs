@@ -100,6 +100,14 @@ impl Client {
         }
         if let (Some(entry), Some(request)) = (revalidating, &request) {
             let now = SystemTime::now();
+            // The policy says whether the 304 selects the stored response (RFC 9111 section
+            // 4.3.4: the same strong tag, or weak or date validators that match). The
+            // header fields and the policy it returns with `NotModified` are not used: it
+            // keeps one value per stored field name (of two `Vary` lines, one: the copy
+            // would then answer a request with another `Authorization`), drops the fields
+            // only the 304 carries, and sets `Date` to this clock in a form that is not an
+            // HTTP-date. The stored fields are updated here as section 3.2 says, and the
+            // policy is built again from them.
             if let AfterResponse::NotModified(..) =
                 entry.policy.after_response(request, &answer.parts(), now)
             {
@@ -297,5 +305,74 @@ mod tests {
         let links: Vec<_> = merged.get_all("link").iter().collect();
         assert_eq!(links, ["</c>; rel=\"c\"", "</d>; rel=\"d\""]);
         assert!(!merged.contains_key("connection"));
+    }
+
+    /// A GET of `http://127.0.0.1/doc` with `fields`.
+    fn request(fields: &[(&'static str, &'static str)]) -> http::request::Parts {
+        let url = Url::parse("http://127.0.0.1/doc").expect("a URL");
+        request_parts(&url, &headers(fields)).expect("a request")
+    }
+
+    /// What etag-runtime sends for a per-user resource: one `Vary` line per field.
+    fn personal(cache_control: &'static str) -> HeaderMap {
+        headers(&[
+            ("etag", "\"1\""),
+            ("cache-control", cache_control),
+            ("vary", "accept-encoding"),
+            ("vary", "authorization"),
+        ])
+    }
+
+    #[test]
+    fn after_a_304_a_copy_still_varies_on_every_field_its_vary_lines_name() {
+        let ann = request(&[("authorization", "Bearer ann")]);
+        let bob = request(&[("authorization", "Bearer bob")]);
+        let now = SystemTime::now();
+        let body = bytes::Bytes::from_static(b"ann's");
+        let stored = personal("private, max-age=0");
+        let entry = stored_entry(&ann, StatusCode::OK, stored.clone(), &body, now).expect("stored");
+        // The 304 makes the copy fresh for a minute.
+        let not_modified = personal("private, max-age=60");
+        let parts = crate::store::response_parts(StatusCode::NOT_MODIFIED, not_modified.clone());
+        let AfterResponse::NotModified(library, library_parts) =
+            entry.policy.after_response(&ann, &parts, now)
+        else {
+            panic!("the 304 selects the copy");
+        };
+
+        let merged = updated(&stored, &not_modified);
+        assert_eq!(merged.get_all("vary").iter().count(), 2);
+        let revalidated = stored_entry(&ann, StatusCode::OK, merged, &body, now).expect("stored");
+        assert!(matches!(
+            revalidated.policy.before_request(&ann, now),
+            BeforeRequest::Fresh(_)
+        ));
+        assert!(matches!(
+            revalidated.policy.before_request(&bob, now),
+            BeforeRequest::Stale { matches: false, .. }
+        ));
+
+        // Why the policy is built again: http-cache-semantics' own one keeps one `Vary`
+        // line and hands ann's copy to bob as fresh. (Should it stop doing so, its
+        // `NotModified` result may replace `updated` and `stored_entry` here.)
+        assert_eq!(library_parts.headers.get_all("vary").iter().count(), 1);
+        assert!(matches!(
+            library.before_request(&bob, now),
+            BeforeRequest::Fresh(_)
+        ));
+    }
+
+    #[test]
+    fn a_304_adds_the_fields_only_it_carries() {
+        let stored = headers(&[("etag", "\"1\""), ("cache-control", "no-cache")]);
+        let not_modified = headers(&[
+            ("etag", "\"1\""),
+            ("expires", "Thu, 01 Jan 2099 00:00:00 GMT"),
+            ("x-revision", "2"),
+        ]);
+        let merged = updated(&stored, &not_modified);
+        assert_eq!(merged["expires"], "Thu, 01 Jan 2099 00:00:00 GMT");
+        assert_eq!(merged["x-revision"], "2");
+        assert_eq!(merged["cache-control"], "no-cache");
     }
 }
