@@ -34,6 +34,10 @@ pub(crate) async fn run(base: &str) -> Result<(), Box<dyn std::error::Error>> {
     //    server answers 304 and the client hands back its stored copy.
     let first = client.get(&url).send().await?;
     let again = client.get(&url).send().await?;
+    // This assumes nothing wrote product 42 between the two reads. Had another writer
+    // changed it, the server would answer 200 with the new version: `again.source()` would
+    // be `Source::Network` and its body the new one. (`Source::Stored`, no request at all,
+    // is for a copy still fresh by its `max-age`; this server sends `no-cache`.)
     assert_eq!(again.source(), Source::Revalidated);
     assert_eq!(again.bytes(), first.bytes());
     println!("read: {:?}, then {:?}", first.source(), again.source());

@@ -83,14 +83,24 @@
 
 #![doc(test(attr(deny(warnings))))]
 
+mod answer;
+mod backoff;
+mod builder;
 mod client;
+mod create;
 mod error;
+mod get;
 mod response;
 mod store;
+mod update;
 
-pub use client::{Client, ClientBuilder, Create, CreateOutcome, Get, Update};
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use create::{Create, CreateOutcome};
 pub use error::{Error, Step, UpdateError};
+pub use get::Get;
 pub use response::{Response, Source};
+pub use update::Update;
 
 /// The HTTP client underneath, re-exported at the version this crate is built on.
 ///

@@ -1,5 +1,6 @@
-//! The stored copies: one per URL, bounded in entries and in bytes, the least recently used
-//! out first.
+//! The store: which answers may become stored copies (RFC 9111), kept bounded.
+//!
+//! One copy per URL, bounded in entries and in bytes, the least recently used out first.
 //!
 //! Every change is a compare-and-set against what the request that causes it saw when it
 //! started ([`Seen`]): an answer that arrives after another request already replaced the
@@ -7,10 +8,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
-use http_cache_semantics::CachePolicy;
+use http::StatusCode;
+use http::header::{self, HeaderMap, HeaderValue};
+use http_cache_semantics::{CacheOptions, CachePolicy};
+use reqwest::Url;
+
+use crate::answer::Answer;
+use crate::{Client, Response, Source};
 
 /// A stored response: what may be reused, and what it is.
 #[derive(Debug)]
@@ -149,6 +156,132 @@ impl Store {
             if let Some(slot) = self.slots.remove(&key) {
                 self.bytes -= slot.size;
             }
+        }
+    }
+}
+
+/// How the store judges responses: a private cache (one client's: `private` responses may
+/// be stored), and no heuristic freshness, so that a response without `Cache-Control:
+/// max-age` or `Expires` is revalidated before every reuse rather than reused for a tenth
+/// of its age.
+const CACHE_OPTIONS: CacheOptions = CacheOptions {
+    shared: false,
+    cache_heuristic: 0.0,
+    immutable_min_time_to_live: Duration::from_secs(24 * 3600),
+    ignore_cargo_cult: false,
+};
+
+impl Client {
+    /// A successful write's answer: the stored copy if it is the new representation, else
+    /// no copy at all (RFC 9111 section 4.4: a write invalidates what was stored).
+    pub(crate) fn written(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        seen: Seen,
+        answer: Answer,
+    ) -> Response {
+        let key = url.as_str();
+        let entry =
+            request_parts(url, headers).and_then(|request| write_entry(&request, url, &answer));
+        let mut store = self.store();
+        if store.seen(key) == seen {
+            store.replace(key, seen, entry);
+        } else {
+            // Another request changed the slot since this write's read: which of the two is
+            // newer is unknown, so keep neither.
+            store.remove(key);
+        }
+        answer.into_response()
+    }
+}
+
+/// A GET of `url` with `headers`, as the store's policy needs it; `None` for a URL that is
+/// not a valid request target (then nothing is stored for it).
+pub(crate) fn request_parts(url: &Url, headers: &HeaderMap) -> Option<http::request::Parts> {
+    let (mut parts, ()) = http::Request::get(url.as_str()).body(()).ok()?.into_parts();
+    parts.headers = headers.clone();
+    Some(parts)
+}
+
+pub(crate) fn response_parts(status: StatusCode, headers: HeaderMap) -> http::response::Parts {
+    let (mut parts, ()) = http::Response::new(()).into_parts();
+    parts.status = status;
+    parts.headers = headers;
+    parts
+}
+
+/// The entry for a 200 to `request`, if RFC 9111 allows storing it and it carries a
+/// validator to revalidate with.
+pub(crate) fn stored_entry(
+    request: &http::request::Parts,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: &Bytes,
+    now: SystemTime,
+) -> Option<Entry> {
+    if !headers.contains_key(header::ETAG) && !headers.contains_key(header::LAST_MODIFIED) {
+        return None;
+    }
+    let policy = CachePolicy::new_options(
+        request,
+        &response_parts(status, headers.clone()),
+        now,
+        CACHE_OPTIONS,
+    );
+    policy.is_storable().then(|| Entry {
+        policy,
+        status,
+        headers,
+        body: body.clone(),
+    })
+}
+
+/// The entry for a successful write's answer, taken as the 200 a GET would get now: only
+/// when it is a 200 or 201 with an `ETag` and a body, and does not say (`Content-Location`)
+/// that its body represents another resource. Its freshness is not the write's to give: it
+/// is stored as `no-cache`, revalidated before it is reused.
+fn write_entry(request: &http::request::Parts, url: &Url, answer: &Answer) -> Option<Entry> {
+    let representation = matches!(answer.status, StatusCode::OK | StatusCode::CREATED)
+        && answer.headers.contains_key(header::ETAG)
+        && !answer.body.is_empty()
+        && answer.url == *url;
+    if !representation {
+        return None;
+    }
+    if let Some(location) = answer.headers.get(header::CONTENT_LOCATION) {
+        let same = location
+            .to_str()
+            .ok()
+            .and_then(|location| url.join(location).ok())
+            .is_some_and(|mut location| {
+                location.set_fragment(None);
+                location == *url
+            });
+        if !same {
+            return None;
+        }
+    }
+    let mut headers = answer.headers.clone();
+    headers.remove(header::LOCATION);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    stored_entry(
+        request,
+        StatusCode::OK,
+        headers,
+        &answer.body,
+        SystemTime::now(),
+    )
+}
+
+impl Entry {
+    /// The stored response, as an answer from `source`.
+    pub(crate) fn response(&self, source: Source) -> Response {
+        Response {
+            status: self.status,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            source,
         }
     }
 }
