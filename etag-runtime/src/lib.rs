@@ -100,6 +100,7 @@ mod list;
 mod precondition;
 mod range;
 mod validators;
+mod vary;
 mod versioned;
 
 pub mod layer;
