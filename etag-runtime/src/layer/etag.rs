@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::Request;
@@ -127,14 +127,80 @@ impl ETagLayer {
     }
 
     /// Tags that belong to the principal `P` extracts from each request (see
-    /// [`principal`](crate::principal)): every tagged response to a request `P` accepts gets
-    /// its tag sealed for that principal with `key`, `Cache-Control: private` unless it has
-    /// one, and every response names [`P::VARY`](Principal::VARY) in `Vary`. The tags of
-    /// `If-Match` and `If-None-Match` are opened for the same principal before the route
-    /// sees them. A request `P` rejects is passed on as it is, and its response is not
-    /// sealed (the route answers it, typically with a 401).
+    /// [`principal`](crate::principal)), as `#[etag(per_user = ...)]` makes them: `P` is
+    /// extracted with `state`, as a handler's extractor is with the router's state, and the
+    /// [`TagKey`] is taken from the same state through `TagKey: FromRef<S>`. Every tagged
+    /// response to a request `P` accepts gets its tag sealed for that principal,
+    /// `Cache-Control: private` unless it has one, and every response names
+    /// [`P::VARY`](Principal::VARY) in `Vary`. The tags of `If-Match` and `If-None-Match`
+    /// are opened for the same principal before the route sees them. A request `P` rejects
+    /// is passed on as it is, and its response is not sealed (the route answers it,
+    /// typically with a 401).
+    ///
+    /// A principal that reads no state takes the key alone as its state
+    /// (`per_user::<Caller, _>(key)`): a [`TagKey`] is `FromRef` of itself.
     ///
     /// # Examples
+    ///
+    /// A principal found in the router's state (its sessions), with the key in the same
+    /// state:
+    ///
+    /// ```
+    /// use std::{collections::HashMap, sync::Arc};
+    /// use axum::extract::{FromRef, FromRequestParts};
+    /// use axum::http::{HeaderName, Request, StatusCode, header, request::Parts};
+    /// use axum::{Router, body::Body, routing::get};
+    /// use etag_runtime::layer::ETagLayer;
+    /// use etag_runtime::principal::{Principal, TagKey};
+    /// use tower::ServiceExt;
+    ///
+    /// #[derive(Clone)]
+    /// struct AppState { key: TagKey, sessions: Arc<HashMap<&'static str, &'static str>> }
+    /// impl FromRef<AppState> for TagKey {
+    ///     fn from_ref(state: &AppState) -> TagKey { state.key.clone() }
+    /// }
+    ///
+    /// /// The user a session cookie belongs to.
+    /// struct User(&'static str);
+    /// impl FromRequestParts<AppState> for User {
+    ///     type Rejection = StatusCode;
+    ///     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, StatusCode> {
+    ///         let cookie = parts.headers.get(header::COOKIE).ok_or(StatusCode::UNAUTHORIZED)?;
+    ///         let session = cookie.to_str().map_err(|_| StatusCode::UNAUTHORIZED)?;
+    ///         state.sessions.get(session).map(|user| User(user)).ok_or(StatusCode::UNAUTHORIZED)
+    ///     }
+    /// }
+    /// impl Principal for User {
+    ///     const VARY: &'static [HeaderName] = &[header::COOKIE];
+    ///     fn id(&self) -> impl AsRef<[u8]> { self.0 }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let state = AppState {
+    ///     key: TagKey::new(b"a secret from the config"),
+    ///     sessions: Arc::new(HashMap::from([("s1", "ada"), ("s2", "bob")])),
+    /// };
+    /// let app = Router::new()
+    ///     .route("/inbox", get(|| async { "the same page for everyone" }))
+    ///     .layer(ETagLayer::new().per_user::<User, _>(state.clone()))
+    ///     .with_state(state);
+    /// let get = |session: &str, tag: Option<&str>| {
+    ///     let mut req = Request::get("/inbox").header("cookie", session);
+    ///     if let Some(tag) = tag { req = req.header("if-none-match", tag); }
+    ///     req.body(Body::empty()).unwrap()
+    /// };
+    /// let ada = app.clone().oneshot(get("s1", None)).await.unwrap();
+    /// let tag = ada.headers()["etag"].to_str().unwrap().to_owned();
+    /// assert_eq!(ada.headers()["cache-control"], "private");
+    /// assert_eq!(ada.headers()["vary"], "cookie");
+    /// assert_eq!(app.clone().oneshot(get("s1", Some(&tag))).await.unwrap().status(), 304);
+    /// // Bob, with Ada's tag, gets his own 200.
+    /// assert_eq!(app.oneshot(get("s2", Some(&tag))).await.unwrap().status(), 200);
+    /// # }
+    /// ```
+    ///
+    /// A principal that reads only the request, with the key as the whole state:
     ///
     /// ```
     /// use axum::extract::FromRequestParts;
@@ -159,33 +225,28 @@ impl ETagLayer {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
+    /// let key = TagKey::new(b"a secret from the config");
     /// let app = Router::new()
     ///     .route("/inbox", get(|| async { "the same page for everyone" }))
-    ///     .layer(ETagLayer::new().per_user::<Caller>(TagKey::new(b"a secret from the config")));
-    /// let get = |who: &str, tag: Option<&str>| {
-    ///     let mut req = Request::get("/inbox").header("authorization", who);
-    ///     if let Some(tag) = tag { req = req.header("if-none-match", tag); }
-    ///     req.body(Body::empty()).unwrap()
-    /// };
-    /// let ada = app.clone().oneshot(get("ada", None)).await.unwrap();
-    /// let tag = ada.headers()["etag"].to_str().unwrap().to_owned();
-    /// assert_eq!(ada.headers()["cache-control"], "private");
-    /// assert_eq!(ada.headers()["vary"], "authorization");
-    /// assert_eq!(app.clone().oneshot(get("ada", Some(&tag))).await.unwrap().status(), 304);
-    /// // Bob, with Ada's tag, gets his own 200.
-    /// assert_eq!(app.oneshot(get("bob", Some(&tag))).await.unwrap().status(), 200);
+    ///     .layer(ETagLayer::new().per_user::<Caller, _>(key));
+    /// let req = Request::get("/inbox").header("authorization", "ada").body(Body::empty()).unwrap();
+    /// let res = app.oneshot(req).await.unwrap();
+    /// assert_eq!(res.headers()["vary"], "authorization");
+    /// assert!(res.headers()["etag"].to_str().unwrap().contains('.'));
     /// # }
     /// ```
     #[must_use]
-    pub fn per_user<P>(mut self, key: TagKey) -> Self
+    pub fn per_user<P, S>(mut self, state: S) -> Self
     where
-        P: Principal + FromRequestParts<()> + 'static,
+        P: Principal + FromRequestParts<S> + 'static,
+        S: Clone + Send + Sync + 'static,
+        TagKey: FromRef<S>,
     {
         let identify: Identify = Arc::new(move |mut parts: Parts| {
-            let key = key.clone();
+            let state = state.clone();
             Box::pin(async move {
-                let principal = P::from_request_parts(&mut parts, &()).await.ok();
-                let personal = principal.map(|p| Personal::new(&key, &p));
+                let principal = P::from_request_parts(&mut parts, &state).await.ok();
+                let personal = principal.map(|p| Personal::new(&TagKey::from_ref(&state), &p));
                 (parts, personal)
             })
         });
