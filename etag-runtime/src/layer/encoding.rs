@@ -1,17 +1,21 @@
 //! [`EncodingTagsLayer`]: a strong tag per content-coding, behind a compressor.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::header::{self, HeaderMap};
-use http::{Request, StatusCode};
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode};
 use tower::{Layer, Service};
 
 use super::BoxError;
+use super::coding::{Coding, Codings, select};
 use super::future::ResponseFuture;
 use crate::ETag;
+use crate::list::rewrite_tag_list;
 use crate::vary::add_vary;
 
 /// A tower [`Layer`] that gives each content-coding its own strong tag and maps the
@@ -37,9 +41,17 @@ use crate::vary::add_vary;
 /// assert_eq!(res.headers()["vary"], "accept-encoding");
 /// # }
 /// ```
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct EncodingTagsLayer {
-    _private: (),
+    /// The codings the compressor behind has been seen to produce, shared by every
+    /// service this layer makes.
+    seen: Arc<AtomicU8>,
+}
+
+impl std::fmt::Debug for EncodingTagsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodingTagsLayer").finish_non_exhaustive()
+    }
 }
 
 impl EncodingTagsLayer {
@@ -50,7 +62,7 @@ impl EncodingTagsLayer {
     /// ```
     /// use etag_runtime::layer::EncodingTagsLayer;
     ///
-    /// assert_eq!(format!("{:?}", EncodingTagsLayer::new()), "EncodingTagsLayer { _private: () }");
+    /// assert_eq!(format!("{:?}", EncodingTagsLayer::new()), "EncodingTagsLayer { .. }");
     /// ```
     pub fn new() -> Self {
         Self::default()
@@ -61,7 +73,10 @@ impl<S> Layer<S> for EncodingTagsLayer {
     type Service = EncodingTagsService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        EncodingTagsService { inner }
+        EncodingTagsService {
+            inner,
+            seen: self.seen.clone(),
+        }
     }
 }
 
@@ -91,6 +106,7 @@ impl<S> Layer<S> for EncodingTagsLayer {
 #[derive(Clone, Debug)]
 pub struct EncodingTagsService<S> {
     inner: S,
+    seen: Arc<AtomicU8>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EncodingTagsService<S>
@@ -113,214 +129,121 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let sent = decode_request(req.headers_mut());
+        let seen = self.seen.clone();
+        let method = req.method().clone();
+        let sent = decode_request(
+            &method,
+            req.headers_mut(),
+            Codings(seen.load(Ordering::Relaxed)),
+        );
         ResponseFuture::new(async move {
             let res = inner.call(req).await?;
-            let mut res = res.map(Body::new);
-            encode_response(&mut res, &sent);
-            Ok(res)
+            let res = res.map(Body::new);
+            if let Some(coding) = Coding::of(res.headers()).filter(|c| *c != Coding::Identity) {
+                seen.fetch_or(Codings::default().with(coding).0, Ordering::Relaxed);
+            }
+            Ok(encode_response(res, &method, &sent))
         })
     }
 }
 
-/// The content-codings whose tags are told apart, by the suffix they add.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coding {
-    Identity,
-    Gzip,
-    Br,
-    Zstd,
-    Deflate,
-    Compress,
+/// What the response needs to know of the request's `If-None-Match`.
+#[derive(Debug, PartialEq, Eq)]
+struct Sent {
+    /// The coding of the representation selected for the request, when known before the
+    /// response: the coding of the tags passed on, and of the tag of a 304 from behind.
+    selected: Option<Coding>,
+    /// The members of a GET's or HEAD's `If-None-Match` not passed on (their coding is
+    /// not known to be the selected one), as sent: compared with the tag the response
+    /// goes out with.
+    held_back: Vec<String>,
 }
 
-impl Coding {
-    const ALL: [Self; 6] = [
-        Self::Identity,
-        Self::Gzip,
-        Self::Br,
-        Self::Zstd,
-        Self::Deflate,
-        Self::Compress,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Identity => "identity",
-            Self::Gzip => "gzip",
-            Self::Br => "br",
-            Self::Zstd => "zstd",
-            Self::Deflate => "deflate",
-            Self::Compress => "compress",
-        }
-    }
-
-    /// The coding of a response, from its `Content-Encoding`: `Some(Identity)` without
-    /// one, `None` for a coding (or a list of them) this layer does not know.
-    fn of(headers: &HeaderMap) -> Option<Self> {
-        let mut lines = headers.get_all(header::CONTENT_ENCODING).iter();
-        let Some(line) = lines.next() else {
-            return Some(Self::Identity);
-        };
-        if lines.next().is_some() {
-            return None;
-        }
-        let value = crate::etag::trim_ows(line.as_bytes());
-        let value = match value {
-            b"x-gzip" | b"X-GZIP" => b"gzip".as_slice(),
-            b"x-compress" => b"compress".as_slice(),
-            other => other,
-        };
-        Self::ALL
-            .into_iter()
-            .find(|c| value.eq_ignore_ascii_case(c.name().as_bytes()))
-    }
-
-    /// The coding a wire tag's opaque part names, and the opaque part of the tag it was
-    /// made from.
-    fn split(opaque: &str) -> (&str, Self) {
-        for coding in Self::ALL {
-            if let Some(base) = opaque
-                .strip_suffix(coding.name())
-                .and_then(|rest| rest.strip_suffix('-'))
-            {
-                return (base, coding);
+/// Maps the coded tags of `If-Match` back to the tags they were made from, every coding:
+/// a write names the resource, not one of its codings. In the `If-None-Match` of a GET or
+/// HEAD, passes on (mapped back) only the tags of the coding selected for this request,
+/// and holds back the others; in that of any other method, maps every tag back, as in
+/// `If-Match`.
+fn decode_request(method: &Method, headers: &mut HeaderMap, seen: Codings) -> Sent {
+    let base = |_: bool, opaque: &str| Some(Coding::split(opaque).0.to_owned());
+    rewrite_tag_list(headers, &header::IF_MATCH, base);
+    let read = method == Method::GET || method == Method::HEAD;
+    let selected = select(headers, seen);
+    let mut held_back = Vec::new();
+    if read {
+        rewrite_tag_list(headers, &header::IF_NONE_MATCH, |_, opaque| {
+            let (tag, coding) = Coding::split(opaque);
+            if Some(coding) == selected {
+                Some(tag.to_owned())
+            } else {
+                held_back.push(opaque.to_owned());
+                None
             }
-        }
-        (opaque, Self::Identity)
+        });
+    } else {
+        rewrite_tag_list(headers, &header::IF_NONE_MATCH, base);
     }
-
-    /// The tag that goes out on a response of this coding: `"<opaque>-<coding>"`; an
-    /// identity tag unchanged, unless it ends like a coded one (then `-identity` is added,
-    /// so that it maps back to itself).
-    fn wire(self, tag: &ETag) -> ETag {
-        let opaque = tag.opaque();
-        let suffixed = match self {
-            Self::Identity if Self::split(opaque).0.len() == opaque.len() => return tag.clone(),
-            coding => format!("{opaque}-{}", coding.name()),
-        };
-        let made = if tag.is_weak() {
-            ETag::weak(&suffixed)
-        } else {
-            ETag::strong(&suffixed)
-        };
-        // A valid opaque tag plus `-` and letters is valid.
-        made.unwrap_or_else(|_| tag.clone())
+    Sent {
+        selected,
+        held_back,
     }
 }
 
-/// One member of the request's `If-None-Match`, mapped back: the tag it was made from and
-/// the coding of the copy the client has.
-type Sent = (String, Coding);
-
-/// Maps the coded tags of `If-Match` and `If-None-Match` back to the tags they were made
-/// from; returns the members of `If-None-Match`, for the tag of a 304.
-fn decode_request(headers: &mut HeaderMap) -> Vec<Sent> {
-    let mut sent = Vec::new();
-    if let Some(list) = headers
-        .contains_key(header::IF_NONE_MATCH)
-        .then(|| crate::header::TagList::from_lines(headers.get_all(header::IF_NONE_MATCH)))
-    {
-        for member in list.members() {
-            if let crate::list::Member::Tag { opaque, .. } = member {
-                if let Ok(opaque) = std::str::from_utf8(opaque) {
-                    let (base, coding) = Coding::split(opaque);
-                    sent.push((base.to_owned(), coding));
-                }
-            }
-        }
-    }
-    crate::list::rewrite_tag_lists(headers, |_, opaque| {
-        Some(Coding::split(opaque).0.to_owned())
-    });
-    sent
-}
-
-/// Gives the response's tag its coding, and a 304 the tag of the copy the client has.
-fn encode_response(res: &mut Response, sent: &[Sent]) {
+/// Gives the response's tag its coding, and a 304 the tag of the selected coding. A 200
+/// to a GET or HEAD whose tag, so coded, is one the request held back becomes a 304.
+fn encode_response(mut res: Response, method: &Method, sent: &Sent) -> Response {
     let status = res.status();
     let tag = res
         .headers()
         .get(header::ETAG)
         .and_then(|v| ETag::try_from(v).ok());
     if status == StatusCode::NOT_MODIFIED {
-        // The coding the compressor negotiated, which tower-http writes on 304s too.
-        let negotiated = Coding::of(res.headers()).filter(|c| *c != Coding::Identity);
+        // Its tag is one of the selected coding, if that was known; else the coding the
+        // compressor negotiated, which tower-http writes on 304s too.
+        let coding = sent
+            .selected
+            .or_else(|| Coding::of(res.headers()).filter(|c| *c != Coding::Identity))
+            .unwrap_or(Coding::Identity);
         let headers = res.headers_mut();
         if let Some(tag) = tag {
-            let matching = || sent.iter().filter(|(base, _)| base == tag.opaque());
-            let coding = matching()
-                .find(|(_, c)| Some(*c) == negotiated)
-                .or_else(|| matching().next())
-                .map(|(_, c)| *c)
-                .or(negotiated)
-                .unwrap_or(Coding::Identity);
             headers.insert(header::ETAG, coding.wire(&tag).into());
         }
         // A 304 has no body, so no coding; a cache would apply this one to its copy.
         headers.remove(header::CONTENT_ENCODING);
         add_vary(headers, &header::ACCEPT_ENCODING);
         *res.body_mut() = crate::response::empty_304().into_body();
-        return;
+        return res;
     }
-    let Some(tag) = tag else { return };
-    if status.is_success() {
-        let headers = res.headers_mut();
-        match Coding::of(headers) {
-            Some(coding) => {
-                headers.insert(header::ETAG, coding.wire(&tag).into());
-            }
-            // A coding this layer cannot map back: no tag rather than a wrong one.
-            None => {
-                headers.remove(header::ETAG);
-            }
-        }
-        add_vary(headers, &header::ACCEPT_ENCODING);
+    let Some(tag) = tag else { return res };
+    if !status.is_success() {
+        return res;
     }
+    let headers = res.headers_mut();
+    add_vary(headers, &header::ACCEPT_ENCODING);
+    let Some(coding) = Coding::of(headers) else {
+        // A coding this layer cannot map back: no tag rather than a wrong one.
+        headers.remove(header::ETAG);
+        return res;
+    };
+    let wire = coding.wire(&tag);
+    headers.insert(header::ETAG, HeaderValue::from(wire.clone()));
+    if status == StatusCode::OK && sent.held_back.iter().any(|t| t == wire.opaque()) {
+        // The selected representation is the copy the client named (weak comparison).
+        tracing::debug!(
+            method = %method,
+            status = StatusCode::NOT_MODIFIED.as_u16(),
+            decided_by = "If-None-Match",
+            etag = wire.as_str(),
+            "precondition answered the request"
+        );
+        return crate::response::into_not_modified(res);
+    }
+    res
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_wire_tag_maps_back_to_one_tag_and_coding() {
-        for opaque in ["7", "", "a-gzip", "a-identity", "-br", "x-y", "a-gzip-br"] {
-            let tag = ETag::strong(opaque).unwrap();
-            for coding in Coding::ALL {
-                let wire = coding.wire(&tag);
-                assert_eq!(Coding::split(wire.opaque()), (opaque, coding), "{wire}");
-            }
-        }
-        let seven = ETag::strong("7").unwrap();
-        assert_eq!(Coding::Identity.wire(&seven), seven);
-        assert_eq!(Coding::Gzip.wire(&seven).to_string(), "\"7-gzip\"");
-        assert_eq!(
-            Coding::Br.wire(&seven.clone().into_weak()).to_string(),
-            "W/\"7-br\""
-        );
-        assert_eq!(
-            Coding::Identity
-                .wire(&ETag::strong("v-gzip").unwrap())
-                .to_string(),
-            "\"v-gzip-identity\""
-        );
-    }
-
-    #[test]
-    fn content_encodings() {
-        let of = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::CONTENT_ENCODING, v.parse().unwrap());
-            Coding::of(&h)
-        };
-        assert_eq!(Coding::of(&HeaderMap::new()), Some(Coding::Identity));
-        assert_eq!(of("gzip"), Some(Coding::Gzip));
-        assert_eq!(of("x-gzip"), Some(Coding::Gzip));
-        assert_eq!(of("BR"), Some(Coding::Br));
-        assert_eq!(of("gzip, br"), None);
-        assert_eq!(of("lzma"), None);
-    }
 
     #[test]
     fn request_tags_are_mapped_back() {
@@ -332,16 +255,30 @@ mod tests {
                 .unwrap(),
         );
         h.insert(header::IF_MATCH, "\"7-zstd\", *".parse().unwrap());
-        let sent = decode_request(&mut h);
-        assert_eq!(h[header::IF_NONE_MATCH], "\"7\", W/\"8\", \"v-gzip\"");
+        let mut put = h.clone();
+        // A write: every coding names the resource.
+        let sent = decode_request(&Method::PUT, &mut put, Codings::default());
+        assert_eq!(put[header::IF_NONE_MATCH], "\"7\", W/\"8\", \"v-gzip\"");
+        assert_eq!(put[header::IF_MATCH], "\"7\", *");
+        assert!(sent.held_back.is_empty());
+        // A read: only the selected coding's tags go on; the others are held back.
+        h.insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+        let mut unknown = h.clone();
+        let seen = Codings::default().with(Coding::Gzip);
+        let sent = decode_request(&Method::GET, &mut h, seen);
+        assert_eq!(h[header::IF_NONE_MATCH], "\"7\"");
         assert_eq!(h[header::IF_MATCH], "\"7\", *");
         assert_eq!(
             sent,
-            [
-                ("7".to_owned(), Coding::Gzip),
-                ("8".to_owned(), Coding::Br),
-                ("v-gzip".to_owned(), Coding::Identity)
-            ]
+            Sent {
+                selected: Some(Coding::Gzip),
+                held_back: vec!["8-br".to_owned(), "v-gzip-identity".to_owned()],
+            }
         );
+        // gzip not seen yet: no tag is known to be the selected one.
+        let sent = decode_request(&Method::GET, &mut unknown, Codings::default());
+        assert_eq!(unknown[header::IF_NONE_MATCH], "");
+        assert_eq!(sent.selected, None);
+        assert_eq!(sent.held_back.len(), 3);
     }
 }

@@ -24,18 +24,53 @@
 //! - on the way out it turns the tag `"<opaque>"` of a gzip response into
 //!   `"<opaque>-gzip"` (likewise `-br`, `-zstd`, `-deflate`) and names `Accept-Encoding`
 //!   in `Vary`, on the 200 and on the 304;
-//! - on the way in it maps every such tag in `If-None-Match` and `If-Match` back to the
-//!   tag it was made from, so that `#[etag]`, [`Conditions`](crate::Conditions) and
-//!   [`ETagLayer`] inside see the tags they made: the tag of a compressed GET revalidates
-//!   to 304, and a PUT with `If-Match` carrying it succeeds while the version is current
-//!   (and gets 412 once it is not, as with any stale tag).
+//! - on the way in it maps the coded tags of `If-Match` back to the tags they were made
+//!   from, whatever their coding, so that `#[etag]`, [`Conditions`](crate::Conditions)
+//!   and [`ETagLayer`] inside see the tags they made: a write names the resource, not one
+//!   of its codings, so a PUT with `If-Match` carrying the tag of a compressed GET
+//!   succeeds while the version is current (and gets 412 once it is not, as with any
+//!   stale tag). The `If-None-Match` of any method other than GET and HEAD is mapped back
+//!   the same way.
 //!
 //! An identity tag that itself ends in such a suffix is sent as `"<opaque>-identity"`, so
-//! that every tag on the wire maps back to exactly one (tag, coding) pair. A 304 carries
-//! the tag of the copy the client has (the member of `If-None-Match` that matched), and
-//! no `Content-Encoding` (which tower-http puts on 304s too; a cache would apply it to the
-//! stored response). `If-Range` is not mapped: tower-http never compresses a range
-//! response, so a coded tag there must not hold, and does not.
+//! that every tag on the wire maps back to exactly one (tag, coding) pair.
+//!
+//! ## `If-None-Match`: the tag of the coding selected for this request
+//!
+//! The `If-None-Match` of a GET or HEAD is compared with the tag of the *selected*
+//! representation (RFC 9110 section 13.1.2), and a 304 makes a cache serve the stored
+//! response that has the 304's tag (RFC 9111 section 4.3.4). A client that sends
+//! `Accept-Encoding: identity` and the tag of a gzip copy must therefore get a 200 with
+//! the identity tag, not a 304 that lets a cache hand it gzip bytes it cannot decode; and a
+//! gzip client that names only the identity copy gets the gzip representation and its
+//! tag. Which tag is the selected one depends on the coding the compressor will choose,
+//! and the 304 is decided inside it (by `#[etag]` before the body is even made), so the
+//! layer decides in two steps:
+//!
+//! 1. **Before**: it reads `Accept-Encoding` as tower-http's `CompressionLayer` does
+//!    (q-values, ties broken zstd over br over gzip over deflate, `x-gzip` as gzip, `q=0` refusing a
+//!    coding, `*` and unknown codings counting for nothing, identity when nothing else is
+//!    acceptable) over the codings the compressor behind has been seen to produce, and
+//!    passes on, mapped back, only the tags of the coding that picks. Those revalidate
+//!    inside as before, and the 304 carries that coding's tag and no `Content-Encoding`
+//!    (which tower-http puts on 304s too; a cache would apply it to the stored response).
+//!    If the client accepts a coding that has not been seen yet, no tag is known to be
+//!    the selected one and none is passed on.
+//! 2. **After**: the other tags are held back and compared with the tag the response
+//!    actually goes out with. The compressor may skip a response (tower-http's default
+//!    predicate skips bodies under 32 bytes, images, gRPC and event streams), and then the
+//!    identity copy is the selected one even for a gzip client: a 200 whose final tag is
+//!    a held-back one becomes a 304 there, costing the handler's work but not the bytes.
+//!
+//! The choice is never one a client cannot decode: step 1 only passes on tags of a coding
+//! the request accepts, and step 2 compares with the bytes that would be sent. A server
+//! that starts producing a coding only later (a new `CompressionLayer` setting) may
+//! confirm a client's copy in the coding it produced before, which that client accepts.
+//!
+//! `If-Range` is not mapped: the range step runs inside the compressor, on the identity
+//! bytes, and keeps every compressor off its 206s (see [`ETagLayer`] and `#[etag]`), so
+//! the representation a 206 is cut from is always the identity one: its tag holds and a
+//! coded tag does not.
 //!
 //! Why a layer of its own rather than `#[etag]` or [`ETagLayer`]: both run inside the
 //! compressor, where the coding is not chosen yet; and `#[etag]` cannot see the
@@ -107,6 +142,7 @@
 //! plus one SHA-256 of the body (about twice the plain handler), its 304 about as much as
 //! its 200, and about ten times the 304 `#[etag]` makes from the version. Prefer `#[etag]`
 
+mod coding;
 mod encoding;
 mod etag;
 mod future;
