@@ -192,6 +192,11 @@ fn decode_request(method: &Method, headers: &mut HeaderMap, seen: Codings) -> Se
 /// Gives the response's tag its coding, and a 304 the tag of the selected coding. A 200
 /// to a GET or HEAD whose tag, so coded, is one the request held back becomes a 304.
 fn encode_response(mut res: Response, method: &Method, sent: &Sent) -> Response {
+    // The mark the range step leaves on a multipart 206 to keep the compressor off: its
+    // work is done, and no coding is said by saying none.
+    if res.headers().get(header::CONTENT_ENCODING) == Some(&HeaderValue::from_static("identity")) {
+        res.headers_mut().remove(header::CONTENT_ENCODING);
+    }
     let status = res.status();
     let tag = res
         .headers()
