@@ -85,8 +85,9 @@
 //! types: `uuid::Uuid`; `chrono::DateTime<Utc>` and `chrono::NaiveDateTime`;
 //! `time::OffsetDateTime` and `time::PrimitiveDateTime`; `jiff::Timestamp`. `utoipa` adds
 //! `openapi::ConditionalRequests`, which documents every `#[etag]` handler's validators,
-//! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document. None is
-//! on by default.
+//! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document.
+//! `compression` adds `layer::Compression`: tower-http's `CompressionLayer` (gzip and br)
+//! with the layer that gives each coding its own tag, as one layer. None is on by default.
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

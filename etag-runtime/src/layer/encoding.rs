@@ -130,6 +130,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let seen = self.seen.clone();
+        req.extensions_mut().insert(super::CodedTagsOutside);
         let method = req.method().clone();
         let sent = decode_request(
             &method,

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -11,16 +12,17 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::Request;
-use http::header::HeaderName;
+use http::header::{self, HeaderMap, HeaderName};
 use http::request::Parts;
 use tower::{Layer, Service};
 
-use super::BoxError;
+use super::coding::Coding;
 use super::future::ResponseFuture;
+use super::{BoxError, CodedTagsOutside};
 use crate::hash::{DEFAULT_HASH_LIMIT, hash_response};
 use crate::principal::{Personal, Principal, TagKey, open_request, seal_response};
 use crate::response::Responder;
-use crate::{Conditions, Precondition};
+use crate::{Conditions, ETag, Precondition};
 
 type Identify = Arc<
     dyn Fn(Parts) -> Pin<Box<dyn Future<Output = (Parts, Option<Personal>)> + Send>> + Send + Sync,
@@ -68,6 +70,8 @@ struct PerUser {
 pub struct ETagLayer {
     limit: usize,
     per_user: Option<PerUser>,
+    /// Whether the warning of a coded response with a foreign strong tag was logged.
+    warned: Arc<AtomicBool>,
 }
 
 impl Default for ETagLayer {
@@ -98,6 +102,7 @@ impl ETagLayer {
         Self {
             limit: DEFAULT_HASH_LIMIT,
             per_user: None,
+            warned: Arc::default(),
         }
     }
 
@@ -330,7 +335,11 @@ where
             }
             open_request(&mut parts.headers, personal.as_ref());
             let conditions = Conditions::from_headers(&parts.method, &parts.headers);
+            let covered = parts.extensions.get::<CodedTagsOutside>().is_some();
             let res = inner.call(Request::from_parts(parts, body)).await?;
+            if !covered {
+                warn_of_foreign_tag(res.headers(), &layer.warned);
+            }
             let responder = Responder {
                 conditions: &conditions,
                 refuse,
@@ -344,5 +353,33 @@ where
             }
             Ok(res)
         })
+    }
+}
+
+/// Warns, once per layer, of a coded response that reaches the layer with a strong tag it
+/// did not make, on a request no encoding-tags layer is outside of: a compressor inside
+/// has put the identity bytes' tag on other bytes, and nothing will give it its coding.
+/// (A compressor outside every layer of this crate cannot be seen from here: that order is
+/// why [`Compression`](crate::layer) is one layer.)
+fn warn_of_foreign_tag(headers: &HeaderMap, warned: &AtomicBool) {
+    let Some(coding) = Coding::of(headers).filter(|c| *c != Coding::Identity) else {
+        return;
+    };
+    let Some(tag) = headers
+        .get(header::ETAG)
+        .and_then(|v| ETag::try_from(v).ok())
+        .filter(|t| !t.is_weak())
+    else {
+        return;
+    };
+    if !warned.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            coding = coding.name(),
+            etag = tag.as_str(),
+            "a compressed response carries a strong tag made for its uncompressed bytes, and \
+             no EncodingTagsLayer is outside to give it the tag of its coding: compress with \
+             etag_runtime::layer::Compression, or put EncodingTagsLayer right outside \
+             tower-http's CompressionLayer (logged once)"
+        );
     }
 }

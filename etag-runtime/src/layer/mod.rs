@@ -76,17 +76,25 @@
 //! compressor, where the coding is not chosen yet; and `#[etag]` cannot see the
 //! responses of routes it is not on. One layer outside the compressor covers every route.
 //!
-//! The order, outermost first:
+//! ## The order
+//!
+//! Outermost first:
 //!
 //! 1. [`EncodingTagsLayer`];
 //! 2. `CompressionLayer`;
 //! 3. [`ETagLayer`] and the `#[etag]` handlers.
 //!
+//! With the `compression` feature, `Compression` is 1 and 2 as one layer, built from the
+//! `CompressionLayer` it is handed: the one way to compress that cannot be stacked wrong.
+//! `CompressionLayer` alone, or outside [`EncodingTagsLayer`], is the order that is wrong:
+//! the identity's strong tag then goes out on every coding. Where a layer of this crate
+//! can see that happen (an [`ETagLayer`] outside a bare `CompressionLayer` getting a
+//! compressed response with a strong tag it did not make), it logs a `tracing` warning,
+//! once; a compressor outside every layer of the crate cannot be seen from inside.
+//!
 //! [`ETagLayer`] may also go outside `CompressionLayer` (but inside
 //! [`EncodingTagsLayer`]): it then hashes the compressed bytes, which still gives each
-//! coding its own tag, but a 304 costs the compression too. `CompressionLayer` outside
-//! [`EncodingTagsLayer`] is the one order that is wrong: the same tag then goes out on every
-//! coding.
+//! coding its own tag, but a 304 costs the compression too.
 //!
 //! ```
 //! use axum::{Router, body::Body, http::Request, routing::get};
@@ -143,13 +151,23 @@
 //! its 200, and about ten times the 304 `#[etag]` makes from the version. Prefer `#[etag]`
 
 mod coding;
+#[cfg(feature = "compression")]
+mod compression;
 mod encoding;
 mod etag;
 mod future;
 
+#[cfg(feature = "compression")]
+#[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
+pub use compression::Compression;
 pub use encoding::{EncodingTagsLayer, EncodingTagsService};
 pub use etag::{ETagLayer, ETagService};
 pub use future::ResponseFuture;
+
+/// Put on a request by [`EncodingTagsService`]: an encoding-tags layer is outside, and
+/// gives the tags of coded responses their coding on the way out.
+#[derive(Clone, Copy, Debug)]
+struct CodedTagsOutside;
 
 /// The error of a response body a layer reads or passes on.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
