@@ -191,12 +191,12 @@ async fn hand_written(State(s): State<AppState>, headers: HeaderMap) -> Response
     let Ok(etag) = format!("\"{}\"", product.version).parse::<headers::ETag>() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Some(if_none_match) = headers.typed_get::<headers::IfNoneMatch>() {
-        if !if_none_match.precondition_passes(&etag) {
-            let mut res = StatusCode::NOT_MODIFIED.into_response();
-            res.headers_mut().typed_insert(etag);
-            return res;
-        }
+    if let Some(if_none_match) = headers.typed_get::<headers::IfNoneMatch>()
+        && !if_none_match.precondition_passes(&etag)
+    {
+        let mut res = StatusCode::NOT_MODIFIED.into_response();
+        res.headers_mut().typed_insert(etag);
+        return res;
     }
     let mut res = Json(s.product.clone()).into_response();
     res.headers_mut().typed_insert(etag);

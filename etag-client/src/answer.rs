@@ -85,12 +85,11 @@ impl Answer {
 /// The explanation in a refusal's body: the `detail` of a problem body (RFC 9457), or the
 /// start of the body as text.
 fn detail(body: &[u8]) -> String {
-    if body.len() <= PROBLEM_BYTES {
-        if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) {
-            if let Some(serde_json::Value::String(detail)) = fields.get("detail") {
-                return truncate(detail);
-            }
-        }
+    if body.len() <= PROBLEM_BYTES
+        && let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body)
+        && let Some(serde_json::Value::String(detail)) = fields.get("detail")
+    {
+        return truncate(detail);
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(DETAIL_BYTES)]);
     let text = text.trim();

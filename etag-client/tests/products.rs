@@ -64,10 +64,11 @@ fn build_products() -> Result<PathBuf, String> {
             let Ok(message) = serde_json::from_str::<Value>(&line) else {
                 continue;
             };
-            if message["reason"] == "compiler-artifact" && message["target"]["name"] == "products" {
-                if let Some(path) = message["executable"].as_str() {
-                    executable = Some(PathBuf::from(path));
-                }
+            if message["reason"] == "compiler-artifact"
+                && message["target"]["name"] == "products"
+                && let Some(path) = message["executable"].as_str()
+            {
+                executable = Some(PathBuf::from(path));
             }
         }
         executable

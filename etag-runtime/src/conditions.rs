@@ -358,10 +358,10 @@ impl Conditions {
             if !holds {
                 return Decision::Failed(Field::IfMatch);
             }
-        } else if let (Some(date), Some(modified)) = (self.if_unmodified_since, modified) {
-            if !not_after(modified, date) {
-                return Decision::Failed(Field::IfUnmodifiedSince);
-            }
+        } else if let (Some(date), Some(modified)) = (self.if_unmodified_since, modified)
+            && !not_after(modified, date)
+        {
+            return Decision::Failed(Field::IfUnmodifiedSince);
         }
 
         // Step 3 and 4.
@@ -374,12 +374,11 @@ impl Conditions {
                     Decision::Failed(Field::IfNoneMatch)
                 };
             }
-        } else if self.is_get_or_head() {
-            if let (Some(date), Some(modified)) = (self.if_modified_since, modified) {
-                if not_after(modified, date) {
-                    return Decision::NotModified(Field::IfModifiedSince);
-                }
-            }
+        } else if self.is_get_or_head()
+            && let (Some(date), Some(modified)) = (self.if_modified_since, modified)
+            && not_after(modified, date)
+        {
+            return Decision::NotModified(Field::IfModifiedSince);
         }
 
         // Step 5.

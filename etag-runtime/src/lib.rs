@@ -77,7 +77,10 @@
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
 //! with the method, the status, the header field that decided and the tag it was compared
-//! with: `RUST_LOG=etag_runtime=debug` shows them.
+//! with: `RUST_LOG=etag_runtime=debug` shows them, once the application installs a
+//! subscriber that reads it (for example `tracing_subscriber::fmt().with_env_filter(
+//! tracing_subscriber::EnvFilter::from_default_env()).init()`; without one, `tracing`
+//! events go nowhere).
 //!
 //! # Features
 //!
@@ -85,8 +88,9 @@
 //! types: `uuid::Uuid`; `chrono::DateTime<Utc>` and `chrono::NaiveDateTime`;
 //! `time::OffsetDateTime` and `time::PrimitiveDateTime`; `jiff::Timestamp`. `utoipa` adds
 //! `openapi::ConditionalRequests`, which documents every `#[etag]` handler's validators,
-//! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document. None is
-//! on by default.
+//! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document.
+//! `compression` adds `layer::Compression`: tower-http's `CompressionLayer` (gzip and br)
+//! with the layer that gives each coding its own tag, as one layer. None is on by default.
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -102,6 +106,7 @@ mod not_modified;
 mod precondition;
 mod range;
 mod validators;
+mod vary;
 mod versioned;
 
 pub mod layer;
@@ -139,7 +144,12 @@ pub use etag_macros::{Versioned, etag};
 
 /// The README's examples, compiled as doc tests so that they cannot rot (they use the
 /// `chrono` feature, as the README's install section does, and its OpenAPI section the
-/// `utoipa` feature).
-#[cfg(all(doctest, feature = "chrono", feature = "utoipa"))]
+/// `utoipa` feature, its compression section the `compression` feature).
+#[cfg(all(
+    doctest,
+    feature = "chrono",
+    feature = "utoipa",
+    feature = "compression"
+))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

@@ -1,6 +1,8 @@
-//! The member lists of `If-Match` and `If-None-Match` (RFC 9110 sections 13.1.1 and 13.1.2).
+//! The member lists of `If-Match` and `If-None-Match` (RFC 9110 sections 13.1.1 and 13.1.2):
+//! read, matched, and rewritten for the service behind a layer.
 
 use http::HeaderValue;
+use http::header::{self, HeaderMap, HeaderName};
 
 use crate::etag::{ETag, is_etagc};
 
@@ -289,6 +291,56 @@ impl TagList {
             _ => None,
         })
     }
+}
+
+/// Rewrites every member of the field `name` (`If-Match` or `If-None-Match`) with `map`,
+/// which gets a tag's weakness and opaque part and returns the opaque part to send on, or
+/// `None` to drop the member. `*` stays; malformed members are dropped (they matched
+/// nothing). A field whose members are all dropped stays present and empty: it matches
+/// nothing. An absent field stays absent.
+pub(crate) fn rewrite_tag_list(
+    headers: &mut HeaderMap,
+    name: &HeaderName,
+    mut map: impl FnMut(bool, &str) -> Option<String>,
+) {
+    if !headers.contains_key(name) {
+        return;
+    }
+    let list = TagList::from_lines(headers.get_all(name));
+    let mut out = String::new();
+    for member in list.members() {
+        let kept = match member {
+            Member::Any => Some("*".to_owned()),
+            Member::Tag { weak, opaque } => std::str::from_utf8(opaque)
+                .ok()
+                .and_then(|opaque| map(weak, opaque))
+                .map(|mapped| {
+                    if weak {
+                        format!("W/\"{mapped}\"")
+                    } else {
+                        format!("\"{mapped}\"")
+                    }
+                }),
+            Member::Invalid => None,
+        };
+        if let Some(kept) = kept {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&kept);
+        }
+    }
+    let value = HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static(""));
+    headers.insert(name.clone(), value);
+}
+
+/// [`rewrite_tag_list`] for both `If-Match` and `If-None-Match`.
+pub(crate) fn rewrite_tag_lists(
+    headers: &mut HeaderMap,
+    mut map: impl FnMut(bool, &str) -> Option<String>,
+) {
+    rewrite_tag_list(headers, &header::IF_MATCH, &mut map);
+    rewrite_tag_list(headers, &header::IF_NONE_MATCH, &mut map);
 }
 
 #[cfg(test)]

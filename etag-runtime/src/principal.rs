@@ -34,7 +34,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use sha2::Sha256;
 
 use crate::ETag;
-use crate::list::Member;
+use crate::list::rewrite_tag_lists;
+use crate::vary::add_vary;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -201,47 +202,6 @@ impl Personal {
     }
 }
 
-/// Rewrites every member of the `If-Match` and `If-None-Match` fields with `map`, which
-/// gets a tag's weakness and opaque part and returns the opaque part to send on, or `None`
-/// to drop the member. `*` stays; malformed members are dropped (they matched nothing).
-/// A field whose members are all dropped stays present and empty: it matches nothing.
-pub(crate) fn rewrite_tag_lists(
-    headers: &mut HeaderMap,
-    mut map: impl FnMut(bool, &str) -> Option<String>,
-) {
-    for name in [header::IF_MATCH, header::IF_NONE_MATCH] {
-        if !headers.contains_key(&name) {
-            continue;
-        }
-        let list = crate::header::TagList::from_lines(headers.get_all(&name));
-        let mut out = String::new();
-        for member in list.members() {
-            let kept = match member {
-                Member::Any => Some("*".to_owned()),
-                Member::Tag { weak, opaque } => std::str::from_utf8(opaque)
-                    .ok()
-                    .and_then(|opaque| map(weak, opaque))
-                    .map(|mapped| {
-                        if weak {
-                            format!("W/\"{mapped}\"")
-                        } else {
-                            format!("\"{mapped}\"")
-                        }
-                    }),
-                Member::Invalid => None,
-            };
-            if let Some(kept) = kept {
-                if !out.is_empty() {
-                    out.push_str(", ");
-                }
-                out.push_str(&kept);
-            }
-        }
-        let value = HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static(""));
-        headers.insert(name, value);
-    }
-}
-
 /// On the way in: the tags sealed for `personal` become the resource's own, and every
 /// other tag is dropped. Without a principal nothing changes: a sealed tag then matches
 /// nothing, since only responses to a principal are sealed.
@@ -281,19 +241,6 @@ impl Personal {
     /// The fields this principal is read from.
     pub(crate) fn vary(&self) -> &'static [HeaderName] {
         self.vary
-    }
-}
-
-/// Adds `name` to `Vary` unless it (or `*`) is already listed.
-pub(crate) fn add_vary(headers: &mut HeaderMap, name: &HeaderName) {
-    let listed = headers.get_all(header::VARY).iter().any(|line| {
-        line.as_bytes().split(|&b| b == b',').any(|item| {
-            let item = crate::etag::trim_ows(item);
-            item == b"*" || item.eq_ignore_ascii_case(name.as_str().as_bytes())
-        })
-    });
-    if !listed {
-        headers.append(header::VARY, HeaderValue::from(name.clone()));
     }
 }
 
@@ -364,18 +311,5 @@ mod tests {
         star.insert(header::IF_NONE_MATCH, HeaderValue::from_static("*"));
         open_request(&mut star, Some(&ada));
         assert_eq!(star[header::IF_NONE_MATCH], "*");
-    }
-
-    #[test]
-    fn vary_is_added_once() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::VARY,
-            HeaderValue::from_static("accept-encoding, Authorization"),
-        );
-        add_vary(&mut h, &header::AUTHORIZATION);
-        add_vary(&mut h, &header::COOKIE);
-        let lines: Vec<_> = h.get_all(header::VARY).iter().collect();
-        assert_eq!(lines, ["accept-encoding, Authorization", "cookie"]);
     }
 }

@@ -207,6 +207,7 @@ pub(crate) async fn apply(conditions: &Conditions, mut res: Response) -> Respons
         return Response::from_parts(parts, Body::from(piece.clone()));
     }
     let content_type = parts.headers.remove(header::CONTENT_TYPE);
+    keep_compressors_off(&mut parts.headers);
     let boundary = boundary(&pieces);
     let body = multipart(len, &ranges, &pieces, content_type.as_ref(), &boundary);
     if let Ok(value) = HeaderValue::from_str(&format!("multipart/byteranges; boundary={boundary}"))
@@ -214,6 +215,27 @@ pub(crate) async fn apply(conditions: &Conditions, mut res: Response) -> Respons
         parts.headers.insert(header::CONTENT_TYPE, value);
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Marks a multipart 206 so that no compressor outside codes it.
+///
+/// Its parts name offsets in the bytes it was cut from (section 14.6), so a coding applied
+/// to the whole afterwards would make every `Content-Range` wrong, and its tag would then
+/// be put on bytes it does not name. A single range is safe already: tower-http's
+/// `CompressionLayer` leaves any response with a `Content-Range` alone, but a multipart
+/// 206 must not have one (section 15.3.7.2). What it does leave alone besides is a
+/// response that already names its coding, so the 206 gets `Content-Encoding: identity`
+/// ("no coding", section 12.5.3) unless the 200 it was cut from had a coding of its own
+/// (its parts then are ranges of those coded bytes, and say so). `EncodingTagsLayer`
+/// removes the `identity` again on the way out; behind a bare compressor it goes out as it
+/// is, which every client reads as no coding.
+fn keep_compressors_off(headers: &mut http::HeaderMap) {
+    if !headers.contains_key(header::CONTENT_ENCODING) {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+    }
 }
 
 /// A position in a body held in memory (so no more than `usize::MAX`).
