@@ -39,7 +39,10 @@
 //! let doc = ApiDoc::openapi();
 //! let get = doc.paths.get_path_operation("/products/{id}", utoipa::openapi::HttpMethod::Get).unwrap();
 //! assert!(get.responses.responses.contains_key("304"));
-//! let headers: Vec<_> = get.parameters.iter().flatten().map(|p| p.name.as_str()).collect();
+//! let headers: Vec<_> = get.parameters.iter().flatten().filter_map(|p| match p {
+//!     utoipa::openapi::RefOr::T(p) => Some(p.name.as_str()),
+//!     utoipa::openapi::RefOr::Ref(_) => None,
+//! }).collect();
 //! assert!(headers.contains(&"If-None-Match"));
 //! let plain = doc.paths.get_path_operation("/health", utoipa::openapi::HttpMethod::Get).unwrap();
 //! assert!(!plain.responses.responses.contains_key("304"));
@@ -235,10 +238,11 @@ fn patch(operation: &mut Operation, method: Method, config: Config) {
     let params = operation.parameters.get_or_insert_with(Vec::new);
     for param in parameters(method, config) {
         let known = params.iter().any(|p| {
-            p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(&param.name)
+            matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header
+                && p.name.eq_ignore_ascii_case(&param.name))
         });
         if !known {
-            params.push(param);
+            params.push(RefOr::T(param));
         }
     }
 
@@ -375,7 +379,9 @@ fn add_headers(response: &mut Response, headers: &[(&'static str, Header)]) {
             .keys()
             .any(|k| k.eq_ignore_ascii_case(name));
         if !known {
-            response.headers.insert((*name).to_owned(), header.clone());
+            response
+                .headers
+                .insert((*name).to_owned(), RefOr::T(header.clone()));
         }
     }
 }
@@ -392,7 +398,7 @@ fn param(name: &str, description: &str) -> Parameter {
 
 fn header(description: &str) -> Header {
     HeaderBuilder::new()
-        .schema(Object::with_type(Type::String))
+        .schema(Some(Object::with_type(Type::String)))
         .description(Some(description))
         .build()
 }
@@ -532,12 +538,20 @@ mod tests {
         doc.paths.get_path_operation(path, method).unwrap()
     }
 
-    fn params(op: &Operation) -> Vec<&str> {
+    /// The operation's parameters, written inline (as the modifier writes them).
+    fn inline(op: &Operation) -> Vec<&Parameter> {
         op.parameters
             .iter()
             .flatten()
-            .map(|p| p.name.as_str())
+            .map(|p| match p {
+                RefOr::T(p) => p,
+                RefOr::Ref(_) => panic!("a parameter by reference"),
+            })
             .collect()
+    }
+
+    fn params(op: &Operation) -> Vec<&str> {
+        inline(op).into_iter().map(|p| p.name.as_str()).collect()
     }
 
     fn statuses(op: &Operation) -> Vec<&str> {
@@ -612,7 +626,7 @@ mod tests {
             params(op),
             ["If-Match", "If-None-Match", "If-Unmodified-Since"]
         );
-        let if_match = &op.parameters.as_ref().unwrap()[0];
+        let if_match = inline(op)[0];
         assert!(matches!(if_match.required, Required::False));
         assert!(
             if_match
@@ -656,7 +670,10 @@ mod tests {
         let RefOr::T(ok) = &op.responses.responses["200"] else {
             panic!()
         };
-        let cc = ok.headers["Cache-Control"].description.as_deref().unwrap();
+        let RefOr::T(cc) = &ok.headers["Cache-Control"] else {
+            panic!()
+        };
+        let cc = cc.description.as_deref().unwrap();
         assert!(cc.starts_with("`private, no-cache`"), "{cc}");
     }
 
@@ -666,16 +683,14 @@ mod tests {
         let mut doc = doc(&[("/items/{id}", HttpMethod::Get, "get_item")]);
         let op = doc.paths.paths.get_mut("/items/{id}").unwrap();
         let op = op.get.as_mut().unwrap();
-        op.parameters = Some(vec![param("if-none-match", "mine")]);
+        op.parameters = Some(vec![RefOr::T(param("if-none-match", "mine"))]);
         op.responses
             .responses
             .insert("304".into(), RefOr::T(Response::new("my 304")));
         document(&mut doc, &[&get]);
         let op = super::tests::op(&doc, "/items/{id}", HttpMethod::Get);
-        let inm: Vec<_> = op
-            .parameters
-            .iter()
-            .flatten()
+        let inm: Vec<_> = inline(op)
+            .into_iter()
             .filter(|p| p.name.eq_ignore_ascii_case("if-none-match"))
             .collect();
         assert_eq!(inm.len(), 1);
