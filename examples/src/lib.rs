@@ -7,18 +7,26 @@
 //!
 //! [`Router`]: axum::Router
 
-pub mod api;
 pub mod auth;
 pub mod config;
+mod export;
+mod extract;
+mod favorites;
+mod logging;
+pub mod merge_patch;
+mod meta;
 pub mod model;
+pub mod openapi;
 pub mod problem;
+mod products;
+pub mod router;
 pub mod server;
 pub mod store;
 
 use std::fmt;
 
-pub use api::{ApiOptions, router};
 pub use config::{Command, Config, Limits};
+pub use router::{ApiOptions, router};
 pub use store::{DbSettings, Store};
 
 /// Why the server could not start or stopped with an error.

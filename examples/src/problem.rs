@@ -1,7 +1,7 @@
 //! Error responses as `application/problem+json` (RFC 9457).
 
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use etag_runtime::Precondition;
 use serde::Serialize;
@@ -194,4 +194,30 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// 404 for a path that no route serves.
+pub(crate) async fn no_route(uri: Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!("There is nothing at {}.", uri.path()),
+    )
+}
+
+/// axum's 405 has an empty body: give it a problem body, keeping its `Allow`.
+pub(crate) async fn problem_for_405(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let problem = Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This resource does not support that method; see Allow.",
+    )
+    .into_response();
+    let (problem_parts, body) = problem.into_parts();
+    parts.headers.extend(problem_parts.headers);
+    Response::from_parts(parts, body)
 }

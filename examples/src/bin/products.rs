@@ -15,7 +15,7 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::OpenApi) => {
-            return match etag_examples::api::openapi().to_pretty_json() {
+            return match etag_examples::openapi::openapi().to_pretty_json() {
                 Ok(json) => {
                     println!("{json}");
                     ExitCode::SUCCESS
