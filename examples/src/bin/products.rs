@@ -3,15 +3,15 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use etag_examples::{Command, Config, config::USAGE};
+use etag_examples::{Command, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::parse(std::env::args().skip(1), |key| std::env::var(key).ok()) {
+    let config = match Config::parse_from(std::env::args_os()) {
         Ok(Command::Serve(config)) => config,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
+        Ok(Command::Help(usage)) => {
+            print!("{usage}");
             return ExitCode::SUCCESS;
         }
         Ok(Command::OpenApi) => {
