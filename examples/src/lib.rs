@@ -66,7 +66,13 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             tag_key: config.tag_key.clone(),
         },
     );
-    println!("listening on http://{addr}");
+    // Not println!, which panics when stdout is a pipe nobody reads: the server serves
+    // whether or not anyone reads the line.
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "listening on http://{addr}").and_then(|()| stdout.flush());
+    }
     tracing::info!(
         %addr,
         %database,
