@@ -8,6 +8,7 @@ use clap::builder::NonEmptyStringValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
 
+use crate::secret::Secret;
 use crate::store::DbSettings;
 
 /// How the `products` binary is run.
@@ -26,8 +27,8 @@ pub struct Config {
     /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
     pub limits: Limits,
     /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
-    /// when unset.
-    pub tag_key: Option<String>,
+    /// when unset. Its `Debug` shows `***`.
+    pub tag_key: Option<Secret>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -200,7 +201,9 @@ impl Config {
             }
             _ => arg,
         });
-        let tag_key = std::env::var("TAG_KEY").ok().filter(|v| !v.is_empty());
+        let tag_key = std::env::var_os("TAG_KEY")
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret::new(v.into_encoded_bytes()));
         Self::from_command(command, args, tag_key)
     }
 
@@ -208,7 +211,7 @@ impl Config {
     fn from_command<I, T>(
         mut command: clap::Command,
         args: I,
-        tag_key: Option<String>,
+        tag_key: Option<Secret>,
     ) -> Result<Command, UsageError>
     where
         I: IntoIterator<Item = T>,
@@ -331,6 +334,17 @@ mod tests {
             Ok(Command::Serve(config)) => config,
             other => panic!("{args:?}: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_secret_never_shows() {
+        let Ok(Command::Serve(mut config)) = parse(&[]) else {
+            panic!("no config");
+        };
+        config.tag_key = Some(Secret::new("hunter2-tag-key"));
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("Secret(***)"), "{shown}");
     }
 
     #[test]

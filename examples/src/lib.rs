@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod problem;
 mod products;
 pub mod router;
+pub mod secret;
 pub mod server;
 pub mod store;
 
@@ -27,6 +28,7 @@ use std::fmt;
 
 pub use config::{Command, Config, Limits};
 pub use router::{ApiOptions, router};
+pub use secret::Secret;
 pub use store::{DbSettings, Store};
 
 /// Why the server could not start or stopped with an error.
@@ -59,11 +61,20 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let addr = listener
         .local_addr()
         .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let tag_key = match config.tag_key.clone() {
+        Some(secret) => secret,
+        None => Secret::random().map_err(|e| {
+            RunError(format!(
+                "cannot make the secret of per-user ETags: the system's random source \
+                 failed ({e}); set TAG_KEY"
+            ))
+        })?,
+    };
     let app = router(
         store.clone(),
         ApiOptions {
             late_check: config.late_check,
-            tag_key: config.tag_key.clone(),
+            tag_key: Some(tag_key),
         },
     );
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves

@@ -43,6 +43,7 @@ use crate::problem::{no_route, problem_for_405};
 use crate::products::{
     create_product, delete_product, get_product, list_products, patch_product, put_product,
 };
+use crate::secret::Secret;
 use crate::store::Store;
 
 /// How the API decides conditional reads.
@@ -52,8 +53,9 @@ pub struct ApiOptions {
     /// instead of deciding from the validators alone. The responses are the same; only the
     /// work done for a 304 differs. For measuring what the early check saves.
     pub late_check: bool,
-    /// The secret per-user tags are sealed with; a random one when `None`.
-    pub tag_key: Option<String>,
+    /// The secret per-user tags are sealed with; a random one ([`Secret::random`]) when
+    /// `None`.
+    pub tag_key: Option<Secret>,
 }
 
 /// What every handler is given: the store, the options, and the key of per-user tags.
@@ -71,23 +73,6 @@ impl FromRef<AppState> for TagKey {
     }
 }
 
-/// 32 bytes no other process has: from the system's random source where there is one,
-/// else from the standard library's per-process random hasher keys.
-fn random_secret() -> Vec<u8> {
-    use std::hash::{BuildHasher, Hasher};
-    use std::io::Read;
-    let mut secret = vec![0u8; 32];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut secret));
-    if read.is_err() {
-        for (i, chunk) in secret.chunks_mut(8).enumerate() {
-            let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-            hasher.write_usize(i);
-            chunk.copy_from_slice(&hasher.finish().to_le_bytes());
-        }
-    }
-    secret
-}
-
 /// How many times a write re-reads the state and re-evaluates its preconditions when
 /// another writer changed the row between the read and the conditional write.
 pub(crate) const WRITE_ATTEMPTS: usize = 8;
@@ -98,6 +83,11 @@ pub(crate) const WRITE_ATTEMPTS: usize = 8;
 /// content-coding its own tag; the compressor (gzip and br); the 405 problem body;
 /// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
 /// the `#[etag]` routes as they are; the routes.
+///
+/// # Panics
+///
+/// Without [`ApiOptions::tag_key`], when the system's random source is unavailable (the
+/// `products` binary makes its secret before, and fails with an error instead).
 pub fn router(store: Store, options: ApiOptions) -> Router {
     let products = Router::new()
         .route("/products", get(list_products).post(create_product))
@@ -109,8 +99,12 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
                 .delete(delete_product),
         );
     let tag_key = match &options.tag_key {
-        Some(secret) => TagKey::new(secret),
-        None => TagKey::new(random_secret()),
+        Some(secret) => TagKey::new(secret.as_bytes()),
+        None => TagKey::new(
+            Secret::random()
+                .expect("the system's random source, for the secret of per-user ETags")
+                .as_bytes(),
+        ),
     };
     Router::new()
         .route("/", get(index))
