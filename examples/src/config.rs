@@ -43,6 +43,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// The longest wait for the next piece of a request body; the request then gets 408.
     pub request_body_timeout: Duration,
+    /// The longest a whole request body may take to arrive, counted from when its request's
+    /// head was read, however steadily it trickles in; the request then gets 408.
+    pub request_body_deadline: Duration,
     /// Connections served at once; further ones wait in the listening socket's accept
     /// queue until one closes.
     pub max_connections: usize,
@@ -57,6 +60,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(5),
             request_body_timeout: Duration::from_secs(10),
+            request_body_deadline: Duration::from_secs(30),
             max_connections: 512,
             shutdown_timeout: Duration::from_secs(10),
         }
@@ -159,7 +163,13 @@ struct Cli {
     #[arg(long, value_name = "DURATION", env = "REQUEST_BODY_TIMEOUT", hide_env_values = true,
         help_heading = "Limits", default_value = "10s", value_parser = parse_duration)]
     request_body_timeout: Duration,
-    /// connections served at once; more wait in the accept queue until one closes
+    /// answer 408 when a whole request body has not arrived this long after its request's
+    /// head, however steadily it trickles in
+    #[arg(long, value_name = "DURATION", env = "REQUEST_BODY_DEADLINE", hide_env_values = true,
+        help_heading = "Limits", default_value = "30s", value_parser = parse_duration)]
+    request_body_deadline: Duration,
+    /// connections served at once; more wait in the accept queue until one closes, and
+    /// while they wait the oldest request body still arriving is answered 408 to make room
     // tokio's semaphore holds at most usize::MAX >> 3 permits.
     #[arg(long, value_name = "N", env = "MAX_CONNECTIONS", hide_env_values = true,
         help_heading = "Limits", default_value = "512",
@@ -244,6 +254,7 @@ impl Config {
                 header_read_timeout: cli.header_read_timeout,
                 idle_timeout: cli.idle_timeout,
                 request_body_timeout: cli.request_body_timeout,
+                request_body_deadline: cli.request_body_deadline,
                 max_connections: cli.max_connections as usize,
                 shutdown_timeout: cli.shutdown_timeout,
             },
@@ -358,6 +369,7 @@ mod tests {
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.idle_timeout, Duration::from_secs(5));
         assert_eq!(defaults.request_body_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.request_body_deadline, Duration::from_secs(30));
         assert_eq!(defaults.max_connections, 512);
         assert_eq!(defaults.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config(&[]).limits, defaults);
@@ -367,6 +379,7 @@ mod tests {
             "--idle-timeout=2s",
             "--request-body-timeout",
             "0.5",
+            "--request-body-deadline=3s",
             "--max-connections=1",
             "--shutdown-timeout",
             "100ms",
@@ -377,6 +390,7 @@ mod tests {
                 header_read_timeout: Duration::from_secs(1),
                 idle_timeout: Duration::from_secs(2),
                 request_body_timeout: Duration::from_millis(500),
+                request_body_deadline: Duration::from_secs(3),
                 max_connections: 1,
                 shutdown_timeout: Duration::from_millis(100),
             }
@@ -488,6 +502,9 @@ mod tests {
             "[env: IDLE_TIMEOUT]",
             "--request-body-timeout <DURATION>",
             "[env: REQUEST_BODY_TIMEOUT]",
+            "--request-body-deadline <DURATION>",
+            "[env: REQUEST_BODY_DEADLINE]",
+            "[default: 30s]",
             "--max-connections <N>",
             "[env: MAX_CONNECTIONS]",
             "[default: 512]",

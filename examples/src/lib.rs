@@ -22,6 +22,7 @@ mod products;
 pub mod router;
 pub mod secret;
 pub mod server;
+pub mod slow_bodies;
 pub mod store;
 
 use std::fmt;
