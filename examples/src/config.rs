@@ -22,7 +22,7 @@ pub struct Config {
     /// The database pool's size and timeouts.
     pub db: DbSettings,
     /// Decide conditional reads after loading the resource (see
-    /// [`ApiOptions::late_check`](crate::api::ApiOptions::late_check)).
+    /// [`ApiOptions::late_check`](crate::router::ApiOptions::late_check)).
     pub late_check: bool,
     /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
     pub limits: Limits,

@@ -8,15 +8,15 @@
 //!   timeout (`header_read_timeout`, which hyper starts as soon as it waits for a head, on a
 //!   new connection and between requests on a kept-alive one);
 //! - tower-http's `RequestBodyTimeout` fails a body whose next piece is late, and
-//!   [`Bounded`] one that has not ended within the request-body deadline, however steadily
+//!   `Bounded` one that has not ended within the request-body deadline, however steadily
 //!   it trickles in; the API answers either with 408 and closes the connection;
 //! - a connection that moves no byte while none of its requests is being handled is closed
-//!   after the idle timeout: hyper has no such setting for HTTP/1, so [`Activity`] watches
+//!   after the idle timeout: hyper has no such setting for HTTP/1, so `Activity` watches
 //!   the socket;
 //! - a semaphore caps the connections served at once. At the cap the accept loop holds the
 //!   one connection it accepted until a slot is free (further ones wait in the kernel's
 //!   accept queue), and makes room by cutting off the oldest request body still arriving
-//!   ([`Bodies::shed_oldest`], which answers it 408), so that bodies trickling in cannot
+//!   (`Bodies::shed_oldest`, which answers it 408), so that bodies trickling in cannot
 //!   hold every slot while a new client waits;
 //! - on shutdown, hyper-util's `GracefulShutdown` lets each connection finish the request it
 //!   is on and then closes it; what is still open after the shutdown timeout is dropped.

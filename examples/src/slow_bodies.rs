@@ -3,11 +3,11 @@
 //! client.
 //!
 //! tower-http's `TimeoutBody` (the request-body timeout) bounds the wait for each piece of
-//! a body, so a client sending a byte a second is never timed out by it. [`Bounded`] also
+//! a body, so a client sending a byte a second is never timed out by it. `Bounded` also
 //! bounds the whole body: it fails once the request-body deadline has passed since the
-//! request's head was read. And each body being read is listed in [`Bodies`], oldest
+//! request's head was read. And each body being read is listed in `Bodies`, oldest
 //! first, so that the accept loop can cut one off when every connection slot is taken and
-//! a new client waits ([`Bodies::shed_oldest`]). Either way the handler's extractor fails
+//! a new client waits (`Bodies::shed_oldest`). Either way the handler's extractor fails
 //! with [`SlowBody`], which the API answers with 408 and `Connection: close`.
 //!
 //! tower-http 0.7 has a whole-body deadline of its own (`RequestBodyDeadlineLayer`); the

@@ -1,5 +1,7 @@
-//! The products table, behind a small API whose every write is one atomic conditional
-//! statement in the database, on SQLite or PostgreSQL.
+//! The store: one handle on a SQLite or PostgreSQL pool, which every query runs on.
+//!
+//! It keeps the tables behind a small API whose every write is one atomic conditional
+//! statement in the database.
 //!
 //! One [`Store`] serves both: it holds an enum of the two sqlx pools, and each method runs
 //! the same SQL text on whichever it holds (`with_pool!`). The SQL is kept to what SQLite
