@@ -1,8 +1,14 @@
 //! The server's settings, from the command line and the environment.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
+use clap::builder::NonEmptyStringValueParser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+use crate::secret::Secret;
 use crate::store::DbSettings;
 
 /// How the `products` binary is run.
@@ -16,13 +22,13 @@ pub struct Config {
     /// The database pool's size and timeouts.
     pub db: DbSettings,
     /// Decide conditional reads after loading the resource (see
-    /// [`ApiOptions::late_check`](crate::api::ApiOptions::late_check)).
+    /// [`ApiOptions::late_check`](crate::router::ApiOptions::late_check)).
     pub late_check: bool,
     /// How the server treats connections: timeouts, a cap, and how long a shutdown waits.
     pub limits: Limits,
     /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
-    /// when unset.
-    pub tag_key: Option<String>,
+    /// when unset. Its `Debug` shows `***`.
+    pub tag_key: Option<Secret>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -37,6 +43,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// The longest wait for the next piece of a request body; the request then gets 408.
     pub request_body_timeout: Duration,
+    /// The longest a whole request body may take to arrive, counted from when its request's
+    /// head was read, however steadily it trickles in; the request then gets 408.
+    pub request_body_deadline: Duration,
     /// Connections served at once; further ones wait in the listening socket's accept
     /// queue until one closes.
     pub max_connections: usize,
@@ -51,6 +60,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(5),
             request_body_timeout: Duration::from_secs(10),
+            request_body_deadline: Duration::from_secs(30),
             max_connections: 512,
             shutdown_timeout: Duration::from_secs(10),
         }
@@ -62,13 +72,13 @@ impl Default for Limits {
 pub enum Command {
     /// Serve with this configuration.
     Serve(Config),
-    /// Print the usage and exit.
-    Help,
+    /// Print this usage text (`--help`, `-h`) and exit.
+    Help(String),
     /// Print the OpenAPI document and exit.
     OpenApi,
 }
 
-/// A command line that cannot be understood.
+/// A command line (or environment variable) that cannot be understood.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(String);
 
@@ -80,61 +90,97 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The `--help` text.
-pub const USAGE: &str = "\
-products: a products API with ETags and conditional requests
-
-Usage: products [--listen ADDR] [--database URL] [--late-check] [DATABASE] [LIMITS]
-       products --openapi
-
-Options:
-  --listen ADDR     address to listen on [env: LISTEN] [default: 127.0.0.1:3000]
-  --database URL    database URL [env: DATABASE_URL] [default: sqlite://products.db]
-                    sqlite://FILE, sqlite::memory: (lasts as long as the process), or
-                    postgres://USER:PASS@HOST:PORT/DB (an existing database)
-  --late-check      load resources before deciding 304/412 (for benchmarks)
-  --openapi         print the OpenAPI document (GET /openapi.json) and exit
-  -h, --help        print this help
-
-Database (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
-  --db-pool-size N
-        database connections the process opens at most
-        [env: DB_POOL_SIZE] [default: 10 on PostgreSQL, 4 on a SQLite file]
-  --db-acquire-timeout DURATION
-        how long a request waits for a database connection before it gets 503
-        [env: DB_ACQUIRE_TIMEOUT] [default: 5s]
-  --db-statement-timeout DURATION
-        how long one statement may run (PostgreSQL's statement_timeout; on SQLite, how
-        long it waits for another writer's lock) before the request gets 503
-        [env: DB_STATEMENT_TIMEOUT] [default: 5s]
+/// What follows the options in `--help`.
+const NOTES: &str = "\
+A DURATION is seconds (\"2.5\" or \"2.5s\") or milliseconds (\"500ms\"), at most a day.
 
 Per-user ETags (GET /me/favorites) are sealed with the secret in the TAG_KEY environment
 variable; without it, with a random one per process (set it when several processes serve
 one database, so that a tag one hands out matches in the others).
 
-Limits (a duration is seconds, \"2.5\" or \"2.5s\", or milliseconds, \"500ms\"):
-  --header-read-timeout DURATION
-        close a connection that takes longer to send a request's line and header fields,
-        counted from when the server starts waiting for that request; this also bounds how
-        long a kept-alive connection may wait before its next request
-        [env: HEADER_READ_TIMEOUT] [default: 10s]
-  --idle-timeout DURATION
-        close a connection that sends and receives nothing for this long while none of
-        its requests is being handled [env: IDLE_TIMEOUT] [default: 5s]
-  --request-body-timeout DURATION
-        answer 408 when the next piece of a request body takes longer than this
-        [env: REQUEST_BODY_TIMEOUT] [default: 10s]
-  --max-connections N
-        connections served at once; more wait in the accept queue until one closes
-        [env: MAX_CONNECTIONS] [default: 512]
-  --shutdown-timeout DURATION
-        on SIGTERM or Ctrl-C, stop accepting, let requests in flight finish for up to
-        this long, then close what is left and exit [env: SHUTDOWN_TIMEOUT] [default: 10s]
-
 Product ids a client may choose (PUT with If-None-Match: *) are 1 to 9007199254740991.
 
 Logs go to stderr; set RUST_LOG (default: info) to change what is logged, for example
 RUST_LOG=info,etag_runtime=debug to see why each 304, 412 and 428 was answered.";
+
+/// The command line and the environment variables, as clap reads them. Each option's
+/// doc comment is its line in `--help`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "products",
+    disable_help_flag = true,
+    about = "products: a products API with ETags and conditional requests",
+    after_help = NOTES,
+    max_term_width = 100
+)]
+struct Cli {
+    /// address to listen on
+    #[arg(long, value_name = "ADDR", env = "LISTEN", hide_env_values = true,
+        default_value = Config::DEFAULT_LISTEN, value_parser = NonEmptyStringValueParser::new())]
+    listen: String,
+    /// database URL: sqlite://FILE, sqlite::memory: (lasts as long as the process), or
+    /// postgres://USER:PASS@HOST:PORT/DB (an existing database)
+    #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true,
+        default_value = Config::DEFAULT_DATABASE, value_parser = NonEmptyStringValueParser::new())]
+    database: String,
+    /// load resources before deciding 304/412 (for benchmarks)
+    #[arg(long)]
+    late_check: bool,
+    /// print the OpenAPI document (GET /openapi.json) and exit
+    #[arg(long)]
+    openapi: bool,
+    /// print this help
+    #[arg(short, long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+
+    /// database connections the process opens at most [default: 10 on PostgreSQL, 4 on a
+    /// SQLite file]
+    #[arg(long, value_name = "N", env = "DB_POOL_SIZE", hide_env_values = true,
+        help_heading = "Database", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    db_pool_size: Option<u32>,
+    /// how long a request waits for a database connection before it gets 503
+    #[arg(long, value_name = "DURATION", env = "DB_ACQUIRE_TIMEOUT", hide_env_values = true,
+        help_heading = "Database", default_value = "5s", value_parser = parse_duration)]
+    db_acquire_timeout: Duration,
+    /// how long one statement may run (PostgreSQL's statement_timeout; on SQLite, how long
+    /// it waits for another writer's lock) before the request gets 503
+    #[arg(long, value_name = "DURATION", env = "DB_STATEMENT_TIMEOUT", hide_env_values = true,
+        help_heading = "Database", default_value = "5s", value_parser = parse_duration)]
+    db_statement_timeout: Duration,
+
+    /// close a connection that takes longer to send a request's line and header fields,
+    /// counted from when the server starts waiting for that request; this also bounds how
+    /// long a kept-alive connection may wait before its next request
+    #[arg(long, value_name = "DURATION", env = "HEADER_READ_TIMEOUT", hide_env_values = true,
+        help_heading = "Limits", default_value = "10s", value_parser = parse_duration)]
+    header_read_timeout: Duration,
+    /// close a connection that sends and receives nothing for this long while none of its
+    /// requests is being handled
+    #[arg(long, value_name = "DURATION", env = "IDLE_TIMEOUT", hide_env_values = true,
+        help_heading = "Limits", default_value = "5s", value_parser = parse_duration)]
+    idle_timeout: Duration,
+    /// answer 408 when the next piece of a request body takes longer than this
+    #[arg(long, value_name = "DURATION", env = "REQUEST_BODY_TIMEOUT", hide_env_values = true,
+        help_heading = "Limits", default_value = "10s", value_parser = parse_duration)]
+    request_body_timeout: Duration,
+    /// answer 408 when a whole request body has not arrived this long after its request's
+    /// head, however steadily it trickles in
+    #[arg(long, value_name = "DURATION", env = "REQUEST_BODY_DEADLINE", hide_env_values = true,
+        help_heading = "Limits", default_value = "30s", value_parser = parse_duration)]
+    request_body_deadline: Duration,
+    /// connections served at once; more wait in the accept queue until one closes, and
+    /// while they wait the oldest request body still arriving is answered 408 to make room
+    // tokio's semaphore holds at most usize::MAX >> 3 permits.
+    #[arg(long, value_name = "N", env = "MAX_CONNECTIONS", hide_env_values = true,
+        help_heading = "Limits", default_value = "512",
+        value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
+    max_connections: u32,
+    /// on SIGTERM or Ctrl-C, stop accepting, let requests in flight finish for up to this
+    /// long, then close what is left and exit
+    #[arg(long, value_name = "DURATION", env = "SHUTDOWN_TIMEOUT", hide_env_values = true,
+        help_heading = "Limits", default_value = "10s", value_parser = parse_duration)]
+    shutdown_timeout: Duration,
+}
 
 impl Config {
     /// Listen address when none is given.
@@ -142,153 +188,120 @@ impl Config {
     /// Database when none is given: a file in the working directory, created on first start.
     pub const DEFAULT_DATABASE: &str = "sqlite://products.db";
 
-    /// Reads the arguments (without the program name), falling back to `env` for
-    /// `LISTEN`, `DATABASE_URL`, the database settings' and the limits' variables (see
-    /// [`USAGE`]).
+    /// Reads the arguments (with the program name first, as [`std::env::args_os`] gives
+    /// them), falling back for each option to its environment variable (`LISTEN`,
+    /// `DATABASE_URL`, the database settings' and the limits' variables; see `--help`),
+    /// then to its default. An environment variable set to the empty string counts as
+    /// unset. `TAG_KEY` is read from the environment only, never from the command line,
+    /// where other users could see it.
     ///
     /// # Errors
     ///
     /// An unknown argument, an option without its value, or a value that is not a valid
-    /// duration or count.
-    pub fn parse(
-        args: impl IntoIterator<Item = String>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Command, UsageError> {
-        let mut listen = None;
-        let mut database_url = None;
-        let mut late_check = false;
-        let mut header_read_timeout = None;
-        let mut idle_timeout = None;
-        let mut request_body_timeout = None;
-        let mut max_connections = None;
-        let mut shutdown_timeout = None;
-        let mut db_pool_size = None;
-        let mut db_acquire_timeout = None;
-        let mut db_statement_timeout = None;
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-                _ => (arg.as_str(), None),
-            };
-            let slot = match name {
-                "-h" | "--help" => return Ok(Command::Help),
-                "--openapi" if inline.is_none() => return Ok(Command::OpenApi),
-                "--late-check" if inline.is_none() => {
-                    late_check = true;
-                    continue;
-                }
-                "--listen" => &mut listen,
-                "--database" => &mut database_url,
-                "--header-read-timeout" => &mut header_read_timeout,
-                "--idle-timeout" => &mut idle_timeout,
-                "--request-body-timeout" => &mut request_body_timeout,
-                "--max-connections" => &mut max_connections,
-                "--shutdown-timeout" => &mut shutdown_timeout,
-                "--db-pool-size" => &mut db_pool_size,
-                "--db-acquire-timeout" => &mut db_acquire_timeout,
-                "--db-statement-timeout" => &mut db_statement_timeout,
-                _ => return Err(UsageError(format!("unknown argument `{arg}`"))),
-            };
-            let value = match inline {
-                Some(value) => value,
-                None => args
-                    .next()
-                    .ok_or_else(|| UsageError(format!("`{name}` needs a value")))?,
-            };
-            if value.is_empty() {
-                return Err(UsageError(format!("`{name}` needs a value")));
+    /// duration or count, as one line that names the option or the variable.
+    pub fn parse_from<I, T>(args: I) -> Result<Command, UsageError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        // clap takes an empty variable as a value: leave such a variable out.
+        let command = Cli::command().mut_args(|arg| match arg.get_env() {
+            Some(name) if std::env::var_os(name).is_some_and(|v| v.is_empty()) => {
+                arg.env(None::<&str>)
             }
-            *slot = Some((name.to_owned(), value));
+            _ => arg,
+        });
+        let tag_key = std::env::var_os("TAG_KEY")
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret::new(v.into_encoded_bytes()));
+        Self::from_command(command, args, tag_key)
+    }
+
+    /// [`Config::parse_from`] with `command`, which says where each option's variable is.
+    fn from_command<I, T>(
+        mut command: clap::Command,
+        args: I,
+        tag_key: Option<Secret>,
+    ) -> Result<Command, UsageError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let cli = match command
+            .try_get_matches_from_mut(&args)
+            .and_then(|matches| Cli::from_arg_matches(&matches))
+        {
+            Ok(cli) => cli,
+            Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+                return Ok(Command::Help(command.render_help().to_string()));
+            }
+            Err(e) => return Err(usage_error(&e, &command, &args)),
+        };
+        if cli.openapi {
+            return Ok(Command::OpenApi);
         }
-        let env = |key: &str| env(key).filter(|v| !v.is_empty());
-        // The flag, else the environment variable, each named in its error.
-        let setting = |flag: Option<(String, String)>, key: &str| {
-            flag.or_else(|| env(key).map(|value| (key.to_owned(), value)))
-        };
-        let duration = |flag, key: &str, default| match setting(flag, key) {
-            Some((name, value)) => parse_duration(&value)
-                .ok_or_else(|| UsageError(format!("`{name}`: {value:?} is not a duration"))),
-            None => Ok(default),
-        };
-        let defaults = Limits::default();
-        let limits = Limits {
-            header_read_timeout: duration(
-                header_read_timeout,
-                "HEADER_READ_TIMEOUT",
-                defaults.header_read_timeout,
-            )?,
-            idle_timeout: duration(idle_timeout, "IDLE_TIMEOUT", defaults.idle_timeout)?,
-            request_body_timeout: duration(
-                request_body_timeout,
-                "REQUEST_BODY_TIMEOUT",
-                defaults.request_body_timeout,
-            )?,
-            max_connections: match setting(max_connections, "MAX_CONNECTIONS") {
-                Some((name, value)) => value
-                    .parse::<usize>()
-                    .ok()
-                    // tokio's semaphore holds at most usize::MAX >> 3 permits.
-                    .filter(|n| (1..=1 << 20).contains(n))
-                    .ok_or_else(|| {
-                        UsageError(format!(
-                            "`{name}`: {value:?} is not a count from 1 to {}",
-                            1 << 20
-                        ))
-                    })?,
-                None => defaults.max_connections,
-            },
-            shutdown_timeout: duration(
-                shutdown_timeout,
-                "SHUTDOWN_TIMEOUT",
-                defaults.shutdown_timeout,
-            )?,
-        };
-        let db_defaults = DbSettings::default();
-        let db = DbSettings {
-            pool_size: match setting(db_pool_size, "DB_POOL_SIZE") {
-                Some((name, value)) => Some(
-                    value
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|n| (1..=10_000).contains(n))
-                        .ok_or_else(|| {
-                            UsageError(format!(
-                                "`{name}`: {value:?} is not a count from 1 to 10000"
-                            ))
-                        })?,
-                ),
-                None => db_defaults.pool_size,
-            },
-            acquire_timeout: duration(
-                db_acquire_timeout,
-                "DB_ACQUIRE_TIMEOUT",
-                db_defaults.acquire_timeout,
-            )?,
-            statement_timeout: duration(
-                db_statement_timeout,
-                "DB_STATEMENT_TIMEOUT",
-                db_defaults.statement_timeout,
-            )?,
-        };
         Ok(Command::Serve(Self {
-            listen: setting(listen, "LISTEN")
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| Self::DEFAULT_LISTEN.to_owned()),
-            database_url: setting(database_url, "DATABASE_URL")
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| Self::DEFAULT_DATABASE.to_owned()),
-            db,
-            late_check,
-            limits,
-            tag_key: env("TAG_KEY"),
+            listen: cli.listen,
+            database_url: cli.database,
+            db: DbSettings {
+                pool_size: cli.db_pool_size,
+                acquire_timeout: cli.db_acquire_timeout,
+                statement_timeout: cli.db_statement_timeout,
+            },
+            late_check: cli.late_check,
+            limits: Limits {
+                header_read_timeout: cli.header_read_timeout,
+                idle_timeout: cli.idle_timeout,
+                request_body_timeout: cli.request_body_timeout,
+                request_body_deadline: cli.request_body_deadline,
+                max_connections: cli.max_connections as usize,
+                shutdown_timeout: cli.shutdown_timeout,
+            },
+            tag_key,
         }))
     }
 }
 
+/// clap's error as one line, naming the environment variable when the bad value came
+/// from one rather than from the command line.
+fn usage_error(error: &clap::Error, command: &clap::Command, args: &[OsString]) -> UsageError {
+    let rendered = error.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid command line");
+    let mut line = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    if let Some(ContextValue::String(invalid)) = error.get(ContextKind::InvalidArg) {
+        let flag = invalid.split(' ').next().unwrap_or(invalid);
+        let on_command_line = args.iter().skip(1).any(|a| {
+            let a = a.to_string_lossy();
+            a == flag
+                || a.strip_prefix(flag)
+                    .is_some_and(|rest| rest.starts_with('='))
+        });
+        let env = command
+            .get_arguments()
+            .find(|a| a.get_long().is_some_and(|long| flag == format!("--{long}")))
+            .and_then(|a| a.get_env());
+        if let (false, Some(env)) = (on_command_line, env) {
+            line = line.replace(
+                &format!("'{invalid}'"),
+                &format!("{}", env.to_string_lossy()),
+            );
+        }
+    }
+    UsageError(line)
+}
+
 /// `2`, `2.5` and `2.5s` are seconds, `500ms` milliseconds; more than zero and at most a
 /// day.
-fn parse_duration(text: &str) -> Option<Duration> {
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_seconds(text).ok_or_else(|| {
+        "not a duration: seconds (\"2.5\", \"2.5s\") or milliseconds (\"500ms\"), more \
+         than zero and at most a day"
+            .to_owned()
+    })
+}
+
+fn parse_seconds(text: &str) -> Option<Duration> {
     let (number, unit) = match text.strip_suffix("ms") {
         Some(number) => (number, 1e-3),
         None => (text.strip_suffix('s').unwrap_or(text), 1.0),
@@ -305,14 +318,15 @@ fn parse_duration(text: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Command, UsageError> {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::parse(args.iter().map(|s| s.to_string()), |key| {
-            env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-        })
+    /// Parses `args` as if no environment variable were set, whatever the test's own
+    /// environment holds; the variables are tested on the binary (`tests/config.rs`).
+    fn parse(args: &[&str]) -> Result<Command, UsageError> {
+        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
+        Config::from_command(
+            command,
+            std::iter::once("products").chain(args.iter().copied()),
+            None,
+        )
     }
 
     fn serve(listen: &str, database_url: &str, late_check: bool) -> Command {
@@ -326,88 +340,70 @@ mod tests {
         })
     }
 
-    fn limits(args: &[&str], env: &[(&str, &str)]) -> Limits {
-        match parse(args, env) {
-            Ok(Command::Serve(config)) => config.limits,
+    fn config(args: &[&str]) -> Config {
+        match parse(args) {
+            Ok(Command::Serve(config)) => config,
             other => panic!("{args:?}: {other:?}"),
         }
     }
 
     #[test]
-    fn limits_from_flags_then_env_then_defaults() {
+    fn the_secret_never_shows() {
+        let Ok(Command::Serve(mut config)) = parse(&[]) else {
+            panic!("no config");
+        };
+        config.tag_key = Some(Secret::new("hunter2-tag-key"));
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("Secret(***)"), "{shown}");
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn limits_from_flags_then_defaults() {
         let defaults = Limits::default();
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
         assert_eq!(defaults.idle_timeout, Duration::from_secs(5));
         assert_eq!(defaults.request_body_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.request_body_deadline, Duration::from_secs(30));
         assert_eq!(defaults.max_connections, 512);
         assert_eq!(defaults.shutdown_timeout, Duration::from_secs(10));
-        assert_eq!(limits(&[], &[]), defaults);
-        let env = [
-            ("HEADER_READ_TIMEOUT", "3"),
-            ("IDLE_TIMEOUT", "250ms"),
-            ("REQUEST_BODY_TIMEOUT", "1.5s"),
-            ("MAX_CONNECTIONS", "8"),
-            ("SHUTDOWN_TIMEOUT", "20"),
-        ];
-        assert_eq!(
-            limits(&[], &env),
-            Limits {
-                header_read_timeout: Duration::from_secs(3),
-                idle_timeout: Duration::from_millis(250),
-                request_body_timeout: Duration::from_millis(1500),
-                max_connections: 8,
-                shutdown_timeout: Duration::from_secs(20),
-            }
-        );
+        assert_eq!(config(&[]).limits, defaults);
         let flags = [
             "--header-read-timeout",
             "1",
             "--idle-timeout=2s",
             "--request-body-timeout",
             "0.5",
+            "--request-body-deadline=3s",
             "--max-connections=1",
             "--shutdown-timeout",
             "100ms",
         ];
         assert_eq!(
-            limits(&flags, &env),
+            config(&flags).limits,
             Limits {
                 header_read_timeout: Duration::from_secs(1),
                 idle_timeout: Duration::from_secs(2),
                 request_body_timeout: Duration::from_millis(500),
+                request_body_deadline: Duration::from_secs(3),
                 max_connections: 1,
                 shutdown_timeout: Duration::from_millis(100),
             }
         );
     }
 
-    fn db(args: &[&str], env: &[(&str, &str)]) -> DbSettings {
-        match parse(args, env) {
-            Ok(Command::Serve(config)) => config.db,
-            other => panic!("{args:?}: {other:?}"),
-        }
-    }
-
     #[test]
-    fn database_settings_from_flags_then_env_then_defaults() {
+    fn database_settings_from_flags_then_defaults() {
         let defaults = DbSettings::default();
         assert_eq!(defaults.pool_size, None);
         assert_eq!(defaults.acquire_timeout, Duration::from_secs(5));
         assert_eq!(defaults.statement_timeout, Duration::from_secs(5));
-        assert_eq!(db(&[], &[]), defaults);
-        let env = [
-            ("DB_POOL_SIZE", "20"),
-            ("DB_ACQUIRE_TIMEOUT", "1.5"),
-            ("DB_STATEMENT_TIMEOUT", "250ms"),
-        ];
-        assert_eq!(
-            db(&[], &env),
-            DbSettings {
-                pool_size: Some(20),
-                acquire_timeout: Duration::from_millis(1500),
-                statement_timeout: Duration::from_millis(250),
-            }
-        );
+        assert_eq!(config(&[]).db, defaults);
         let flags = [
             "--db-pool-size=3",
             "--db-acquire-timeout",
@@ -415,7 +411,7 @@ mod tests {
             "--db-statement-timeout=30",
         ];
         assert_eq!(
-            db(&flags, &env),
+            config(&flags).db,
             DbSettings {
                 pool_size: Some(3),
                 acquire_timeout: Duration::from_secs(2),
@@ -429,59 +425,97 @@ mod tests {
             &["--db-acquire-timeout=0"],
             &["--db-statement-timeout", "forever"],
         ] {
-            let err = parse(bad, &[]).unwrap_err().to_string();
+            let err = parse(bad).unwrap_err().to_string();
             assert!(
                 err.contains(bad[0].split('=').next().unwrap()),
                 "{bad:?}: {err}"
             );
         }
-        let err = parse(&[], &[("DB_POOL_SIZE", "-1")]).unwrap_err();
-        assert!(err.to_string().contains("DB_POOL_SIZE"), "{err}");
     }
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("10"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
-        assert_eq!(parse_duration("0.25"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("750ms"), Some(Duration::from_millis(750)));
-        assert_eq!(parse_duration("86400"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_seconds("10"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_seconds("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_seconds("0.25"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_seconds("750ms"), Some(Duration::from_millis(750)));
+        assert_eq!(parse_seconds("86400"), Some(Duration::from_secs(86_400)));
         for bad in [
             "", "0", "0ms", "-1", "+1", "1e3", "inf", "NaN", "s", "ms", "1 s", "1m", "86401", ".",
         ] {
-            assert_eq!(parse_duration(bad), None, "{bad:?}");
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
         }
     }
 
     #[test]
-    fn defaults_flags_and_env() {
+    fn defaults_and_flags() {
         assert_eq!(
-            parse(&[], &[]),
+            parse(&[]),
             Ok(serve("127.0.0.1:3000", "sqlite://products.db", false))
         );
         assert_eq!(
-            parse(
-                &[
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--database=sqlite::memory:",
-                    "--late-check"
-                ],
-                &[("LISTEN", "0.0.0.0:1"), ("DATABASE_URL", "sqlite://x.db")]
-            ),
+            parse(&[
+                "--listen",
+                "127.0.0.1:0",
+                "--database=sqlite::memory:",
+                "--late-check"
+            ]),
             Ok(serve("127.0.0.1:0", "sqlite::memory:", true))
         );
-        assert_eq!(
-            parse(
-                &[],
-                &[("LISTEN", "[::1]:8080"), ("DATABASE_URL", "sqlite://x.db")]
-            ),
-            Ok(serve("[::1]:8080", "sqlite://x.db", false))
-        );
-        assert_eq!(parse(&["--help"], &[]), Ok(Command::Help));
-        assert_eq!(parse(&["--listen", "x", "-h"], &[]), Ok(Command::Help));
-        assert_eq!(parse(&["--openapi"], &[]), Ok(Command::OpenApi));
-        assert!(parse(&["--openapi=yes"], &[]).is_err());
+        assert!(matches!(parse(&["--help"]), Ok(Command::Help(_))));
+        assert!(matches!(
+            parse(&["--listen", "x", "-h"]),
+            Ok(Command::Help(_))
+        ));
+        assert_eq!(parse(&["--openapi"]), Ok(Command::OpenApi));
+        assert!(parse(&["--openapi=yes"]).is_err());
+    }
+
+    #[test]
+    fn the_help_lists_every_option_with_its_variable_and_default() {
+        let help = Cli::command().render_help().to_string();
+        // As wrapped for any terminal width.
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for line in [
+            "Usage: products [OPTIONS]",
+            "--listen <ADDR>",
+            "[env: LISTEN]",
+            "[default: 127.0.0.1:3000]",
+            "--database <URL>",
+            "[env: DATABASE_URL]",
+            "[default: sqlite://products.db]",
+            "--late-check",
+            "--openapi",
+            "-h, --help print this help",
+            "Database:",
+            "--db-pool-size <N>",
+            "[env: DB_POOL_SIZE]",
+            "10 on PostgreSQL, 4 on a SQLite file",
+            "--db-acquire-timeout <DURATION>",
+            "[env: DB_ACQUIRE_TIMEOUT]",
+            "--db-statement-timeout <DURATION>",
+            "[env: DB_STATEMENT_TIMEOUT]",
+            "Limits:",
+            "--header-read-timeout <DURATION>",
+            "[env: HEADER_READ_TIMEOUT]",
+            "--idle-timeout <DURATION>",
+            "[env: IDLE_TIMEOUT]",
+            "--request-body-timeout <DURATION>",
+            "[env: REQUEST_BODY_TIMEOUT]",
+            "--request-body-deadline <DURATION>",
+            "[env: REQUEST_BODY_DEADLINE]",
+            "[default: 30s]",
+            "--max-connections <N>",
+            "[env: MAX_CONNECTIONS]",
+            "[default: 512]",
+            "--shutdown-timeout <DURATION>",
+            "[env: SHUTDOWN_TIMEOUT]",
+            "TAG_KEY",
+            "RUST_LOG",
+            "9007199254740991",
+        ] {
+            assert!(help.contains(line), "{line:?} is not in:\n{help}");
+        }
     }
 
     #[test]
@@ -498,12 +532,11 @@ mod tests {
             &["--max-connections", "-3"],
             &["--shutdown-timeout"],
         ] {
-            let err = parse(args, &[]).unwrap_err().to_string();
+            let err = parse(args).unwrap_err().to_string();
             assert!(err.ends_with("(see --help)"), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         }
-        let err = parse(&[], &[("IDLE_TIMEOUT", "forever")]).unwrap_err();
-        assert!(err.to_string().contains("IDLE_TIMEOUT"), "{err}");
-        let err = parse(&["--max-connections=x"], &[]).unwrap_err();
+        let err = parse(&["--max-connections=x"]).unwrap_err();
         assert!(err.to_string().contains("--max-connections"), "{err}");
     }
 }

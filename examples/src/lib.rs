@@ -7,18 +7,29 @@
 //!
 //! [`Router`]: axum::Router
 
-pub mod api;
 pub mod auth;
 pub mod config;
+mod export;
+mod extract;
+mod favorites;
+mod logging;
+pub mod merge_patch;
+mod meta;
 pub mod model;
+pub mod openapi;
 pub mod problem;
+mod products;
+pub mod router;
+pub mod secret;
 pub mod server;
+pub mod slow_bodies;
 pub mod store;
 
 use std::fmt;
 
-pub use api::{ApiOptions, router};
 pub use config::{Command, Config, Limits};
+pub use router::{ApiOptions, router};
+pub use secret::Secret;
 pub use store::{DbSettings, Store};
 
 /// Why the server could not start or stopped with an error.
@@ -51,14 +62,29 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let addr = listener
         .local_addr()
         .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
+    let tag_key = match config.tag_key.clone() {
+        Some(secret) => secret,
+        None => Secret::random().map_err(|e| {
+            RunError(format!(
+                "cannot make the secret of per-user ETags: the system's random source \
+                 failed ({e}); set TAG_KEY"
+            ))
+        })?,
+    };
     let app = router(
         store.clone(),
         ApiOptions {
             late_check: config.late_check,
-            tag_key: config.tag_key.clone(),
+            tag_key: Some(tag_key),
         },
     );
-    println!("listening on http://{addr}");
+    // Not println!, which panics when stdout is a pipe nobody reads: the server serves
+    // whether or not anyone reads the line.
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "listening on http://{addr}").and_then(|()| stdout.flush());
+    }
     tracing::info!(
         %addr,
         %database,

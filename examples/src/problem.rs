@@ -1,14 +1,25 @@
 //! Error responses as `application/problem+json` (RFC 9457).
 
 use axum::extract::rejection::JsonRejection;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use etag_runtime::Precondition;
 use serde::Serialize;
 use tower_http::timeout::TimeoutError;
 use utoipa::ToSchema;
 
+use crate::slow_bodies::SlowBody;
 use crate::store::StoreError;
+
+/// `text` with its first letter upper-case, as a sentence begins.
+fn capitalized(text: impl std::fmt::Display) -> String {
+    let text = text.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
 
 /// An RFC 9457 problem: `{"type", "title", "status", "detail"}`.
 #[derive(Debug, Clone)]
@@ -138,7 +149,8 @@ impl From<JsonRejection> for ApiError {
 
 impl Problem {
     /// The problem for a request body axum could not take: 408 and `Connection: close` when
-    /// the request-body timeout ended it, else `status` and `detail` as axum gives them.
+    /// the request-body timeout or deadline ended it, or it was cut off to make room for
+    /// another client ([`SlowBody`]), else `status` and `detail` as axum gives them.
     pub fn rejected_body(
         status: StatusCode,
         detail: String,
@@ -146,6 +158,13 @@ impl Problem {
     ) -> Self {
         let mut next = Some(error);
         while let Some(e) = next {
+            if let Some(slow) = e.downcast_ref::<SlowBody>() {
+                return Self::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("{}.", capitalized(slow)),
+                )
+                .with_header(header::CONNECTION, HeaderValue::from_static("close"));
+            }
             if e.is::<TimeoutError>() {
                 return Self::new(
                     StatusCode::REQUEST_TIMEOUT,
@@ -194,4 +213,30 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// 404 for a path that no route serves.
+pub(crate) async fn no_route(uri: Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        format!("There is nothing at {}.", uri.path()),
+    )
+}
+
+/// axum's 405 has an empty body: give it a problem body, keeping its `Allow`.
+pub(crate) async fn problem_for_405(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let problem = Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This resource does not support that method; see Allow.",
+    )
+    .into_response();
+    let (problem_parts, body) = problem.into_parts();
+    parts.headers.extend(problem_parts.headers);
+    Response::from_parts(parts, body)
 }

@@ -7,13 +7,17 @@
 //! - hyper closes a connection whose request head is not complete within the header-read
 //!   timeout (`header_read_timeout`, which hyper starts as soon as it waits for a head, on a
 //!   new connection and between requests on a kept-alive one);
-//! - tower-http's `RequestBodyTimeout` fails a body whose next piece is late, which the API
-//!   answers with 408;
+//! - tower-http's `RequestBodyTimeout` fails a body whose next piece is late, and
+//!   `Bounded` one that has not ended within the request-body deadline, however steadily
+//!   it trickles in; the API answers either with 408 and closes the connection;
 //! - a connection that moves no byte while none of its requests is being handled is closed
-//!   after the idle timeout: hyper has no such setting for HTTP/1, so [`Activity`] watches
+//!   after the idle timeout: hyper has no such setting for HTTP/1, so `Activity` watches
 //!   the socket;
-//! - a semaphore caps the connections served at once: the accept loop takes a permit before
-//!   it accepts, so further connections wait in the kernel's accept queue;
+//! - a semaphore caps the connections served at once. At the cap the accept loop holds the
+//!   one connection it accepted until a slot is free (further ones wait in the kernel's
+//!   accept queue), and makes room by cutting off the oldest request body still arriving
+//!   (`Bodies::shed_oldest`, which answers it 408), so that bodies trickling in cannot
+//!   hold every slot while a new client waits;
 //! - on shutdown, hyper-util's `GracefulShutdown` lets each connection finish the request it
 //!   is on and then closes it; what is still open after the shutdown timeout is dropped.
 
@@ -31,13 +35,14 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::Service;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::Limits;
+use crate::slow_bodies::{Bodies, Bounded};
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests
 /// in flight finish for up to `limits.shutdown_timeout`, and closes what is left.
@@ -52,18 +57,13 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let bodies = Arc::new(Bodies::default());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // Finished connections leave the set here, so that it holds only open ones.
         while connections.try_join_next().is_some() {}
-        // A free slot first: while there is none, connections wait in the accept queue.
-        let slot = tokio::select! {
-            () = &mut shutdown => break,
-            slot = slots.clone().acquire_owned() => slot,
-        };
-        let Ok(slot) = slot else { break };
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -76,6 +76,19 @@ pub async fn serve(
                 }
             },
         };
+        // A free slot, or, at the cap, the first one to come free: this connection waits
+        // for it here, and the next ones in the accept queue. Meanwhile the oldest body
+        // still arriving is cut off to make room.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => tokio::select! {
+                () = &mut shutdown => break,
+                slot = make_room(&slots, &bodies) => match slot {
+                    Some(slot) => slot,
+                    None => break,
+                },
+            },
+        };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched {
@@ -83,10 +96,12 @@ pub async fn serve(
             activity: activity.clone(),
         });
         let service = {
-            let (app, activity) = (app.clone(), activity.clone());
+            let (app, activity, bodies) = (app.clone(), activity.clone(), bodies.clone());
+            let deadline = limits.request_body_deadline;
             hyper::service::service_fn(move |request: Request<Incoming>| {
                 let mut app = app.clone();
                 let handling = activity.request_started();
+                let request = request.map(|body| Bounded::new(body, deadline, &bodies));
                 async move {
                     let response = app.call(request).await;
                     drop(handling);
@@ -124,6 +139,23 @@ pub async fn serve(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+/// The first connection slot to come free. While it waits, it cuts off the oldest request
+/// body still arriving, once, or again later if there was none: the connection it belongs
+/// to answers 408 and closes, and frees its slot. `None` when the semaphore is closed.
+async fn make_room(slots: &Arc<Semaphore>, bodies: &Bodies) -> Option<OwnedSemaphorePermit> {
+    let mut shed = bodies.shed_oldest();
+    let free = slots.clone().acquire_owned();
+    let mut free = std::pin::pin!(free);
+    loop {
+        tokio::select! {
+            slot = &mut free => return slot.ok(),
+            () = tokio::time::sleep(Duration::from_millis(100)), if !shed => {
+                shed = bodies.shed_oldest();
+            }
+        }
+    }
 }
 
 /// What a connection has done lately: when it last moved a byte, and how many of its

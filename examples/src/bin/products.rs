@@ -1,25 +1,19 @@
 //! `products`: serves the products API. See `products --help`.
 
-use std::io::IsTerminal;
+use std::io::{ErrorKind, IsTerminal, Write};
 use std::process::ExitCode;
 
-use etag_examples::{Command, Config, config::USAGE};
+use etag_examples::{Command, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::parse(std::env::args().skip(1), |key| std::env::var(key).ok()) {
+    let config = match Config::parse_from(std::env::args_os()) {
         Ok(Command::Serve(config)) => config,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+        Ok(Command::Help(usage)) => return print(&usage),
         Ok(Command::OpenApi) => {
-            return match etag_examples::api::openapi().to_pretty_json() {
-                Ok(json) => {
-                    println!("{json}");
-                    ExitCode::SUCCESS
-                }
+            return match etag_examples::openapi::openapi().to_pretty_json() {
+                Ok(json) => print(&format!("{json}\n")),
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
@@ -42,6 +36,23 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` to stdout. A reader that is gone (`products --help | head -0`) has asked
+/// for no more of it: that is a success, not a panic as `println!` would make it.
+fn print(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,0 +1,340 @@
+//! The product handlers: `GET /products`, `POST /products`, and `GET`, `PUT`, `PATCH` and
+//! `DELETE /products/{id}`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use etag_runtime::header::TagList;
+use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
+use serde_json::Value;
+
+use crate::extract::{PageQuery, ProductBody, ProductFields, ProductId};
+use crate::merge_patch::merge_patch;
+use crate::model::{PageRequest, PageStamp, Product};
+use crate::problem::{ApiError, Problem, ProblemBody};
+use crate::router::{AppState, WRITE_ATTEMPTS};
+
+const MERGE_PATCH: &str = "application/merge-patch+json";
+
+/// A write's answer: the product as it now is. `#[etag]` adds its `ETag` and
+/// `Last-Modified`.
+type Saved = (StatusCode, HeaderMap, Json<Product>);
+
+/// 200 OK with the product.
+fn updated(product: Product) -> Saved {
+    (StatusCode::OK, HeaderMap::new(), Json(product))
+}
+
+/// 201 Created, with the new product's URL.
+fn created(product: Product) -> Saved {
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&format!("/products/{}", product.id)) {
+        headers.insert(header::LOCATION, location);
+    }
+    (StatusCode::CREATED, headers, Json(product))
+}
+
+/// A page of the list, with `Link: <...>; rel="next"` when another page follows.
+type Page = (HeaderMap, Json<Vec<Product>>);
+
+fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -> Page {
+    let mut headers = HeaderMap::new();
+    if let Some(after) = stamp.next_after() {
+        let link = format!(
+            "</products?limit={}&after={after}>; rel=\"next\"",
+            page.limit
+        );
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            headers.insert(header::LINK, value);
+        }
+    }
+    (headers, Json(products))
+}
+
+/// `GET /products?limit=N&after=ID`: the products with an id above `after`, by id, at most
+/// `limit` of them (default 100, at most 1000), and a `Link` to the next page.
+///
+/// Each page has its own validators ([`PageStamp`]), computed from one query that reads
+/// only the page's ids and versions; the page is loaded only when the client's copy is
+/// stale.
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(
+        ("limit" = Option<i64>, Query, description = "At most this many products, 1 to 1000 (default 100)."),
+        ("after" = Option<i64>, Query, description = "Only products with a larger id: the last id of the previous page."),
+    ),
+    responses(
+        (status = 200, description = "A page of products, by id.", body = Vec<Product>,
+            headers(("Link" = String, description = "`</products?limit=N&after=LAST>; rel=\"next\"` when another page follows."))),
+        (status = 400, description = "A query parameter that is not `limit` or `after`, repeated, or out of range.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(cache_control = "no-cache", error = ApiError)]
+pub(crate) async fn list_products(
+    State(app): State<AppState>,
+    conditions: Conditions,
+    uri: Uri,
+) -> Result<WithValidators<Page>, ApiError> {
+    let page = PageQuery::parse(uri.query())?.page()?;
+    if app.options.late_check {
+        let (stamp, products) = app.store.list_page(page).await?;
+        let checked = conditions.check(stamp.validators())?;
+        return Ok(checked.respond(page_response(page, &stamp, products)));
+    }
+    let stamp = app.store.page_stamp(page).await?;
+    let checked = conditions.check(stamp.validators())?;
+    // The page and the stamp it is at, read together.
+    let (current, products) = app.store.list_page(page).await?;
+    let checked = if current == stamp {
+        checked
+    } else {
+        // A write landed in between: decide again against what is sent.
+        conditions.check(current.validators())?
+    };
+    Ok(checked.respond(page_response(page, &current, products)))
+}
+
+/// `GET /products/{id}`: for a conditional request the product's version and time are
+/// read first, and the rest of the row only when the client's copy is stale. A request
+/// without preconditions goes straight to the one full read: an early read could only
+/// cost it a query.
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    responses(
+        (status = 200, description = "The product.", body = Product),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(cache_control = "no-cache", error = ApiError)]
+pub(crate) async fn get_product(
+    State(app): State<AppState>,
+    ProductId(id): ProductId,
+    conditions: Conditions,
+) -> Result<WithValidators<Json<Product>>, ApiError> {
+    if app.options.late_check || !conditions.is_conditional() {
+        let product = app
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| Problem::no_product(id))?;
+        let checked = conditions.check(product.validators())?;
+        return Ok(checked.respond(Json(product)));
+    }
+    let stamp = app
+        .store
+        .stamp(id)
+        .await?
+        .ok_or_else(|| Problem::no_product(id))?;
+    let checked = conditions.check(stamp.validators())?;
+    let product = app
+        .store
+        .get(id)
+        .await?
+        .ok_or_else(|| Problem::no_product(id))?;
+    let checked = if product.version == stamp.version {
+        checked
+    } else {
+        // Changed in between: decide again against what is sent.
+        conditions.check(product.validators())?
+    };
+    Ok(checked.respond(Json(product)))
+}
+
+/// `POST /products`: 201 with the new product. Preconditions, if any, are evaluated
+/// against the collection, and the product is created only if the collection is still in
+/// the state they held against.
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    request_body = ProductFields,
+    responses(
+        (status = 201, description = "The new product.", body = Product,
+            headers(("Location" = String, description = "The new product's URL."))),
+        (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(error = ApiError)]
+pub(crate) async fn create_product(
+    State(app): State<AppState>,
+    conditions: Conditions,
+    body: Result<Json<ProductBody>, JsonRejection>,
+) -> Result<Saved, ApiError> {
+    let input = body?.0.validate()?;
+    // If-Modified-Since and If-Range do not apply to a POST (RFC 9110 sections 13.1.3
+    // and 13.1.5): only the fields evaluated for it make the create conditional.
+    let expected = if conditions.if_match().is_some()
+        || conditions.if_unmodified_since().is_some()
+        || conditions.if_none_match().is_some()
+    {
+        let state = app.store.collection_state().await?;
+        Some(conditions.check_update(&state)?.revision)
+    } else {
+        None
+    };
+    let product = app
+        .store
+        .create(&input, expected)
+        .await?
+        .ok_or_else(|| conditions.failed())?;
+    Ok(created(product))
+}
+
+/// `PUT /products/{id}`: replaces the product if the client has seen its current state
+/// (`If-Match` or `If-Unmodified-Since`), or creates it if the client asked for that
+/// (`If-None-Match: *`) and it does not exist. Without a precondition: 428.
+#[utoipa::path(
+    put,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    request_body = ProductFields,
+    responses(
+        (status = 200, description = "The product as changed.", body = Product),
+        (status = 201, description = "The product, created (with `If-None-Match: *`).", body = Product,
+            headers(("Location" = String, description = "The product's URL."))),
+        (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(require_precondition, error = ApiError)]
+pub(crate) async fn put_product(
+    State(app): State<AppState>,
+    ProductId(id): ProductId,
+    conditions: Conditions,
+    body: Result<Json<ProductBody>, JsonRejection>,
+) -> Result<Saved, ApiError> {
+    let input = body?.0.validate()?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let stamp = app.store.stamp(id).await?;
+        let written = match conditions.check_upsert(stamp.as_ref())? {
+            // UPDATE ... WHERE id = $1 AND version = $2: the check and the write are one step.
+            Upsert::Update(current) => app
+                .store
+                .update(id, current.version, &input)
+                .await?
+                .map(updated),
+            // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked for a
+            // create (If-None-Match: *). An If-Unmodified-Since alone on a missing product
+            // is ignored (it has no date), which `check_upsert` already answers with 428.
+            Upsert::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
+                app.store.create_at(id, &input).await?.map(created)
+            }
+            Upsert::Create => return Err(conditions.failed().into()),
+        };
+        if let Some(response) = written {
+            return Ok(response);
+        }
+        // Another writer got there first: evaluate the preconditions again against what
+        // it left. With If-Match naming the version we saw, that is a 412.
+    }
+    Err(conditions.failed().into())
+}
+
+/// `PATCH /products/{id}` with a JSON merge patch: the same preconditions as PUT.
+#[utoipa::path(
+    patch,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    request_body(content = Object, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396) of the product."),
+    responses(
+        (status = 200, description = "The product as changed.", body = Product),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 415, description = "Not `application/merge-patch+json`.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The patched product is not valid.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(require_precondition, error = ApiError)]
+pub(crate) async fn patch_product(
+    State(app): State<AppState>,
+    ProductId(id): ProductId,
+    conditions: Conditions,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Saved, ApiError> {
+    let essence = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !essence.is_some_and(|e| e.eq_ignore_ascii_case(MERGE_PATCH)) {
+        let problem = Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Send a JSON merge patch, with `Content-Type: {MERGE_PATCH}`."),
+        );
+        return Err(problem
+            .with_header(
+                HeaderName::from_static("accept-patch"),
+                HeaderValue::from_static(MERGE_PATCH),
+            )
+            .into());
+    }
+    let body = body.map_err(|e| Problem::rejected_body(e.status(), e.body_text(), &e))?;
+    let patch: Value = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("The merge patch is not valid JSON: {e}"),
+        )
+    })?;
+    for _ in 0..WRITE_ATTEMPTS {
+        let current = app
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| Problem::no_product(id))?;
+        let current = conditions.check_update(&current)?;
+        let mut merged = serde_json::to_value(current).map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("serializing: {e}"),
+            )
+        })?;
+        merge_patch(&mut merged, &patch);
+        let input = serde_json::from_value::<ProductBody>(merged)
+            .map_err(|e| Problem::invalid(format!("The patched product is not valid: {e}")))?
+            .validate()?;
+        if let Some(product) = app.store.update(id, current.version, &input).await? {
+            return Ok(updated(product));
+        }
+    }
+    Err(conditions.failed().into())
+}
+
+/// `DELETE /products/{id}`: the same preconditions as PUT; 204, which carries no
+/// validators (there is no representation left).
+#[utoipa::path(
+    delete,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[etag(require_precondition, error = ApiError)]
+pub(crate) async fn delete_product(
+    State(app): State<AppState>,
+    ProductId(id): ProductId,
+    conditions: Conditions,
+) -> Result<StatusCode, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let stamp = app
+            .store
+            .stamp(id)
+            .await?
+            .ok_or_else(|| Problem::no_product(id))?;
+        let current = conditions.check_update(&stamp)?;
+        if app.store.delete(id, current.version).await? {
+            return Ok(StatusCode::NO_CONTENT);
+        }
+    }
+    Err(conditions.failed().into())
+}

@@ -1,0 +1,359 @@
+//! The products table and the collection's state: the reads that give validators alone or
+//! whole rows, and the writes, each a conditional statement in one write transaction.
+
+use std::sync::atomic::Ordering;
+
+use super::rows::{column, from_micros, now, page_row, product_from_row, to_micros};
+use super::{MAX_ID, MIN_ID, Pool, Store, StoreError};
+use crate::model::{CollectionState, NewProduct, PageRequest, PageStamp, Product, ProductStamp};
+
+/// Picks the next id for `POST` and moves `next_id` past it; `$1` = [`MIN_ID`], `$2` =
+/// [`MAX_ID`]. Runs after [`BUMP_COLLECTION`] in the same transaction, as a statement of
+/// its own: on PostgreSQL, a statement that had to wait for the collection row's lock sees
+/// the new version of that row but reads other tables (`products` here) from the snapshot
+/// it started with, so a product created by the writer it waited for would look free.
+/// Once the lock is held, a new statement's snapshot sees every committed product.
+const NEXT_ID: &str = "UPDATE collection_state
+     SET next_id = 1 + COALESCE(
+         -- the next id, unless a client took it
+         (SELECT collection_state.next_id
+          WHERE collection_state.next_id BETWEEN $1 AND $2
+            AND NOT EXISTS
+                (SELECT 1 FROM products WHERE id = collection_state.next_id)),
+         -- else the first free id above it
+         (SELECT p.id + 1 FROM products p
+          WHERE p.id >= collection_state.next_id AND p.id < $2
+            AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+          ORDER BY p.id LIMIT 1),
+         -- every id above is taken: the smallest free id
+         (SELECT $1 WHERE NOT EXISTS (SELECT 1 FROM products WHERE id = $1)),
+         (SELECT p.id + 1 FROM products p
+          WHERE p.id >= $1 AND p.id < $2
+            AND NOT EXISTS (SELECT 1 FROM products q WHERE q.id = p.id + 1)
+          ORDER BY p.id LIMIT 1),
+         -- none: every id is taken
+         $2 + 1)
+     RETURNING next_id - 1";
+
+impl Store {
+    /// A product's validators only: `SELECT version, updated_at`, no other column.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn stamp(&self, id: i64) -> Result<Option<ProductStamp>, StoreError> {
+        self.count_queries(1);
+        const SQL: &str = "SELECT version, updated_at FROM products WHERE id = $1";
+        let stamp = with_pool!(self, pool => {
+            let row = sqlx::query(SQL).bind(id).fetch_optional(pool).await?;
+            match row {
+                None => None,
+                Some(row) => Some((column::<_, i64>(&row, "version")?, column(&row, "updated_at")?)),
+            }
+        });
+        let Some((version, updated_at)) = stamp else {
+            return Ok(None);
+        };
+        Ok(Some(ProductStamp {
+            version,
+            updated_at: from_micros(updated_at)?,
+        }))
+    }
+
+    /// A whole product.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn get(&self, id: i64) -> Result<Option<Product>, StoreError> {
+        self.count_queries(1);
+        self.counters.item_loads.fetch_add(1, Ordering::Relaxed);
+        const SQL: &str = concat!(
+            "SELECT ",
+            product_columns!(),
+            " FROM products WHERE id = $1"
+        );
+        Ok(with_pool!(self, pool => {
+            let row = sqlx::query(SQL).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(product_from_row).transpose()?
+        }))
+    }
+
+    /// The collection's validators only: one row of one small table.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn collection_state(&self) -> Result<CollectionState, StoreError> {
+        self.count_queries(1);
+        const SQL: &str = "SELECT revision, modified_at FROM collection_state";
+        let (revision, modified_at) = with_pool!(self, pool => {
+            let row = sqlx::query(SQL).fetch_one(pool).await?;
+            (column::<_, i64>(&row, "revision")?, column::<_, i64>(&row, "modified_at")?)
+        });
+        Ok(CollectionState {
+            revision,
+            modified_at: from_micros(modified_at)?,
+        })
+    }
+
+    /// A page's validators only: the collection's `modified_at` and the id and version of
+    /// each product on the page, in one query that reads no other column.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn page_stamp(&self, page: PageRequest) -> Result<PageStamp, StoreError> {
+        self.count_queries(1);
+        // One statement: the collection row and the page's rows from the same snapshot.
+        // One row more than the page holds tells whether another page follows.
+        const SQL: &str = "SELECT c.modified_at, p.id, p.version
+             FROM collection_state c
+             LEFT JOIN (SELECT id, version FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
+                 ON 1 = 1
+             ORDER BY p.id";
+        let (modified_at, mut stamps) = with_pool!(self, pool => {
+            let rows = sqlx::query(SQL)
+                .bind(page.after)
+                .bind(page.limit + 1)
+                .fetch_all(pool)
+                .await?;
+            let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
+            let modified_at: i64 = column(first, "modified_at")?;
+            let mut stamps = Vec::with_capacity(rows.len());
+            for row in &rows {
+                if let Some(id) = column::<_, Option<i64>>(row, "id")? {
+                    stamps.push((id, column(row, "version")?));
+                }
+            }
+            (modified_at, stamps)
+        });
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let has_next = stamps.len() > limit;
+        stamps.truncate(limit);
+        Ok(PageStamp {
+            modified_at: from_micros(modified_at)?,
+            rows: stamps,
+            has_next,
+        })
+    }
+
+    /// A page of products, by id, with the stamp that describes exactly them: both come
+    /// from one statement, so from one snapshot (on PostgreSQL at READ COMMITTED, two
+    /// statements of one transaction each see the commits made before they start).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn list_page(
+        &self,
+        page: PageRequest,
+    ) -> Result<(PageStamp, Vec<Product>), StoreError> {
+        self.count_queries(1);
+        self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
+        const SQL: &str = concat!(
+            "SELECT c.modified_at, p.id, p.name, p.price_cents, p.version, p.updated_at
+             FROM collection_state c
+             LEFT JOIN (SELECT ",
+            product_columns!(),
+            " FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
+                 ON 1 = 1
+             ORDER BY p.id"
+        );
+        let (modified_at, mut products) = with_pool!(self, pool => {
+            let rows = sqlx::query(SQL)
+                .bind(page.after)
+                .bind(page.limit + 1)
+                .fetch_all(pool)
+                .await?;
+            let mut modified_at = None;
+            let mut products = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let (time, product) = page_row(row)?;
+                modified_at = Some(time);
+                products.extend(product);
+            }
+            (modified_at.ok_or(sqlx::Error::RowNotFound)?, products)
+        });
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let has_next = products.len() > limit;
+        products.truncate(limit);
+        let stamp = PageStamp::of(from_micros(modified_at)?, &products, has_next);
+        Ok((stamp, products))
+    }
+
+    /// Creates a product with the next free id, at version 1.
+    ///
+    /// Ids are handed out upwards from the last one handed out, skipping any that a client
+    /// took with a create-only PUT; only once every id above it up to [`MAX_ID`] is taken
+    /// does the search start again from [`MIN_ID`]. Ids chosen by clients therefore never
+    /// use up the ids POST hands out, and an id is handed out again only if it was deleted
+    /// and every id above it has been used.
+    ///
+    /// With `expected` (the collection revision a conditional request was evaluated
+    /// against), it is created only if the collection is still at that revision: `None`
+    /// otherwise.
+    ///
+    /// # Errors
+    ///
+    /// A database error, or [`StoreError::IdsExhausted`].
+    pub async fn create(
+        &self,
+        input: &NewProduct,
+        expected: Option<i64>,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        const INSERT: &str = concat!(
+            "INSERT INTO products (",
+            product_columns!(),
+            ") VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+             RETURNING ",
+            product_columns!()
+        );
+        // The collection row is taken first, so no other write can take the id found here
+        // before this transaction ends.
+        Ok(write_transaction!(self, now, expected, tx => {
+            self.count_queries(1);
+            let id: i64 = sqlx::query_scalar(NEXT_ID)
+                .bind(MIN_ID)
+                .bind(MAX_ID)
+                .fetch_one(&mut *tx)
+                .await?;
+            if id > MAX_ID {
+                return Err(StoreError::IdsExhausted);
+            }
+            self.count_queries(1);
+            let row = sqlx::query(INSERT)
+                .bind(id)
+                .bind(&input.name)
+                .bind(input.price.cents())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            Some(product_from_row(&row)?)
+        }))
+    }
+
+    /// Creates a product at `id` if there is none: `INSERT ... ON CONFLICT (id) DO NOTHING`.
+    /// `None` when it exists.
+    ///
+    /// A product created where one was deleted continues its version numbers, so that no
+    /// ETag the deleted one had can match the new one.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn create_at(
+        &self,
+        id: i64,
+        input: &NewProduct,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        const SQL: &str = concat!(
+            "INSERT INTO products (",
+            product_columns!(),
+            ") VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING ",
+            product_columns!()
+        );
+        Ok(write_transaction!(self, now, None::<i64>, tx => {
+            self.count_queries(1);
+            let row = sqlx::query(SQL)
+                .bind(id)
+                .bind(&input.name)
+                .bind(input.price.cents())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let product = product_from_row(&row)?;
+                    self.count_queries(1);
+                    sqlx::query("DELETE FROM deleted_products WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Some(product)
+                }
+            }
+        }))
+    }
+
+    /// Replaces a product's name and price if it is still at version `expected`:
+    /// `UPDATE ... SET version = version + 1 WHERE id = $1 AND version = $2`. `None` when
+    /// it is not (changed or deleted since): nothing was written.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn update(
+        &self,
+        id: i64,
+        expected: i64,
+        input: &NewProduct,
+    ) -> Result<Option<Product>, StoreError> {
+        let now = to_micros(now());
+        const SQL: &str = concat!(
+            "UPDATE products
+             SET name = $3,
+                 price_cents = $4,
+                 version = version + 1,
+                 updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
+             WHERE id = $1 AND version = $2
+             RETURNING ",
+            product_columns!()
+        );
+        Ok(write_transaction!(self, now, None::<i64>, tx => {
+            self.count_queries(1);
+            let row = sqlx::query(SQL)
+                .bind(id)
+                .bind(expected)
+                .bind(&input.name)
+                .bind(input.price.cents())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            row.as_ref().map(product_from_row).transpose()?
+        }))
+    }
+
+    /// Deletes a product if it is still at version `expected`:
+    /// `DELETE ... WHERE id = $1 AND version = $2`. `false` when it is not (changed or
+    /// deleted since): nothing was deleted.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn delete(&self, id: i64, expected: i64) -> Result<bool, StoreError> {
+        let now = to_micros(now());
+        const DELETE: &str =
+            "DELETE FROM products WHERE id = $1 AND version = $2 RETURNING version";
+        const REMEMBER: &str = "INSERT INTO deleted_products (id, version) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version";
+        let deleted = write_transaction!(self, now, None::<i64>, tx => {
+            self.count_queries(1);
+            let deleted: Option<i64> = sqlx::query_scalar(DELETE)
+                .bind(id)
+                .bind(expected)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match deleted {
+                None => None,
+                Some(version) => {
+                    self.count_queries(1);
+                    sqlx::query(REMEMBER)
+                        .bind(id)
+                        .bind(version)
+                        .execute(&mut *tx)
+                        .await?;
+                    Some(())
+                }
+            }
+        });
+        Ok(deleted.is_some())
+    }
+}
