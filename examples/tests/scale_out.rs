@@ -218,48 +218,8 @@ async fn posts_and_puts_through_three_processes_never_share_an_id() {
     const POSTS: usize = 25;
     let test = "posts_and_puts_through_three_processes_never_share_an_id";
     let cluster = Cluster::start(test, 3, &[], None).await;
-    let mut tasks = Vec::new();
-    for i in 0..POSTERS {
-        let endpoint = cluster.endpoint(i);
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for _ in 0..POSTS {
-                let reply = endpoint.create("Posted", 1.0).await;
-                ids.push(reply.json()["id"].as_i64().unwrap());
-            }
-            ids
-        }));
-    }
-    let endpoints = cluster.direct();
-    let putter = tokio::spawn(async move {
-        let mut ids = Vec::new();
-        for id in 1..=(POSTERS * POSTS) as i64 {
-            let endpoint = &endpoints[id as usize % endpoints.len()];
-            let reply = send(
-                endpoint
-                    .request(Method::PUT, &format!("/products/{id}"))
-                    .header("if-none-match", "*")
-                    .json(&json!({"name": "Put", "price": 2.0})),
-            )
-            .await;
-            match reply.status {
-                201 => ids.push(id),
-                412 => {}
-                other => panic!("unexpected {other}: {}", reply.body),
-            }
-        }
-        ids
-    });
-    let mut ids = putter.await.unwrap();
-    let put = ids.len();
-    for task in tasks {
-        ids.extend(task.await.unwrap());
-    }
-    ids.sort_unstable();
-    let total = ids.len();
-    ids.dedup();
-    assert_eq!(ids.len(), total, "an id was created twice");
-    assert_eq!(total, put + POSTERS * POSTS);
+    let posters = (0..POSTERS).map(|i| cluster.endpoint(i)).collect();
+    let total = races::posts_racing_create_only_puts(posters, cluster.direct(), POSTS).await;
     let list = send(cluster.endpoint(0).get("/products?limit=1000")).await;
     assert_eq!(list.json().as_array().unwrap().len(), total);
 }

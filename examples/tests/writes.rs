@@ -205,52 +205,8 @@ async fn racing_posts_and_puts_never_share_an_id() {
     const POSTERS: usize = 8;
     const POSTS: usize = 15;
     let server = Arc::new(Server::start().await);
-    let mut tasks = Vec::new();
-    for _ in 0..POSTERS {
-        let server = server.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for _ in 0..POSTS {
-                ids.push(
-                    server.create("Posted", 1.0).await.json()["id"]
-                        .as_i64()
-                        .unwrap(),
-                );
-            }
-            ids
-        }));
-    }
-    let putter = {
-        let server = server.clone();
-        tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for id in 1..=(POSTERS * POSTS) as i64 {
-                let reply = send(
-                    server
-                        .request(Method::PUT, &format!("/products/{id}"))
-                        .header("if-none-match", "*")
-                        .json(&json!({"name": "Put", "price": 2.0})),
-                )
-                .await;
-                match reply.status {
-                    201 => ids.push(id),
-                    412 => {}
-                    other => panic!("unexpected {other}: {}", reply.body),
-                }
-            }
-            ids
-        })
-    };
-    let mut ids = putter.await.unwrap();
-    let put = ids.len();
-    for task in tasks {
-        ids.extend(task.await.unwrap());
-    }
-    ids.sort_unstable();
-    let total = ids.len();
-    ids.dedup();
-    assert_eq!(ids.len(), total, "an id was created twice");
-    assert_eq!(total, put + POSTERS * POSTS);
+    let posters = vec![server.clone(); POSTERS];
+    let total = races::posts_racing_create_only_puts(posters, vec![server.clone()], POSTS).await;
     let list = send(server.get(&format!("/products?limit={}", total.max(1)))).await;
     assert_eq!(list.json().as_array().unwrap().len(), total);
 }

@@ -1,6 +1,6 @@
-//! Writers racing on one product of the `products` API, through any [`Target`]: the
-//! read-modify-write race that must lose no update, and a DELETE racing PUTs, which must
-//! win once and stop every later PUT.
+//! Writers racing on the `products` API, through any [`Target`]: the read-modify-write race
+//! that must lose no update, a DELETE racing PUTs, which must win once and stop every later
+//! PUT, and POSTs racing create-only PUTs of the ids they are about to hand out.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +9,24 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
+use crate::Reply;
 use crate::client::{Target, send};
 use crate::products::cents;
+
+/// `PUT path` of the product `current` read, one cent dearer, with its `If-Match`.
+async fn one_cent_more(target: &impl Target, path: &str, current: &Reply) -> Reply {
+    let product = current.json();
+    send(
+        target
+            .request(Method::PUT, path)
+            .header("if-match", current.etag())
+            .json(&json!({
+                "name": product["name"],
+                "price": (cents(&product) + 1) as f64 / 100.0,
+            })),
+    )
+    .await
+}
 
 /// What the clients of [`read_modify_write`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,17 +81,7 @@ where
                     assert!(started.elapsed() < limit, "not done within {limit:?}");
                     let current = send(client.get(&path)).await;
                     assert_eq!(current.status, 200, "{}", current.body);
-                    let product = current.json();
-                    let reply = send(
-                        client
-                            .request(Method::PUT, &path)
-                            .header("if-match", current.etag())
-                            .json(&json!({
-                                "name": product["name"],
-                                "price": (cents(&product) + 1) as f64 / 100.0,
-                            })),
-                    )
-                    .await;
+                    let reply = one_cent_more(&client, &path, &current).await;
                     match reply.status {
                         200 => {
                             tally.successes += 1;
@@ -157,18 +163,8 @@ where
                     return won;
                 }
                 assert_eq!(current.status, 200);
-                let product = current.json();
                 let sent = started.elapsed();
-                let reply = send(
-                    writer
-                        .request(Method::PUT, &path)
-                        .header("if-match", current.etag())
-                        .json(&json!({
-                            "name": product["name"],
-                            "price": (cents(&product) + 1) as f64 / 100.0,
-                        })),
-                )
-                .await;
+                let reply = one_cent_more(&writer, &path, &current).await;
                 match reply.status {
                     200 => {
                         successes.fetch_add(1, Ordering::Relaxed);
@@ -225,4 +221,73 @@ where
         (deleted_version - 1) as u64
     );
     deleted_version
+}
+
+/// Each of `posters` POSTs `posts` products while one client PUTs, create-only
+/// (`If-None-Match: *`), every id from 1 to the number of POSTs, id `i` through
+/// `putters[i % putters.len()]`. Asserts that every id was created once and that every POST
+/// got one; how many products there are.
+///
+/// ```no_run
+/// # async fn f() {
+/// use etag_test_support::products::Server;
+/// use etag_test_support::races::posts_racing_create_only_puts;
+/// use std::sync::Arc;
+///
+/// let server = Arc::new(Server::start().await);
+/// let total = posts_racing_create_only_puts(vec![server.clone(); 4], vec![server], 10).await;
+/// assert!(total >= 40);
+/// # }
+/// ```
+pub async fn posts_racing_create_only_puts<T>(
+    posters: Vec<T>,
+    putters: Vec<T>,
+    posts: usize,
+) -> usize
+where
+    T: Target + Send + Sync + 'static,
+{
+    assert!(!putters.is_empty(), "a target to PUT through");
+    let count = posters.len() * posts;
+    let mut tasks = Vec::new();
+    for poster in posters {
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..posts {
+                let reply = crate::client::create(&poster, "Posted", 1.0).await;
+                ids.push(reply.json()["id"].as_i64().expect("an id"));
+            }
+            ids
+        }));
+    }
+    let putter = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        for id in 1..=count as i64 {
+            let putter = &putters[id as usize % putters.len()];
+            let reply = send(
+                putter
+                    .request(Method::PUT, &format!("/products/{id}"))
+                    .header("if-none-match", "*")
+                    .json(&json!({"name": "Put", "price": 2.0})),
+            )
+            .await;
+            match reply.status {
+                201 => ids.push(id),
+                412 => {}
+                other => panic!("unexpected {other}: {}", reply.body),
+            }
+        }
+        ids
+    });
+    let mut ids = putter.await.expect("the putter failed");
+    let put = ids.len();
+    for task in tasks {
+        ids.extend(task.await.expect("a poster failed"));
+    }
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "an id was created twice");
+    assert_eq!(total, put + count);
+    total
 }
