@@ -1,91 +1,26 @@
 //! End to end over loopback: the example binary under `wrk`, on SQLite and on PostgreSQL,
 //! alone and behind nginx.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use etag_test_support::products::{self, BlockingServer};
+use etag_test_support::wire::exchange;
+
 use crate::report::{Figure, Goal};
 
-/// The example server, stopped when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(binary: &std::path::Path, database: &str, extra: &[&str]) -> Result<Server, String> {
-    let mut child = Command::new(binary)
-        .args(["--listen", "127.0.0.1:0", "--database", database])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        match lines.next() {
-            Some(Ok(line)) => {
-                if let Some(addr) = line.strip_prefix("listening on http://") {
-                    break addr.trim().to_owned();
-                }
-            }
-            _ => {
-                let _ = child.kill();
-                return Err("the server exited before listening".into());
-            }
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, addr })
-}
-
-/// A response read off the wire.
-struct Reply {
-    status: u16,
-    /// Names lower-cased.
-    headers: Vec<(String, String)>,
-}
-
-/// One HTTP/1.1 exchange on a fresh connection.
-fn exchange(addr: &str, method: &str, path: &str, body: Option<&str>) -> Result<Reply, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(req.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, _body) = text.split_once("\r\n\r\n").ok_or("no header end")?;
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    Ok(Reply { status, headers })
+/// `binary` on `database` with `extra`, its log off; stopped when dropped.
+fn start(
+    binary: &std::path::Path,
+    database: &str,
+    extra: &[&str],
+) -> Result<BlockingServer, String> {
+    let mut args = vec!["--database", database];
+    args.extend_from_slice(extra);
+    let mut command = products::command(binary, &args, "warn");
+    command.stderr(Stdio::null());
+    BlockingServer::spawn(&mut command)
 }
 
 fn etag_of(addr: &str, path: &str) -> Result<String, String> {
@@ -94,10 +29,8 @@ fn etag_of(addr: &str, path: &str) -> Result<String, String> {
         return Err(format!("GET {path}: {}", reply.status));
     }
     reply
-        .headers
-        .into_iter()
-        .find(|(k, _)| k == "etag")
-        .map(|(_, v)| v)
+        .header("etag")
+        .map(str::to_owned)
         .ok_or_else(|| format!("GET {path}: no ETag"))
 }
 
@@ -129,22 +62,6 @@ fn wrk(addr: &str, path: &str, if_none_match: Option<&str>, seconds: u32) -> Res
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| format!("wrk printed no rate:\n{text}"))
-}
-
-/// Builds the example binary with the same profile as this command.
-fn build_products() -> Result<std::path::PathBuf, String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-q", "-p", "etag-examples", "--bin", "products"]);
-    if !cfg!(debug_assertions) {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("building the products binary failed".into());
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    Ok(exe.with_file_name(format!("products{}", std::env::consts::EXE_SUFFIX)))
 }
 
 /// Rates of the 200 and 304 paths of one route, measured in alternating rounds so that
@@ -196,14 +113,14 @@ pub(crate) fn run(
         notes.push("wrk not found: the loopback figures were skipped (apt-get install wrk)".into());
         return Ok(());
     }
-    let binary = build_products()?;
+    let binary = products::build()?;
     let (products, seconds, rounds) = if smoke { (20, 1, 1) } else { (1_000, 3, 3) };
     for (late, suffix) in [(false, ""), (true, "_late_check")] {
         let extra: &[&str] = if late { &["--late-check"] } else { &[] };
         let server = start(&binary, "sqlite::memory:", extra)?;
-        seed(&server.addr, products)?;
-        let list_tag = etag_of(&server.addr, LIST)?;
-        let list = pair(&server.addr, LIST, &list_tag, seconds, rounds)?;
+        seed(server.addr(), products)?;
+        let list_tag = etag_of(server.addr(), LIST)?;
+        let list = pair(server.addr(), LIST, &list_tag, seconds, rounds)?;
         figures.push(Figure {
             name: format!("list_304_vs_200_e2e{suffix}"),
             value: list.ratio,
@@ -217,8 +134,8 @@ pub(crate) fn run(
             goal: if late { Goal::Info } else { Goal::AtLeast(5.0) },
         });
         if !late {
-            let item_tag = etag_of(&server.addr, "/products/1")?;
-            let item = pair(&server.addr, "/products/1", &item_tag, seconds, rounds)?;
+            let item_tag = etag_of(server.addr(), "/products/1")?;
+            let item = pair(server.addr(), "/products/1", &item_tag, seconds, rounds)?;
             figures.push(Figure {
                 name: "item_304_vs_200_e2e".into(),
                 value: item.ratio,
@@ -437,13 +354,13 @@ fn scale_out(
     let sqlite_url = format!("sqlite://{}", dir.join("products.db").display());
     let sqlite = start(binary, &sqlite_url, &[])?;
     let postgres = start(binary, &scratch.url, &[])?;
-    seed(&sqlite.addr, products)?;
-    seed(&postgres.addr, products)?;
+    seed(sqlite.addr(), products)?;
+    seed(postgres.addr(), products)?;
     let routes = [("item", "/products/1"), ("list", LIST)];
     for (name, path) in routes {
         // The same rows give the same validators on either backend.
-        let tag = etag_of(&postgres.addr, path)?;
-        if etag_of(&sqlite.addr, path)? != tag {
+        let tag = etag_of(postgres.addr(), path)?;
+        if etag_of(sqlite.addr(), path)? != tag {
             return Err(format!(
                 "{path}: SQLite and PostgreSQL give different ETags"
             ));
@@ -454,15 +371,15 @@ fn scale_out(
         for _ in 0..rounds {
             let measure = |addr: &str, tag: Option<&str>| wrk(addr, path, tag, seconds);
             let (s_ok, p_ok, s_nm, p_nm) = if order % 2 == 0 {
-                let s_ok = measure(&sqlite.addr, None)?;
-                let p_ok = measure(&postgres.addr, None)?;
-                let s_nm = measure(&sqlite.addr, Some(&tag))?;
-                (s_ok, p_ok, s_nm, measure(&postgres.addr, Some(&tag))?)
+                let s_ok = measure(sqlite.addr(), None)?;
+                let p_ok = measure(postgres.addr(), None)?;
+                let s_nm = measure(sqlite.addr(), Some(&tag))?;
+                (s_ok, p_ok, s_nm, measure(postgres.addr(), Some(&tag))?)
             } else {
-                let p_nm = measure(&postgres.addr, Some(&tag))?;
-                let s_nm = measure(&sqlite.addr, Some(&tag))?;
-                let p_ok = measure(&postgres.addr, None)?;
-                (measure(&sqlite.addr, None)?, p_ok, s_nm, p_nm)
+                let p_nm = measure(postgres.addr(), Some(&tag))?;
+                let s_nm = measure(sqlite.addr(), Some(&tag))?;
+                let p_ok = measure(postgres.addr(), None)?;
+                (measure(sqlite.addr(), None)?, p_ok, s_nm, p_nm)
             };
             order += 1;
             ok_ratio.push(p_ok / s_ok);
@@ -511,11 +428,11 @@ fn scale_out(
     };
     let second = start(binary, &scratch.url, &[])?;
     let third = start(binary, &scratch.url, &[])?;
-    let nginx = start_nginx(nginx_bin, &[&postgres.addr, &second.addr, &third.addr])?;
+    let nginx = start_nginx(nginx_bin, &[postgres.addr(), second.addr(), third.addr()])?;
     for (name, path) in routes {
         let tag = etag_of(&nginx.addr, path)?;
         let (ratio, one, three) = versus(
-            &postgres.addr,
+            postgres.addr(),
             &nginx.addr,
             path,
             Some(&tag),

@@ -2,94 +2,31 @@
 //! started on a free loopback port with an in-memory database.
 //!
 //! Cargo hands `CARGO_BIN_EXE_products` only to the examples crate's own tests, and this
-//! crate has no dependency on that crate; so the tests build the binary themselves, once
-//! per test process, with the cargo that runs them (`cargo build -p etag-examples --bin
-//! products`), and take its path from cargo's JSON messages: that is right whatever the
-//! target directory, the profile or the target triple. When the binary is up to date the
-//! build is a no-op of a fraction of a second.
+//! crate has no dependency on that crate; so etag-test-support builds the binary, once per
+//! test process, with the cargo that runs the tests (see
+//! `etag_test_support::products::build`).
 //!
 //! Reads go through a byte-counting proxy, so the tests see what crossed the wire.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use etag_client::{Client, CreateOutcome, Error, Source, Step};
+use etag_test_support::products::Server;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
 
 /// The program the READMEs show, run here against the real binary.
 #[allow(dead_code)]
 #[path = "../examples/products.rs"]
 mod example;
 
-/// How long building the example binary may take (a cold build on two cores).
-const BUILD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most of the server's answers the proxy keeps.
 const TRANSCRIPT_LIMIT: usize = 4 << 20;
-
-/// The `products` binary, built once per test process.
-fn products_binary() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| build_products().unwrap_or_else(|e| panic!("{e}")))
-}
-
-fn build_products() -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let mut command = std::process::Command::new(cargo);
-    command
-        .args(["build", "-p", "etag-examples", "--bin", "products"])
-        .args(["--message-format", "json-render-diagnostics"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
-    let mut child = command.spawn().map_err(|e| format!("run cargo: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    // Reads every message, to the end: cargo fails when it cannot write one.
-    let reader = std::thread::spawn(move || {
-        let mut executable = None;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let Ok(message) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if message["reason"] == "compiler-artifact"
-                && message["target"]["name"] == "products"
-                && let Some(path) = message["executable"].as_str()
-            {
-                executable = Some(PathBuf::from(path));
-            }
-        }
-        executable
-    });
-    let started = Instant::now();
-    loop {
-        match child.try_wait().map_err(|e| e.to_string())? {
-            Some(status) if status.success() => break,
-            Some(status) => return Err(format!("building the products binary failed: {status}")),
-            None if started.elapsed() > BUILD_TIMEOUT => {
-                let _ = child.kill();
-                return Err("building the products binary took too long".into());
-            }
-            None => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-    reader
-        .join()
-        .map_err(|_| "reading cargo's messages failed")?
-        .ok_or_else(|| "cargo named no products executable".into())
-}
 
 /// A running `products` process, killed when dropped, behind a byte-counting proxy.
 struct Products {
@@ -99,36 +36,14 @@ struct Products {
     proxied: String,
     /// What the server sent through the proxy.
     transcript: Arc<Mutex<Vec<u8>>>,
-    _child: Child,
+    _server: Server,
     _proxy: tokio::task::JoinHandle<()>,
 }
 
 impl Products {
     async fn start() -> Self {
-        let binary = products_binary();
-        let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0", "--database", "sqlite::memory:"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start the products binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
-            .await
-            .expect("the server prints its address in time")
-            .expect("read its output")
-            .expect("a line");
-        let direct = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        assert!(direct.starts_with("http://127.0.0.1:"), "{direct}");
-        // Keep reading, so that the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let server = Server::start().await;
+        let direct = server.base.clone();
         let transcript = Arc::new(Mutex::new(Vec::new()));
         let upstream = direct.trim_start_matches("http://").to_owned();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -138,7 +53,7 @@ impl Products {
             direct,
             proxied,
             transcript,
-            _child: child,
+            _server: server,
             _proxy: proxy,
         }
     }

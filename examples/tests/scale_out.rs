@@ -1,17 +1,17 @@
 //! Several `products` processes on one PostgreSQL database, directly and behind nginx with
 //! the configurations in deploy/nginx, and nginx's cache revalidating with them.
 //!
-//! The PostgreSQL tests run when `ETAG_TEST_POSTGRES` names a server (an admin URL such as
-//! `postgres://postgres@127.0.0.1:5432/postgres`); each creates a database of its own and
-//! drops it afterwards. Without the variable they pass after printing that they were
-//! skipped; with it, an unreachable server fails them. The nginx parts run when nginx is
-//! installed, and fail without it when `ETAG_TEST_NGINX` is set. Every address is on
-//! loopback; every loop is bounded in count and time.
+//! Every test here needs PostgreSQL, nginx or both, and is `#[ignore]`d, so that a plain
+//! `cargo test` says it did not run; `cargo test -- --include-ignored` runs them, and then a
+//! missing service fails them. `ETAG_TEST_POSTGRES` names the server (an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates a database of its own
+//! and drops it afterwards. nginx is looked up on `PATH` (or `ETAG_TEST_NGINX` names the
+//! binary). Every address is on loopback; every loop is bounded in count and time.
 
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -30,16 +30,11 @@ struct Cluster {
 impl Cluster {
     /// `processes` processes on a new database, started at the same moment (so that they
     /// race to migrate it), with `args`; nginx with `deploy/nginx/{config}` in front when
-    /// `config` is given and nginx is installed. `None` when PostgreSQL is not configured.
-    async fn start(
-        test: &str,
-        processes: usize,
-        args: &[&str],
-        config: Option<&str>,
-    ) -> Option<Self> {
-        let db = PgDatabase::create(test).await?;
+    /// `config` is given. Panics without PostgreSQL, or without nginx when it is asked for.
+    async fn start(test: &str, processes: usize, args: &[&str], config: Option<&str>) -> Self {
+        let db = PgDatabase::create(test).await;
         let url = db.url.clone();
-        Some(Self::start_on(test, db, &url, processes, args, config).await)
+        Self::start_on(test, db, &url, processes, args, config).await
     }
 
     /// The same on `db`, which the processes reach at `url`.
@@ -65,24 +60,17 @@ impl Cluster {
             servers.push(Arc::new(server.await.expect("a process started")));
         }
         let nginx = match config {
-            Some(config) => match nginx_binary(test) {
-                Some(binary) => {
-                    let upstreams: Vec<String> = servers.iter().map(|s| s.addr()).collect();
-                    Some(Nginx::start(&binary, config, &upstreams).await)
-                }
-                None => {
-                    note(&format!(
-                        "{test}: without nginx, the clients take the processes in turn"
-                    ));
-                    None
-                }
-            },
+            Some(config) => {
+                let binary = nginx_binary(test);
+                let upstreams: Vec<String> = servers.iter().map(|s| s.addr()).collect();
+                Some(Nginx::start(&binary, config, &upstreams).await)
+            }
             None => None,
         };
         Self { servers, nginx, db }
     }
 
-    /// Where client `i` sends its requests: nginx, or else process `i % N`.
+    /// Where client `i` sends its requests: nginx when it is in front, else process `i % N`.
     fn endpoint(&self, i: usize) -> Endpoint {
         match &self.nginx {
             Some(nginx) => nginx.endpoint.clone(),
@@ -138,11 +126,10 @@ async fn pages(endpoint: &Endpoint, first: &str) -> Vec<(String, Seen)> {
 /// are the same from every process, byte for byte; a validator one process handed out
 /// gets 304 from every other.
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES)"]
 async fn every_process_gives_the_same_validators_and_bodies() {
     let test = "every_process_gives_the_same_validators_and_bodies";
-    let Some(cluster) = Cluster::start(test, 3, &[], None).await else {
-        return;
-    };
+    let cluster = Cluster::start(test, 3, &[], None).await;
     let [a, b, c] = <[Endpoint; 3]>::try_from(cluster.direct()).unwrap();
     for i in 0..120 {
         a.create(&format!("Product {i}"), f64::from(i % 50) + 0.99)
@@ -225,55 +212,14 @@ async fn every_process_gives_the_same_validators_and_bodies() {
 /// hand out: every id is created once and every POST gets one. (On PostgreSQL this needs
 /// the id to be picked by a statement that starts after the collection row is locked.)
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES)"]
 async fn posts_and_puts_through_three_processes_never_share_an_id() {
     const POSTERS: usize = 8;
     const POSTS: usize = 25;
     let test = "posts_and_puts_through_three_processes_never_share_an_id";
-    let Some(cluster) = Cluster::start(test, 3, &[], None).await else {
-        return;
-    };
-    let mut tasks = Vec::new();
-    for i in 0..POSTERS {
-        let endpoint = cluster.endpoint(i);
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for _ in 0..POSTS {
-                let reply = endpoint.create("Posted", 1.0).await;
-                ids.push(reply.json()["id"].as_i64().unwrap());
-            }
-            ids
-        }));
-    }
-    let endpoints = cluster.direct();
-    let putter = tokio::spawn(async move {
-        let mut ids = Vec::new();
-        for id in 1..=(POSTERS * POSTS) as i64 {
-            let endpoint = &endpoints[id as usize % endpoints.len()];
-            let reply = send(
-                endpoint
-                    .request(Method::PUT, &format!("/products/{id}"))
-                    .header("if-none-match", "*")
-                    .json(&json!({"name": "Put", "price": 2.0})),
-            )
-            .await;
-            match reply.status {
-                201 => ids.push(id),
-                412 => {}
-                other => panic!("unexpected {other}: {}", reply.body),
-            }
-        }
-        ids
-    });
-    let mut ids = putter.await.unwrap();
-    let put = ids.len();
-    for task in tasks {
-        ids.extend(task.await.unwrap());
-    }
-    ids.sort_unstable();
-    let total = ids.len();
-    ids.dedup();
-    assert_eq!(ids.len(), total, "an id was created twice");
-    assert_eq!(total, put + POSTERS * POSTS);
+    let cluster = Cluster::start(test, 3, &[], None).await;
+    let posters = (0..POSTERS).map(|i| cluster.endpoint(i)).collect();
+    let total = races::posts_racing_create_only_puts(posters, cluster.direct(), POSTS).await;
     let list = send(cluster.endpoint(0).get("/products?limit=1000")).await;
     assert_eq!(list.json().as_array().unwrap().len(), total);
 }
@@ -282,170 +228,44 @@ async fn posts_and_puts_through_three_processes_never_share_an_id() {
 /// nginx's round-robin over three processes, retrying on 412: no change is lost, and the
 /// version counts exactly the changes that succeeded.
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES) and nginx (installed, or ETAG_TEST_NGINX)"]
 async fn sixteen_clients_through_the_balancer_lose_no_update() {
     const CLIENTS: usize = 16;
     const CYCLES: usize = 50;
     let test = "sixteen_clients_through_the_balancer_lose_no_update";
-    let Some(cluster) = Cluster::start(test, 3, &[], Some("balancer.conf")).await else {
-        return;
-    };
+    let cluster = Cluster::start(test, 3, &[], Some("balancer.conf")).await;
     let created = cluster.endpoint(0).create("Counter", 10.0).await;
-    let path = Arc::new(created.header("location").unwrap().to_owned());
+    let path = created.header("location").unwrap().to_owned();
     let start_cents = cents(&created.json());
-    let successes = Arc::new(AtomicU64::new(0));
-    let conflicts = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for client in 0..CLIENTS {
-        let (endpoint, path) = (cluster.endpoint(client), path.clone());
-        let (successes, conflicts) = (successes.clone(), conflicts.clone());
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..CYCLES {
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    assert!(attempts < 5_000, "no progress");
-                    assert!(started.elapsed() < Duration::from_secs(600), "too slow");
-                    let current = send(endpoint.get(&path)).await;
-                    assert_eq!(current.status, 200, "{}", current.body);
-                    let product = current.json();
-                    let reply = send(
-                        endpoint
-                            .request(Method::PUT, &path)
-                            .header("if-match", current.etag())
-                            .json(&json!({
-                                "name": product["name"],
-                                "price": (cents(&product) + 1) as f64 / 100.0,
-                            })),
-                    )
-                    .await;
-                    match reply.status {
-                        200 => {
-                            successes.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        412 => {
-                            conflicts.fetch_add(1, Ordering::Relaxed);
-                        }
-                        other => panic!("unexpected {other}: {}", reply.body),
-                    }
-                }
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("a client failed");
-    }
-    let successes = successes.load(Ordering::Relaxed);
-    assert_eq!(successes, (CLIENTS * CYCLES) as u64);
-    assert!(
-        conflicts.load(Ordering::Relaxed) > 0,
-        "the clients never raced"
-    );
+    let clients = (0..CLIENTS).map(|i| cluster.endpoint(i)).collect();
+    let limit = Duration::from_secs(600);
+    let tally = races::read_modify_write(clients, &path, CYCLES, limit).await;
     note(&format!(
-        "{test}: {successes} changes, {} conflicts (412), {:.1} s",
-        conflicts.load(Ordering::Relaxed),
+        "{test}: {} changes, {} conflicts (412), {:.1} s",
+        tally.successes,
+        tally.conflicts,
         started.elapsed().as_secs_f64()
     ));
     for endpoint in cluster.direct() {
-        let last = send(endpoint.get(&path)).await;
-        let product = last.json();
-        assert_eq!(cents(&product), start_cents + successes as i64);
-        assert_eq!(product["version"], json!(1 + successes));
-        assert_eq!(last.etag(), format!("\"{}\"", 1 + successes));
+        races::assert_changes_counted(&endpoint, &path, start_cents, tally.successes).await;
     }
 }
 
 /// A DELETE races eight read-modify-write clients through the balancer: it wins once,
 /// every change made before it counts exactly once, and no PUT sent after it succeeds.
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES) and nginx (installed, or ETAG_TEST_NGINX)"]
 async fn delete_racing_puts_through_the_balancer() {
     const WRITERS: usize = 8;
     let test = "delete_racing_puts_through_the_balancer";
-    let Some(cluster) = Cluster::start(test, 3, &[], Some("balancer.conf")).await else {
-        return;
-    };
+    let cluster = Cluster::start(test, 3, &[], Some("balancer.conf")).await;
     let created = cluster.endpoint(0).create("Doomed", 5.0).await;
-    let path = Arc::new(created.header("location").unwrap().to_owned());
-    let started = Instant::now();
-    let successes = Arc::new(AtomicU64::new(0));
-    let mut writers = Vec::new();
-    for i in 0..WRITERS {
-        let (endpoint, path, successes) = (cluster.endpoint(i), path.clone(), successes.clone());
-        writers.push(tokio::spawn(async move {
-            let mut won = Vec::new();
-            for _ in 0..10_000 {
-                let current = send(endpoint.get(&path)).await;
-                if current.status == 404 {
-                    return won;
-                }
-                assert_eq!(current.status, 200);
-                let product = current.json();
-                let sent = started.elapsed();
-                let reply = send(
-                    endpoint
-                        .request(Method::PUT, &path)
-                        .header("if-match", current.etag())
-                        .json(&json!({
-                            "name": "Doomed",
-                            "price": (cents(&product) + 1) as f64 / 100.0,
-                        })),
-                )
-                .await;
-                match reply.status {
-                    200 => {
-                        successes.fetch_add(1, Ordering::Relaxed);
-                        won.push((sent, reply.json()["version"].as_i64().unwrap()));
-                    }
-                    412 => {}
-                    other => panic!("unexpected {other}: {}", reply.body),
-                }
-            }
-            panic!("the product was never deleted");
-        }));
-    }
+    let path = created.header("location").unwrap().to_owned();
+    let writers = (0..WRITERS).map(|i| cluster.endpoint(i)).collect();
     let deleter = cluster.endpoint(WRITERS);
-    while successes.load(Ordering::Relaxed) < 20 {
-        assert!(started.elapsed() < Duration::from_secs(120), "no writes");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let (deleted_version, deleted_at) = loop {
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "never deleted"
-        );
-        let current = send(deleter.get(&path)).await;
-        assert_eq!(current.status, 200);
-        let tag = current.etag().to_owned();
-        let reply = send(
-            deleter
-                .request(Method::DELETE, &path)
-                .header("if-match", &tag),
-        )
-        .await;
-        match reply.status {
-            204 => {
-                break (
-                    tag.trim_matches('"').parse::<i64>().unwrap(),
-                    started.elapsed(),
-                );
-            }
-            412 => continue,
-            other => panic!("unexpected {other}: {}", reply.body),
-        }
-    };
-    let mut versions = Vec::new();
-    for writer in writers {
-        for (sent, version) in writer.await.expect("a writer failed") {
-            assert!(
-                sent < deleted_at,
-                "a PUT sent after the DELETE completed succeeded"
-            );
-            versions.push(version);
-        }
-    }
-    versions.sort_unstable();
-    assert_eq!(versions, (2..=deleted_version).collect::<Vec<i64>>());
+    let limit = Duration::from_secs(300);
+    races::delete_racing_puts(writers, deleter, &path, limit).await;
     for endpoint in cluster.direct() {
         send(endpoint.get(&path)).await.assert_problem(404);
     }
@@ -533,14 +353,11 @@ impl Drop for RunScript {
 /// conditional request is answered as by one process: 304 on revalidation (from whichever
 /// process nginx picks), 412 for a stale If-Match, 428 without a precondition.
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES) and nginx (installed, or ETAG_TEST_NGINX)"]
 async fn conditional_requests_through_the_balancer() {
     let test = "conditional_requests_through_the_balancer";
-    let Some(db) = PgDatabase::create(test).await else {
-        return;
-    };
-    if nginx_binary(test).is_none() {
-        return;
-    }
+    let db = PgDatabase::create(test).await;
+    nginx_binary(test);
     let run = RunScript::start("balancer", &db.url, 3).await;
     let api = &run.endpoint;
     let created = api.create("Lamp", 12.5).await;
@@ -619,11 +436,10 @@ const OUTAGE_ARGS: [&str; 6] = [
 /// every open one (`ALLOW_CONNECTIONS false` and `pg_terminate_backend`, on the test's
 /// own database only), five times over: see [`write_through_outages`].
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES) and nginx (installed, or ETAG_TEST_NGINX)"]
 async fn database_outages_get_503_and_lose_no_acknowledged_write() {
     let test = "database_outages_get_503_and_lose_no_acknowledged_write";
-    let Some(cluster) = Cluster::start(test, 3, &OUTAGE_ARGS, Some("balancer.conf")).await else {
-        return;
-    };
+    let cluster = Cluster::start(test, 3, &OUTAGE_ARGS, Some("balancer.conf")).await;
     let mut admin = cluster.db.admin().await;
     let db = &cluster.db;
     write_through_outages(test, &cluster, async {
@@ -647,11 +463,10 @@ async fn database_outages_get_503_and_lose_no_acknowledged_write() {
 /// closes every connection and refuses new ones for 0.8 s: what the processes see of a
 /// server that restarts.
 #[tokio::test]
+#[ignore = "needs PostgreSQL (set ETAG_TEST_POSTGRES) and nginx (installed, or ETAG_TEST_NGINX)"]
 async fn a_restarting_database_gets_503_and_loses_no_acknowledged_write() {
     let test = "a_restarting_database_gets_503_and_loses_no_acknowledged_write";
-    let Some(db) = PgDatabase::create(test).await else {
-        return;
-    };
+    let db = PgDatabase::create(test).await;
     let mut url = reqwest::Url::parse(&db.url).expect("a URL");
     let target = format!(
         "{}:{}",
@@ -824,13 +639,12 @@ fn assert_unavailable(reply: &Reply) {
 /// (whichever process it is: the validators are the database's), and nginx sends the body
 /// it stored. PostgreSQL when configured, else a SQLite file shared by the processes.
 #[tokio::test]
+#[ignore = "needs nginx (installed, or ETAG_TEST_NGINX); on PostgreSQL when ETAG_TEST_POSTGRES is set"]
 async fn the_cache_revalidates_with_the_processes() {
     let test = "the_cache_revalidates_with_the_processes";
-    let Some(binary) = nginx_binary(test) else {
-        return;
-    };
+    let binary = nginx_binary(test);
     let db = match PgDatabase::admin_url() {
-        Some(_) => PgDatabase::create(test).await,
+        Some(_) => Some(PgDatabase::create(test).await),
         None => None,
     };
     let dir = temp_dir();

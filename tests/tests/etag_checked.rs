@@ -53,8 +53,8 @@ async fn rfc9110_13_1_2_checked_validators_decide_and_are_sent() {
 
     let res = fetch(&app, "/reports/1", &[("if-none-match", "\"7\"")]).await;
     assert_eq!(res.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(res.header("etag"), "\"7\"");
-    assert_eq!(res.header("cache-control"), "no-cache");
+    assert_eq!(res.expect_header("etag"), "\"7\"");
+    assert_eq!(res.expect_header("cache-control"), "no-cache");
     assert!(res.body.is_empty());
 
     // RFC 9110 section 13.1.3: If-Modified-Since at the checked Last-Modified.
@@ -75,8 +75,8 @@ async fn rfc9110_13_1_2_checked_validators_decide_and_are_sent() {
     // The model's own tag ("99") is not what was checked and is never sent.
     let res = fetch(&app, "/reports/1", &[("if-none-match", "\"99\"")]).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"7\"");
-    assert_eq!(res.header("last-modified"), lm.to_str().unwrap());
+    assert_eq!(res.expect_header("etag"), "\"7\"");
+    assert_eq!(res.expect_header("last-modified"), lm.to_str().unwrap());
     assert_eq!(res.json()["own_version"], 99);
     assert_eq!(EXPENSIVE.load(Ordering::SeqCst), 1);
 

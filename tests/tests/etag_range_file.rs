@@ -39,8 +39,8 @@ async fn rfc9110_14_a_file_is_read_only_for_the_requested_ranges() {
 
     let full = fetch(&app, "/export", &[]).await;
     assert_eq!(full.status, StatusCode::OK);
-    assert_eq!(full.header("accept-ranges"), "bytes");
-    assert_eq!(full.header("content-length"), LEN.to_string());
+    assert_eq!(full.expect_header("accept-ranges"), "bytes");
+    assert_eq!(full.expect_header("content-length"), LEN.to_string());
     assert_eq!(full.body, content);
 
     let before = bytes_read();
@@ -48,10 +48,10 @@ async fn rfc9110_14_a_file_is_read_only_for_the_requested_ranges() {
     let after = bytes_read();
     assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(
-        part.header("content-range"),
+        part.expect_header("content-range"),
         format!("bytes 4000000-4001023/{LEN}")
     );
-    assert_eq!(part.header("etag"), "\"5\"");
+    assert_eq!(part.expect_header("etag"), "\"5\"");
     assert_eq!(&part.body[..], &content[4_000_000..4_001_024]);
     if let (Some(before), Some(after)) = (before, after) {
         // 1 KiB asked for; far less than the 8 MiB file was read.
@@ -77,7 +77,7 @@ async fn rfc9110_14_a_file_is_read_only_for_the_requested_ranges() {
     let unsatisfiable = fetch(&app, "/export", &[("range", &format!("bytes={LEN}-"))]).await;
     assert_eq!(unsatisfiable.status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(
-        unsatisfiable.header("content-range"),
+        unsatisfiable.expect_header("content-range"),
         format!("bytes */{LEN}")
     );
 

@@ -143,9 +143,12 @@ fn app() -> Router {
 async fn ok_carries_etag_and_last_modified() {
     let res = fetch(&app(), "/products/1", &[]).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"3\"");
-    assert_eq!(res.header("last-modified"), last_modified_header());
-    assert_eq!(res.header("last-modified"), "Tue, 14 Nov 2023 22:13:20 GMT");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("last-modified"), last_modified_header());
+    assert_eq!(
+        res.expect_header("last-modified"),
+        "Tue, 14 Nov 2023 22:13:20 GMT"
+    );
     assert_eq!(res.json()["name"], "Wireless Mouse");
 }
 
@@ -159,7 +162,7 @@ async fn rfc9110_13_1_2_if_none_match_uses_weak_comparison() {
             StatusCode::NOT_MODIFIED,
             "If-None-Match: {sent}"
         );
-        assert_eq!(res.header("etag"), "\"3\"");
+        assert_eq!(res.expect_header("etag"), "\"3\"");
     }
     let res = fetch(&app(), "/products/1", &[("if-none-match", "\"2\"")]).await;
     assert_eq!(res.status, StatusCode::OK);
@@ -210,14 +213,14 @@ async fn rfc9110_15_4_5_not_modified_is_empty_and_keeps_etag_and_cache_control()
     let res = fetch(&app(), "/cached/1", &[("if-none-match", "\"3\"")]).await;
     assert_eq!(res.status, StatusCode::NOT_MODIFIED);
     assert!(res.body.is_empty());
-    assert_eq!(res.header("etag"), "\"3\"");
-    assert_eq!(res.header("cache-control"), "no-cache");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("cache-control"), "no-cache");
     assert!(!res.has("content-type"));
-    assert!(!res.has("content-length") || res.header("content-length") == "0");
+    assert!(!res.has("content-length") || res.expect_header("content-length") == "0");
 
     let res = fetch(&app(), "/cached/1", &[]).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("cache-control"), "no-cache");
+    assert_eq!(res.expect_header("cache-control"), "no-cache");
 }
 
 #[tokio::test]
@@ -225,21 +228,21 @@ async fn rfc9110_15_4_5_not_modified_keeps_the_handlers_own_headers() {
     let res = fetch(&app(), "/headers/1", &[("if-none-match", "\"3\"")]).await;
     assert_eq!(res.status, StatusCode::NOT_MODIFIED);
     assert!(res.body.is_empty());
-    assert_eq!(res.header("etag"), "\"3\"");
-    assert_eq!(res.header("cache-control"), "private, max-age=60");
-    assert_eq!(res.header("vary"), "accept");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("cache-control"), "private, max-age=60");
+    assert_eq!(res.expect_header("vary"), "accept");
     let res = fetch(&app(), "/headers/1", &[]).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("cache-control"), "private, max-age=60");
-    assert_eq!(res.header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("cache-control"), "private, max-age=60");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
 }
 
 #[tokio::test]
 async fn head_gets_the_validators_and_304() {
     let res = send(&app(), Method::HEAD, "/products/1", &[], None).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"3\"");
-    assert_eq!(res.header("last-modified"), last_modified_header());
+    assert_eq!(res.expect_header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("last-modified"), last_modified_header());
     assert!(res.body.is_empty());
     let res = send(
         &app(),
@@ -256,7 +259,10 @@ async fn head_gets_the_validators_and_304() {
 async fn rfc9110_13_1_1_get_with_stale_if_match_is_412() {
     let res = fetch(&app(), "/products/1", &[("if-match", "\"2\"")]).await;
     assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(
+        res.expect_header("content-type"),
+        "application/problem+json"
+    );
     assert!(!res.has("etag"));
     // If-Match uses the strong comparison: a weak tag never matches.
     let res = fetch(&app(), "/products/1", &[("if-match", "W/\"3\"")]).await;
@@ -297,12 +303,12 @@ async fn none_is_404() {
 async fn weak_models_emit_weak_tags() {
     let res = fetch(&app(), "/weak/1", &[]).await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "W/\"3\"");
+    assert_eq!(res.expect_header("etag"), "W/\"3\"");
     // RFC 9110 section 13.1.2: the weak comparison matches either form.
     for sent in ["\"3\"", "W/\"3\""] {
         let res = fetch(&app(), "/weak/1", &[("if-none-match", sent)]).await;
         assert_eq!(res.status, StatusCode::NOT_MODIFIED, "{sent}");
-        assert_eq!(res.header("etag"), "W/\"3\"");
+        assert_eq!(res.expect_header("etag"), "W/\"3\"");
     }
     // RFC 9110 section 13.1.1: If-Match never matches a weak tag.
     let res = fetch(&app(), "/weak/1", &[("if-match", "W/\"3\"")]).await;
@@ -314,7 +320,7 @@ async fn every_handler_shape_answers_304() {
     for uri in ["/debugged/1", "/fixed", "/facade/1"] {
         let res = fetch(&app(), uri, &[]).await;
         assert_eq!(res.status, StatusCode::OK, "{uri}");
-        assert_eq!(res.header("etag"), "\"3\"", "{uri}");
+        assert_eq!(res.expect_header("etag"), "\"3\"", "{uri}");
         let res = fetch(&app(), uri, &[("if-none-match", "\"3\"")]).await;
         assert_eq!(res.status, StatusCode::NOT_MODIFIED, "{uri}");
     }

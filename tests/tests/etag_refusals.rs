@@ -61,7 +61,10 @@ fn app() -> Router {
 async fn rfc9110_13_1_1_a_stale_read_is_told_to_read_again() {
     let res = fetch(&app(), "/notes/1", &[("if-match", "\"2\"")]).await;
     assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(
+        res.expect_header("content-type"),
+        "application/problem+json"
+    );
     let detail = res.json()["detail"].as_str().unwrap().to_owned();
     assert!(detail.contains("GET it again"), "{detail}");
     assert!(!detail.contains("re-apply"), "{detail}");
@@ -71,7 +74,10 @@ async fn rfc9110_13_1_1_a_stale_read_is_told_to_read_again() {
 async fn a_missing_resource_is_a_problem_404_and_never_304() {
     let res = fetch(&app(), "/notes/0", &[("if-none-match", "*")]).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
-    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(
+        res.expect_header("content-type"),
+        "application/problem+json"
+    );
     assert_eq!(res.json()["status"], 404);
     assert!(!res.has("etag"));
 }
@@ -80,7 +86,7 @@ async fn a_missing_resource_is_a_problem_404_and_never_304() {
 async fn rfc6585_3_the_macros_refusals_take_the_applications_format() {
     let res = send(&app(), Method::DELETE, "/shaped/1", &[], None).await;
     assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
-    assert_eq!(res.header("content-type"), "application/json");
+    assert_eq!(res.expect_header("content-type"), "application/json");
     assert_eq!(res.json()["code"], 428);
     assert!(res.json()["message"].as_str().unwrap().contains("If-Match"));
 
@@ -91,7 +97,7 @@ async fn rfc6585_3_the_macros_refusals_take_the_applications_format() {
     // A 304 has no body to shape: it goes out with its validators and nothing else.
     let res = fetch(&app(), "/shaped/1", &[("if-none-match", "\"3\"")]).await;
     assert_eq!(res.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(res.header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
     assert!(res.body.is_empty());
     assert!(!res.has("content-type"));
 }

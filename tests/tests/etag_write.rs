@@ -156,7 +156,10 @@ async fn rfc9110_13_1_1_put_with_stale_if_match_is_412_and_writes_nothing() {
     )
     .await;
     assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(
+        res.expect_header("content-type"),
+        "application/problem+json"
+    );
     assert_eq!(res.json()["status"], 412);
     assert!(!res.has("etag"));
     assert_eq!(version_of(&db, 1), Some(3));
@@ -174,7 +177,7 @@ async fn the_write_response_carries_the_new_etag() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"4\"");
+    assert_eq!(res.expect_header("etag"), "\"4\"");
     assert_eq!(res.json()["name"], "Trackball");
     assert_eq!(version_of(&db, 1), Some(4));
 
@@ -214,7 +217,7 @@ async fn rfc9110_13_1_1_delete_with_stale_if_match_is_412() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"3\"");
+    assert_eq!(res.expect_header("etag"), "\"3\"");
     assert_eq!(version_of(&db, 1), None);
 
     // RFC 9110 section 13.1.1: If-Match: * fails when there is no current representation.
@@ -234,7 +237,10 @@ async fn rfc6585_3_unprotected_writes_get_428() {
     let (app, db) = app();
     let res = put_json(&app, "/products/1", &[], r#"{"name":"x"}"#).await;
     assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
-    assert_eq!(res.header("content-type"), "application/problem+json");
+    assert_eq!(
+        res.expect_header("content-type"),
+        "application/problem+json"
+    );
     assert_eq!(res.json()["status"], 428);
     assert_eq!(version_of(&db, 1), Some(3));
 
@@ -279,7 +285,7 @@ async fn rfc9110_13_1_2_if_none_match_star_creates_only_when_absent() {
     )
     .await;
     assert_eq!(res.status, StatusCode::CREATED);
-    assert_eq!(res.header("etag"), "\"1\"");
+    assert_eq!(res.expect_header("etag"), "\"1\"");
     assert_eq!(version_of(&db, 2), Some(1));
 
     // Now it exists: a second create-only PUT fails with 412 (not 304: it is not a GET).
@@ -329,7 +335,7 @@ async fn expected_version_makes_the_check_and_the_write_one_statement() {
     )
     .await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.header("etag"), "\"4\"");
+    assert_eq!(res.expect_header("etag"), "\"4\"");
     assert_eq!(db.lock().unwrap()[&1].name, "Pen");
 
     let res = put_json(&app, "/products/1/name", &[], r#"{"name":"x"}"#).await;
@@ -406,7 +412,7 @@ async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    let first = created.header("etag").to_owned();
+    let first = created.expect_header("etag").to_owned();
     assert_eq!(first, "\"1\"");
     let deleted = send(
         &app,
@@ -425,7 +431,7 @@ async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
     )
     .await;
     assert_eq!(again.status, StatusCode::CREATED);
-    assert_ne!(again.header("etag"), first);
+    assert_ne!(again.expect_header("etag"), first);
     // A client still holding the first product's tag cannot overwrite the new one.
     let stale = put_json(
         &app,
@@ -435,7 +441,10 @@ async fn rfc9110_8_8_3_a_recreated_resource_never_repeats_a_version() {
     )
     .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(stale.header("content-type"), "application/problem+json");
+    assert_eq!(
+        stale.expect_header("content-type"),
+        "application/problem+json"
+    );
     assert!(
         stale.json()["detail"]
             .as_str()

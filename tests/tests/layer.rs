@@ -147,7 +147,7 @@ async fn rfc9110_8_8_3_the_layer_tags_a_route_without_a_model() {
     let reply = fetch(&plain(), "/about", &[]).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
-        reply.header("etag"),
+        reply.expect_header("etag"),
         ETag::digest(about_text().as_bytes()).to_string()
     );
     assert_eq!(reply.body, about_text());
@@ -156,10 +156,13 @@ async fn rfc9110_8_8_3_the_layer_tags_a_route_without_a_model() {
 #[tokio::test]
 async fn rfc9110_13_1_2_a_matching_if_none_match_is_304() {
     let app = plain();
-    let tag = fetch(&app, "/about", &[]).await.header("etag").to_owned();
+    let tag = fetch(&app, "/about", &[])
+        .await
+        .expect_header("etag")
+        .to_owned();
     let reply = fetch(&app, "/about", &[("if-none-match", &tag)]).await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(reply.header("etag"), tag);
+    assert_eq!(reply.expect_header("etag"), tag);
     no_body(&reply);
     // Weak comparison: W/ of the same tag matches too.
     let weak = format!("W/{tag}");
@@ -184,7 +187,10 @@ async fn rfc9110_13_1_1_a_failed_if_match_on_a_get_is_412() {
     let app = plain();
     let reply = fetch(&app, "/about", &[("if-match", "\"stale\"")]).await;
     assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED);
-    let tag = fetch(&app, "/about", &[]).await.header("etag").to_owned();
+    let tag = fetch(&app, "/about", &[])
+        .await
+        .expect_header("etag")
+        .to_owned();
     let reply = fetch(&app, "/about", &[("if-match", &tag)]).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
@@ -240,12 +246,15 @@ async fn a_body_over_the_limit_streams_through_untagged_and_a_stream_under_it_is
     assert!(!reply.has("etag"));
     assert_eq!(reply.body.len(), 4096);
     let reply = fetch(&app, "/streamed", &[]).await;
-    assert_eq!(reply.header("etag"), ETag::digest(b"abcdef").to_string());
+    assert_eq!(
+        reply.expect_header("etag"),
+        ETag::digest(b"abcdef").to_string()
+    );
     assert_eq!(reply.body, "abcdef");
     let reply = fetch(
         &app,
         "/streamed",
-        &[("if-none-match", reply.header("etag"))],
+        &[("if-none-match", reply.expect_header("etag"))],
     )
     .await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
@@ -255,12 +264,12 @@ async fn a_body_over_the_limit_streams_through_untagged_and_a_stream_under_it_is
 async fn an_etag_route_keeps_its_tag_and_its_304_behind_the_layer() {
     let app = plain();
     let reply = fetch(&app, "/doc", &[]).await;
-    assert_eq!(reply.header("etag"), "\"3\"");
-    assert_eq!(reply.header("cache-control"), "no-cache");
+    assert_eq!(reply.expect_header("etag"), "\"3\"");
+    assert_eq!(reply.expect_header("cache-control"), "no-cache");
     let reply = fetch(&app, "/doc", &[("if-none-match", "\"3\"")]).await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(reply.header("etag"), "\"3\"");
-    assert_eq!(reply.header("cache-control"), "no-cache");
+    assert_eq!(reply.expect_header("etag"), "\"3\"");
+    assert_eq!(reply.expect_header("cache-control"), "no-cache");
 }
 
 async fn get_coded(app: &Router, path: &str, coding: &str, tag: Option<&str>) -> Reply {
@@ -276,13 +285,13 @@ async fn codings_get_their_own_tags(app: &Router, path: &str) {
     let identity = get_coded(app, path, "identity", None).await;
     let gzip = get_coded(app, path, "gzip", None).await;
     let br = get_coded(app, path, "br", None).await;
-    assert_eq!(gzip.header("content-encoding"), "gzip");
-    assert_eq!(br.header("content-encoding"), "br");
+    assert_eq!(gzip.expect_header("content-encoding"), "gzip");
+    assert_eq!(br.expect_header("content-encoding"), "br");
     assert!(!identity.has("content-encoding"));
     let tags = [
-        identity.header("etag"),
-        gzip.header("etag"),
-        br.header("etag"),
+        identity.expect_header("etag"),
+        gzip.expect_header("etag"),
+        br.expect_header("etag"),
     ];
     for tag in tags {
         assert!(!tag.starts_with("W/"), "strong: {tag}");
@@ -293,11 +302,15 @@ async fn codings_get_their_own_tags(app: &Router, path: &str) {
     assert!(tags[1].ends_with("-gzip\""), "{}", tags[1]);
     assert!(tags[2].ends_with("-br\""), "{}", tags[2]);
     for (reply, coding) in [(&identity, "identity"), (&gzip, "gzip"), (&br, "br")] {
-        assert_eq!(reply.header("vary"), "accept-encoding", "{coding}");
-        let again = get_coded(app, path, coding, Some(reply.header("etag"))).await;
+        assert_eq!(reply.expect_header("vary"), "accept-encoding", "{coding}");
+        let again = get_coded(app, path, coding, Some(reply.expect_header("etag"))).await;
         assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{coding}");
-        assert_eq!(again.header("etag"), reply.header("etag"), "{coding}");
-        assert_eq!(again.header("vary"), "accept-encoding", "{coding}");
+        assert_eq!(
+            again.expect_header("etag"),
+            reply.expect_header("etag"),
+            "{coding}"
+        );
+        assert_eq!(again.expect_header("vary"), "accept-encoding", "{coding}");
         no_body(&again);
     }
 }
@@ -315,7 +328,7 @@ async fn rfc9110_8_8_1_the_layer_hashes_the_identity_bytes_inside_the_compressor
     let gzip = get_coded(&compressed(), "/about", "gzip", None).await;
     let identity_tag = ETag::digest(about_text().as_bytes()).to_string();
     assert_eq!(
-        gzip.header("etag"),
+        gzip.expect_header("etag"),
         format!("{}-gzip\"", identity_tag.trim_end_matches('"'))
     );
 }
@@ -324,7 +337,7 @@ async fn rfc9110_8_8_1_the_layer_hashes_the_identity_bytes_inside_the_compressor
 async fn rfc9110_13_1_1_if_match_takes_the_tag_of_a_compressed_get_and_refuses_stale_ones() {
     for app in [compressed(), compressed_then_hashed()] {
         let gzip = get_coded(&app, "/doc", "gzip", None).await;
-        let tag = gzip.header("etag").to_owned();
+        let tag = gzip.expect_header("etag").to_owned();
         assert_eq!(tag, "\"3-gzip\"");
         let put = |tag: &str| {
             let tag = tag.to_owned();
@@ -343,7 +356,12 @@ async fn rfc9110_13_1_1_if_match_takes_the_tag_of_a_compressed_get_and_refuses_s
         let reply = put(&tag).await;
         assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.headers);
         // The write's response carries the new version's tag, for its own coding.
-        assert_eq!(reply.header("etag"), "\"4-gzip\"", "{:?}", reply.headers);
+        assert_eq!(
+            reply.expect_header("etag"),
+            "\"4-gzip\"",
+            "{:?}",
+            reply.headers
+        );
         // The same tag again is stale now, whatever coding it names.
         assert_eq!(put(&tag).await.status, StatusCode::PRECONDITION_FAILED);
         assert_eq!(put("\"3\"").await.status, StatusCode::PRECONDITION_FAILED);
@@ -367,16 +385,16 @@ async fn rfc9110_13_1_2_a_304_carries_the_tag_of_the_copy_the_client_has() {
     let gzip = get_coded(&app, "/doc", "gzip", None).await;
     // A cache holding the gzip and the identity variants sends both; the gzip client's
     // copy is the gzip one.
-    let both = format!("\"3\", {}", gzip.header("etag"));
+    let both = format!("\"3\", {}", gzip.expect_header("etag"));
     let reply = get_coded(&app, "/doc", "gzip", Some(&both)).await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(reply.header("etag"), "\"3-gzip\"");
+    assert_eq!(reply.expect_header("etag"), "\"3-gzip\"");
     no_body(&reply);
     // Only the identity tag sent: not the tag of the representation a gzip client is
     // sent (RFC 9110 section 13.1.2), so a 200 with that one.
     let reply = get_coded(&app, "/doc", "gzip", Some("\"3\"")).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.header("etag"), "\"3-gzip\"");
+    assert_eq!(reply.expect_header("etag"), "\"3-gzip\"");
 }
 
 #[tokio::test]
@@ -392,7 +410,7 @@ async fn rfc9110_15_4_5_a_304_without_a_tag_still_loses_the_coding_and_keeps_var
     .await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
     assert!(!reply.has("etag"));
-    assert_eq!(reply.header("vary"), "accept-encoding");
+    assert_eq!(reply.expect_header("vary"), "accept-encoding");
     no_body(&reply);
 }
 
@@ -424,7 +442,7 @@ async fn rfc9111_5_2_2_7_the_layers_per_user_tags_are_private_and_vary_on_author
     let app = per_user_app();
     let ada = fetch(&app, "/about", &[("authorization", "Bearer ada")]).await;
     assert_eq!(ada.status, StatusCode::OK);
-    assert_eq!(ada.header("cache-control"), "private");
+    assert_eq!(ada.expect_header("cache-control"), "private");
     let vary: Vec<&str> = ada
         .headers
         .get_all("vary")
@@ -433,7 +451,7 @@ async fn rfc9111_5_2_2_7_the_layers_per_user_tags_are_private_and_vary_on_author
         .collect();
     assert!(vary.contains(&"authorization"), "{vary:?}");
     assert!(vary.contains(&"accept-encoding"), "{vary:?}");
-    let tag = ada.header("etag").to_owned();
+    let tag = ada.expect_header("etag").to_owned();
     assert_ne!(tag, ETag::digest(about_text().as_bytes()).to_string());
     let again = fetch(
         &app,
@@ -442,7 +460,7 @@ async fn rfc9111_5_2_2_7_the_layers_per_user_tags_are_private_and_vary_on_author
     )
     .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(again.header("etag"), tag);
+    assert_eq!(again.expect_header("etag"), tag);
     // Bob with Ada's tag: his own 200, and his own tag.
     let bob = fetch(
         &app,
@@ -451,7 +469,7 @@ async fn rfc9111_5_2_2_7_the_layers_per_user_tags_are_private_and_vary_on_author
     )
     .await;
     assert_eq!(bob.status, StatusCode::OK);
-    assert_ne!(bob.header("etag"), tag);
+    assert_ne!(bob.expect_header("etag"), tag);
     // And through the compressor: Ada's gzip tag is hers alone too.
     let gz = fetch(
         &app,
@@ -459,7 +477,7 @@ async fn rfc9111_5_2_2_7_the_layers_per_user_tags_are_private_and_vary_on_author
         &[("authorization", "Bearer ada"), ("accept-encoding", "gzip")],
     )
     .await;
-    let gz_tag = gz.header("etag").to_owned();
+    let gz_tag = gz.expect_header("etag").to_owned();
     let headers = |who: &'static str| {
         vec![
             ("authorization", who),
@@ -479,7 +497,7 @@ async fn the_layer_leaves_a_request_without_a_principal_unsealed() {
     let anonymous = fetch(&app, "/about", &[]).await;
     assert_eq!(anonymous.status, StatusCode::OK);
     assert_eq!(
-        anonymous.header("etag"),
+        anonymous.expect_header("etag"),
         ETag::digest(about_text().as_bytes()).to_string()
     );
     assert!(!anonymous.has("cache-control"));
@@ -499,8 +517,8 @@ async fn rfc9110_14_the_layer_serves_ranges() {
     let app = routes().layer(ETagLayer::new());
     let full = fetch(&app, "/about", &[]).await;
     assert_eq!(full.status, StatusCode::OK);
-    assert_eq!(full.header("accept-ranges"), "bytes");
-    let tag = full.header("etag").to_owned();
+    assert_eq!(full.expect_header("accept-ranges"), "bytes");
+    let tag = full.expect_header("etag").to_owned();
     let part = fetch(
         &app,
         "/about",
@@ -509,7 +527,7 @@ async fn rfc9110_14_the_layer_serves_ranges() {
     .await;
     assert_eq!(part.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(&part.body[..], &about_text().as_bytes()[2..7]);
-    assert_eq!(part.header("etag"), tag);
+    assert_eq!(part.expect_header("etag"), tag);
     let stale = fetch(
         &app,
         "/about",
@@ -587,14 +605,14 @@ async fn rfc9110_8_8_3_the_layers_principal_may_read_the_router_state() {
     let app = session_app();
     let ada = fetch(&app, "/about", &[("cookie", "session=a1")]).await;
     assert_eq!(ada.status, StatusCode::OK);
-    assert_eq!(ada.header("cache-control"), "private");
-    assert_eq!(ada.header("vary"), "cookie");
-    let tag = ada.header("etag").to_owned();
+    assert_eq!(ada.expect_header("cache-control"), "private");
+    assert_eq!(ada.expect_header("vary"), "cookie");
+    let tag = ada.expect_header("etag").to_owned();
     assert_ne!(tag, ETag::digest(about_text().as_bytes()).to_string());
     // The id comes from the state: Ada's other session gets the same tag, and it
     // revalidates there.
     let other = fetch(&app, "/about", &[("cookie", "session=a2")]).await;
-    assert_eq!(other.header("etag"), tag);
+    assert_eq!(other.expect_header("etag"), tag);
     let again = fetch(
         &app,
         "/about",
@@ -602,7 +620,7 @@ async fn rfc9110_8_8_3_the_layers_principal_may_read_the_router_state() {
     )
     .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
-    assert_eq!(again.header("etag"), tag);
+    assert_eq!(again.expect_header("etag"), tag);
     // Bob with Ada's tag: his own 200 and his own tag.
     let bob = fetch(
         &app,
@@ -611,13 +629,13 @@ async fn rfc9110_8_8_3_the_layers_principal_may_read_the_router_state() {
     )
     .await;
     assert_eq!(bob.status, StatusCode::OK);
-    assert_ne!(bob.header("etag"), tag);
+    assert_ne!(bob.expect_header("etag"), tag);
     // A session the state does not know: no principal, nothing sealed.
     let unknown = fetch(&app, "/about", &[("cookie", "session=zz")]).await;
     assert_eq!(
-        unknown.header("etag"),
+        unknown.expect_header("etag"),
         ETag::digest(about_text().as_bytes()).to_string()
     );
     assert!(!unknown.has("cache-control"));
-    assert_eq!(unknown.header("vary"), "cookie");
+    assert_eq!(unknown.expect_header("vary"), "cookie");
 }

@@ -1,178 +1,24 @@
 //! What the tests that run the `products` binary share: starting it, sending requests,
-//! reading replies.
+//! reading replies (from etag-test-support, under the names these tests use), and the
+//! services some of them need: a PostgreSQL database of their own, nginx in front.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
-use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, RequestBuilder};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::io::AsyncReadExt as _;
+use tokio::process::{Child, Command};
 
+pub use etag_test_support::Reply;
+pub use etag_test_support::client::{Endpoint, Target, client, send};
+pub use etag_test_support::products::{START_TIMEOUT, Server, cents};
+pub use etag_test_support::races;
+
+/// The binary cargo built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_products");
-pub const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A running `products` process; killed when dropped.
-pub struct Server {
-    pub child: Child,
-    pub base: String,
-    _stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Server {
-    pub async fn start() -> Self {
-        Self::start_with(&["--database", "sqlite::memory:"]).await
-    }
-
-    pub async fn start_with(args: &[&str]) -> Self {
-        Self::start_logging(args, "warn").await
-    }
-
-    /// Starts the binary with `args` and `RUST_LOG=log` (its log goes to the test's
-    /// stderr).
-    pub async fn start_logging(args: &[&str], log: &str) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn the products binary");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
-            .await
-            .expect("the server prints its address in time")
-            .expect("read stdout")
-            .expect("the server prints a line");
-        let base = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        assert!(!base.ends_with(":0"), "the real port is printed: {base}");
-        Self {
-            child,
-            base,
-            _stdout: lines,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        client().request(method, self.url(path))
-    }
-
-    pub fn get(&self, path: &str) -> RequestBuilder {
-        self.request(Method::GET, path)
-    }
-
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Sends a signal (`-TERM`, `-INT`) and waits for the exit status.
-    pub async fn stop_with(mut self, signal: &str) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("still running").to_string();
-        let kill = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .await
-            .expect("run kill");
-        assert!(kill.success());
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
-            .await
-            .expect("the server stops after the signal")
-            .expect("wait for the server")
-    }
-
-    pub async fn create(&self, name: &str, price: f64) -> Reply {
-        let reply = send(
-            self.request(Method::POST, "/products")
-                .json(&json!({ "name": name, "price": price })),
-        )
-        .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        reply
-    }
-}
-
-pub fn client() -> Client {
-    static CLIENT: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            Client::builder()
-                .no_proxy()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("build the HTTP client")
-        })
-        .clone()
-}
-
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    pub fn etag(&self) -> &str {
-        self.header("etag").expect("an ETag")
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// Asserts an RFC 9457 problem with this status.
-    pub fn assert_problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "{}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{status}"
-        );
-        let problem = self.json();
-        assert_eq!(problem["status"], status, "{problem}");
-        assert!(problem["title"].as_str().is_some_and(|t| !t.is_empty()));
-        assert!(problem["type"].is_string(), "{problem}");
-        assert!(
-            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{problem}"
-        );
-        problem
-    }
-}
-
-pub async fn send(request: RequestBuilder) -> Reply {
-    let response = request.send().await.expect("send the request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.text().await.expect("read the body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
 
 pub fn http_date(text: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc2822(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
@@ -195,53 +41,25 @@ pub fn temp_dir() -> std::path::PathBuf {
     dir
 }
 
-pub fn cents(product: &Value) -> i64 {
-    (product["price"].as_f64().expect("a price") * 100.0).round() as i64
-}
-
-/// Where requests go: one process, or the balancer in front of several.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-}
-
-impl Endpoint {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        client().request(method, self.url(path))
-    }
-
-    pub fn get(&self, path: &str) -> RequestBuilder {
-        self.request(Method::GET, path)
-    }
-
-    /// `POST /products`; asserts 201.
-    pub async fn create(&self, name: &str, price: f64) -> Reply {
-        let reply = send(
-            self.request(Method::POST, "/products")
-                .json(&json!({ "name": name, "price": price })),
-        )
-        .await;
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        reply
-    }
-}
-
-impl Server {
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint {
-            base: self.base.clone(),
+/// Reads until the server closes the connection (or resets it); what it sent.
+pub async fn read_to_close(
+    stream: &mut tokio::net::tcp::OwnedReadHalf,
+    limit: Duration,
+) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
         }
-    }
-
-    /// `host:port`, for raw TCP and for nginx's upstream list.
-    pub fn addr(&self) -> String {
-        self.base.trim_start_matches("http://").to_owned()
-    }
+    };
+    tokio::time::timeout(limit, read)
+        .await
+        .unwrap_or_else(|_| panic!("the connection is still open after {limit:?}"));
+    answer
 }
 
 /// A line on the test's own stderr, shown even when cargo captures the test's output
@@ -251,12 +69,14 @@ pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// The variable that turns the PostgreSQL tests on, with an admin URL (a role that may
-/// create databases, connected to an existing database).
+/// The variable the PostgreSQL tests take their server from: an admin URL (a role that
+/// may create databases, connected to an existing database). Those tests are
+/// `#[ignore]`d; run with `--include-ignored` (or `--ignored`) and without it, they fail.
 pub const POSTGRES_VAR: &str = "ETAG_TEST_POSTGRES";
 
-/// The variable that makes the tests that need nginx fail, rather than skip, when nginx
-/// is not installed.
+/// The variable the nginx tests take nginx from: `1` to look for it (on `PATH`, then in
+/// `/usr/sbin` and `/usr/local/sbin`), or the binary's path. Those tests are `#[ignore]`d;
+/// run without nginx, they fail.
 pub const NGINX_VAR: &str = "ETAG_TEST_NGINX";
 
 /// A PostgreSQL database of the test's own: created empty, dropped (with any sessions
@@ -270,16 +90,15 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// A new database, or `None` (after saying why on stderr) when [`POSTGRES_VAR`] is not
-    /// set. Panics when it is set and the server cannot be reached: a run that asked for
-    /// PostgreSQL must not pass without it.
-    pub async fn create(test: &str) -> Option<Self> {
+    /// A new database on the server in [`POSTGRES_VAR`]. Panics, naming `test`, when the
+    /// variable is not set or the server cannot be reached: a test that needs PostgreSQL
+    /// does not pass without it.
+    pub async fn create(test: &str) -> Self {
         let Some(admin_url) = Self::admin_url() else {
-            note(&format!(
-                "SKIPPED {test}: it needs PostgreSQL; set {POSTGRES_VAR}=postgres://USER@HOST:PORT/DB \
-                 (a role that may create databases) to run it"
-            ));
-            return None;
+            panic!(
+                "{test} needs PostgreSQL: set {POSTGRES_VAR}=postgres://USER@HOST:PORT/DB \
+                 (a role that may create databases)"
+            );
         };
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
@@ -299,11 +118,11 @@ impl PgDatabase {
         let mut url = reqwest::Url::parse(&admin_url)
             .unwrap_or_else(|e| panic!("{POSTGRES_VAR} is not a URL: {e}"));
         url.set_path(&format!("/{name}"));
-        Some(Self {
+        Self {
             url: url.to_string(),
             admin_url,
             name,
-        })
+        }
     }
 
     /// The admin URL in [`POSTGRES_VAR`], if it is set.
@@ -380,10 +199,18 @@ impl Drop for PgDatabase {
     }
 }
 
-/// The nginx binary, or `None` (after saying why on stderr) when it is not installed and
-/// [`NGINX_VAR`] is not set; panics when it is set and nginx is missing.
-pub fn nginx_binary(test: &str) -> Option<String> {
-    for candidate in ["nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx"] {
+/// The nginx binary: [`NGINX_VAR`]'s path, or (when it is `1` or not set) the first
+/// nginx found. Panics, naming `test`, when there is none: a test that needs nginx does
+/// not pass without it.
+pub fn nginx_binary(test: &str) -> String {
+    let configured = std::env::var(NGINX_VAR)
+        .ok()
+        .filter(|v| !v.is_empty() && v != "1");
+    let candidates = match &configured {
+        Some(path) => vec![path.as_str()],
+        None => vec!["nginx", "/usr/sbin/nginx", "/usr/local/sbin/nginx"],
+    };
+    for candidate in candidates {
         let found = std::process::Command::new(candidate)
             .arg("-v")
             .stdout(Stdio::null())
@@ -391,17 +218,16 @@ pub fn nginx_binary(test: &str) -> Option<String> {
             .status()
             .is_ok_and(|s| s.success());
         if found {
-            return Some(candidate.to_owned());
+            return candidate.to_owned();
         }
     }
-    if std::env::var(NGINX_VAR).is_ok_and(|v| !v.is_empty()) {
-        panic!("{NGINX_VAR} is set but nginx is not installed");
+    match configured {
+        Some(path) => panic!("{test} needs nginx: {NGINX_VAR}={path} does not run"),
+        None => panic!(
+            "{test} needs nginx, which is not installed (apt-get install nginx; \
+             {NGINX_VAR}=/path/to/nginx names another)"
+        ),
     }
-    note(&format!(
-        "SKIPPED {test} (or its nginx part): nginx is not installed (apt-get install nginx); \
-         set {NGINX_VAR}=1 to make that an error"
-    ));
-    None
 }
 
 /// The deploy/ folder, with the nginx configurations users run.
@@ -495,9 +321,7 @@ impl Nginx {
         Self {
             child,
             dir,
-            endpoint: Endpoint {
-                base: format!("http://{addr}"),
-            },
+            endpoint: Endpoint::new(format!("http://{addr}")),
         }
     }
 
