@@ -34,6 +34,17 @@ pub struct KnownEngineBugs {
     /// once dropped, the `*` stands alone and a GET gets a 304 that the same field
     /// without the layer (a `*` among other members confirms no copy) does not get.
     pub star_among_dropped_members: bool,
+    /// Behind `EncodingTagsLayer`, an `If-None-Match` member that spells a (tag, coding)
+    /// pair other than the way it is sent (`"1-identity"` for the identity tag `"1"`)
+    /// matches, and the 304 carries the canonical spelling: a tag neither the 200 to
+    /// this request carries (RFC 9110 section 15.4.5) nor the client named.
+    pub respelled_coded_tag_in_304: bool,
+    /// Behind `EncodingTagsLayer` and `CompressionLayer`, a 304 decided without
+    /// `If-None-Match` (by `If-Modified-Since`) to a client that accepts gzip carries the
+    /// gzip tag (`"2-gzip"`) when the 200 went out uncompressed (a body under the
+    /// compressor's size threshold) with `"2"`: not the 200's tag (RFC 9110 section
+    /// 15.4.5), so a cache cannot tell which stored response it freshens.
+    pub coded_304_without_members: bool,
 }
 
 /// The engine bugs known today.
@@ -46,4 +57,6 @@ pub struct KnownEngineBugs {
 pub const KNOWN_ENGINE_BUGS: KnownEngineBugs = KnownEngineBugs {
     format_before_year_1: true,
     star_among_dropped_members: true,
+    respelled_coded_tag_in_304: true,
+    coded_304_without_members: true,
 };

@@ -8,14 +8,17 @@
 /// What a `Range` value asks for over a representation of known length.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// Not a valid `bytes` range set: to be ignored (section 14.2). `may_reject`: it is
-    /// invalid only for a `last-pos < first-pos` both past 2^64, which a server reading
-    /// positions as 64-bit numbers may take for one unsatisfiable range (section 14.2
-    /// lets it reject an invalid set).
-    Ignore { may_reject: bool },
+    /// Not a valid `bytes` range set: to be ignored (section 14.2).
+    Ignore,
     /// A valid set: `selected[i]` says whether byte `i` is asked for; `specs` is how many
-    /// range-specs the set has.
-    Select { selected: Vec<bool>, specs: usize },
+    /// range-specs the set has. `lenient`: the set is valid only if positions are read
+    /// as 64-bit numbers (a `last-pos < first-pos`, both past 2^64, read as one
+    /// unsatisfiable range); strictly it is invalid, and may be ignored.
+    Select {
+        selected: Vec<bool>,
+        specs: usize,
+        lenient: bool,
+    },
 }
 
 fn number(s: &str) -> Option<u128> {
@@ -29,17 +32,18 @@ fn number(s: &str) -> Option<u128> {
 /// Reads `value` over a representation of `len` bytes.
 pub(crate) fn verdict(value: &[u8], len: usize) -> Verdict {
     let Ok(text) = std::str::from_utf8(value) else {
-        return Verdict::Ignore { may_reject: false };
+        return Verdict::Ignore;
     };
     let Some(eq) = text.find('=') else {
-        return Verdict::Ignore { may_reject: false };
+        return Verdict::Ignore;
     };
     let unit = text[..eq].trim_matches(|c| c == ' ' || c == '\t');
     if !unit.eq_ignore_ascii_case("bytes") {
-        return Verdict::Ignore { may_reject: false };
+        return Verdict::Ignore;
     }
     let mut selected = vec![false; len];
     let mut specs = 0;
+    let mut lenient = false;
     for element in text[eq + 1..].split(',') {
         let element = element.trim_matches(|c| c == ' ' || c == '\t');
         if element.is_empty() {
@@ -47,29 +51,29 @@ pub(crate) fn verdict(value: &[u8], len: usize) -> Verdict {
         }
         specs += 1;
         let Some(dash) = element.find('-') else {
-            return Verdict::Ignore { may_reject: false };
+            return Verdict::Ignore;
         };
         let (first, last) = (&element[..dash], &element[dash + 1..]);
         let (from, to) = if first.is_empty() {
             let Some(n) = number(last) else {
-                return Verdict::Ignore { may_reject: false };
+                return Verdict::Ignore;
             };
             // The last n bytes: all of them when n is at least the length.
             (len as u128 - n.min(len as u128), len as u128)
         } else {
             let Some(a) = number(first) else {
-                return Verdict::Ignore { may_reject: false };
+                return Verdict::Ignore;
             };
             let b = if last.is_empty() {
                 u128::MAX
             } else {
                 match number(last) {
                     Some(b) if b >= a => b,
-                    Some(b) => {
-                        let huge = b > u128::from(u64::MAX);
-                        return Verdict::Ignore { may_reject: huge };
+                    Some(b) if b > u128::from(u64::MAX) => {
+                        lenient = true;
+                        continue;
                     }
-                    None => return Verdict::Ignore { may_reject: false },
+                    _ => return Verdict::Ignore,
                 }
             };
             (a, b.saturating_add(1))
@@ -82,9 +86,13 @@ pub(crate) fn verdict(value: &[u8], len: usize) -> Verdict {
         }
     }
     if specs == 0 {
-        return Verdict::Ignore { may_reject: false };
+        return Verdict::Ignore;
     }
-    Verdict::Select { selected, specs }
+    Verdict::Select {
+        selected,
+        specs,
+        lenient,
+    }
 }
 
 #[cfg(test)]
@@ -102,7 +110,7 @@ mod tests {
                     .map(|(i, _)| i)
                     .collect::<Vec<_>>(),
             ),
-            Verdict::Ignore { .. } => None,
+            Verdict::Ignore => None,
         };
         assert_eq!(sel("bytes=0-1", 4), Some(vec![0, 1]));
         assert_eq!(sel("bytes=-2", 4), Some(vec![2, 3]));
