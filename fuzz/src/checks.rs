@@ -462,6 +462,19 @@ fn range_value(g: &mut Gen<'_>) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Whether the unit of a `Range` value is `bytes` only once Unicode whitespace other
+/// than SP and HTAB is trimmed from it.
+fn unicode_spaced_unit(spec: &[u8]) -> bool {
+    let Some(unit) = std::str::from_utf8(spec)
+        .ok()
+        .and_then(|t| t.split_once('=').map(|(u, _)| u))
+    else {
+        return false;
+    };
+    let strict = unit.trim_matches(|c| c == ' ' || c == '\t');
+    unit.trim().eq_ignore_ascii_case("bytes") && !strict.eq_ignore_ascii_case("bytes")
+}
+
 fn content_range(a: &Answer) -> Option<(usize, usize, usize)> {
     let v = a.header(&header::CONTENT_RANGE)?;
     parse_content_range(v)
@@ -577,6 +590,10 @@ pub fn range(data: &[u8]) {
     );
     let whole = |res: &Answer| res.status == StatusCode::OK && res.body == body;
     match range::verdict(&spec, len) {
+        // A unit wrapped in Unicode whitespace other than SP and HTAB: a known engine bug.
+        Verdict::Ignore
+            if crate::KNOWN_ENGINE_BUGS.unicode_space_around_range_unit
+                && unicode_spaced_unit(&spec) => {}
         Verdict::Ignore => assert!(whole(&res), "{what}: ignored, got {}", res.status),
         Verdict::Select {
             selected,

@@ -45,6 +45,11 @@ pub struct KnownEngineBugs {
     /// compressor's size threshold) with `"2"`: not the 200's tag (RFC 9110 section
     /// 15.4.5), so a cache cannot tell which stored response it freshens.
     pub coded_304_without_members: bool,
+    /// A `Range` whose unit is `bytes` wrapped in Unicode whitespace other than SP and
+    /// HTAB (`"bytes\u{a0}=0-1"`) is served: the engine trims the unit with
+    /// `str::trim`. RFC 9110 section 14.2: a range unit the server does not understand
+    /// must be ignored.
+    pub unicode_space_around_range_unit: bool,
 }
 
 /// The engine bugs known today.
@@ -59,4 +64,5 @@ pub const KNOWN_ENGINE_BUGS: KnownEngineBugs = KnownEngineBugs {
     star_among_dropped_members: true,
     respelled_coded_tag_in_304: true,
     coded_304_without_members: true,
+    unicode_space_around_range_unit: true,
 };

@@ -262,3 +262,45 @@ fn a_304_by_date_carries_the_tag_of_the_uncompressed_200() {
         assert_eq!(res.headers()["etag"].to_str().unwrap(), full_tag);
     });
 }
+
+/// Found by the `range` check (on an input written for it after the runs): a `Range` of
+/// unit `bytes\u{a0}` (a no-break space, valid obs-text in a field) is served as bytes,
+/// because the engine trims the unit with `str::trim`, which removes Unicode whitespace.
+/// RFC 9110 section 14.2: an origin server must ignore a range unit it does not
+/// understand; the field's OWS is SP and HTAB only.
+#[test]
+#[ignore = "engine bug: a Range unit wrapped in Unicode whitespace is read as bytes"]
+fn a_range_unit_with_unicode_whitespace_is_ignored() {
+    use axum::routing::get;
+    use etag_runtime::{ETag, Versioned, etag};
+
+    struct Doc;
+    impl Versioned for Doc {
+        fn etag(&self) -> ETag {
+            ETag::from_version(&1_i64)
+        }
+    }
+    impl axum::response::IntoResponse for Doc {
+        fn into_response(self) -> axum::response::Response {
+            "0123456789".into_response()
+        }
+    }
+    #[etag]
+    async fn doc() -> Doc {
+        Doc
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = axum::Router::new().route("/", get(doc));
+        let range = http::HeaderValue::from_bytes("bytes\u{a0}=0-1".as_bytes()).unwrap();
+        let req = Request::get("/")
+            .header("range", range)
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the whole representation");
+    });
+}
