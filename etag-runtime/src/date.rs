@@ -208,13 +208,11 @@ pub fn format_http_date(time: SystemTime) -> HeaderValue {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     };
+    // An HTTP-date names no year before 1: earlier times are its first second, weekday
+    // and time of day included, so that the value still parses as what it says.
+    let secs = secs.max(FIRST_SECOND_OF_YEAR_1);
     let days = secs.div_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let (year, month, day) = if year < 1 {
-        (1, 1, 1)
-    } else {
-        (year, month, day)
-    };
     let second = secs.rem_euclid(86_400);
     let weekday = usize::try_from((days + 3).rem_euclid(7)).unwrap_or(0);
     let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
@@ -229,6 +227,9 @@ pub fn format_http_date(time: SystemTime) -> HeaderValue {
     HeaderValue::from_bytes(&out)
         .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
+
+/// 0001-01-01T00:00:00Z (a Monday), in seconds from the epoch.
+const FIRST_SECOND_OF_YEAR_1: i64 = -62_135_596_800;
 
 /// Two decimal digits.
 fn two(out: &mut [u8], n: i64) {

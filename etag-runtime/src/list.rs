@@ -296,8 +296,10 @@ impl TagList {
 /// Rewrites every member of the field `name` (`If-Match` or `If-None-Match`) with `map`,
 /// which gets a tag's weakness and opaque part and returns the opaque part to send on, or
 /// `None` to drop the member. `*` stays; malformed members are dropped (they matched
-/// nothing). A field whose members are all dropped stays present and empty: it matches
-/// nothing. An absent field stays absent.
+/// nothing), except in a list with `*`, where a dropped member is sent on as a malformed
+/// one: `*` counts only alone, so `"stale", *` must not become `*` on the way in. A field
+/// whose members are all dropped stays present and empty: it matches nothing. An absent
+/// field stays absent.
 pub(crate) fn rewrite_tag_list(
     headers: &mut HeaderMap,
     name: &HeaderName,
@@ -307,6 +309,7 @@ pub(crate) fn rewrite_tag_list(
         return;
     }
     let list = TagList::from_lines(headers.get_all(name));
+    let star = list.members().any(|m| m == Member::Any);
     let mut out = String::new();
     for member in list.members() {
         let kept = match member {
@@ -323,16 +326,24 @@ pub(crate) fn rewrite_tag_list(
                 }),
             Member::Invalid => None,
         };
-        if let Some(kept) = kept {
-            if !out.is_empty() {
-                out.push_str(", ");
-            }
-            out.push_str(&kept);
+        let kept = match kept {
+            Some(kept) => kept,
+            // Without `*`, a member that matches nothing can simply go.
+            None if !star => continue,
+            None => DROPPED.to_owned(),
+        };
+        if !out.is_empty() {
+            out.push_str(", ");
         }
+        out.push_str(&kept);
     }
     let value = HeaderValue::from_str(&out).unwrap_or_else(|_| HeaderValue::from_static(""));
     headers.insert(name.clone(), value);
 }
+
+/// What a dropped member becomes: malformed (not a quoted tag, not `*`), so it matches
+/// nothing.
+const DROPPED: &str = "-";
 
 /// [`rewrite_tag_list`] for both `If-Match` and `If-None-Match`.
 pub(crate) fn rewrite_tag_lists(

@@ -66,6 +66,11 @@ impl Coding {
                 .strip_suffix(coding.name())
                 .and_then(|rest| rest.strip_suffix('-'))
             {
+                // `-identity` is added only to a tag that ends like a coded one: any other
+                // spelling of an identity tag is not one this layer made.
+                if coding == Self::Identity && Self::split(base).1 == Self::Identity {
+                    return (opaque, Self::Identity);
+                }
                 return (base, coding);
             }
         }
