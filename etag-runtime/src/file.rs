@@ -9,7 +9,6 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use tokio::io::AsyncReadExt as _;
 
 /// How much of a file one read brings in while it is streamed whole.
 const CHUNK: usize = 64 * 1024;
@@ -121,18 +120,7 @@ impl IntoResponse for File {
             }
         };
         let reader = tokio::fs::File::from_std(file);
-        let stream = futures_util::stream::unfold(Some(reader), |reader| async move {
-            let mut reader = reader?;
-            let mut buf = vec![0; CHUNK];
-            match reader.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok::<_, io::Error>(Bytes::from(buf)), Some(reader)))
-                }
-                Err(e) => Some((Err(e), None)),
-            }
-        });
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, CHUNK);
         let mut res = Response::new(Body::from_stream(stream));
         res.headers_mut().insert(
             header::CONTENT_TYPE,

@@ -103,6 +103,7 @@ mod file;
 mod hash;
 mod list;
 mod not_modified;
+mod outcome;
 mod precondition;
 mod range;
 mod validators;
@@ -133,8 +134,9 @@ pub mod handler;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use conditions::{Checked, Conditions, Proceed, Upsert};
+pub use conditions::Conditions;
 pub use etag::ETag;
+pub use outcome::{Checked, Proceed, Upsert};
 pub use precondition::Precondition;
 pub use validators::{Validators, WithValidators};
 pub use versioned::Versioned;

@@ -12,9 +12,9 @@
 //!
 //! `/me/favorites` belongs to the caller ([`Caller`]): `#[etag(per_user = caller)]` seals
 //! its tags for them, so another caller's tag never revalidates nor writes it. `/` has no
-//! model: [`ETagLayer`] tags it by its body. Every response goes through tower-http's
-//! compressor (gzip and br), and [`EncodingTagsLayer`] outside it gives each coding its
-//! own tag and maps coded tags in requests back.
+//! model: [`ETagLayer`] tags it by its body. Every response goes through
+//! [`Compression`]: tower-http's compressor (gzip and br) with the layer outside it that
+//! gives each coding its own tag and maps coded tags in requests back.
 //!
 //! Every handler has its `#[utoipa::path]`, written above its `#[etag]`; `GET /openapi.json`
 //! serves the document they make ([`openapi`]), in which [`ConditionalRequests`] documents
@@ -30,7 +30,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware;
 use axum::routing::get;
-use etag_runtime::layer::{ETagLayer, EncodingTagsLayer};
+use etag_runtime::layer::{Compression, ETagLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
 
@@ -79,8 +79,8 @@ pub(crate) const WRITE_ATTEMPTS: usize = 8;
 
 /// The products API on `store`.
 ///
-/// Outermost first: the request log; [`EncodingTagsLayer`], which gives each
-/// content-coding its own tag; the compressor (gzip and br); the 405 problem body;
+/// Outermost first: the request log; [`Compression`], the compressor (gzip and br) with
+/// a tag per content-coding; the 405 problem body;
 /// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
 /// the `#[etag]` routes as they are; the routes.
 ///
@@ -116,8 +116,9 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .fallback(no_route)
         .layer(ETagLayer::new())
         .layer(middleware::map_response(problem_for_405))
-        .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(EncodingTagsLayer::new())
+        .layer(Compression::new(
+            CompressionLayer::new().gzip(true).br(true),
+        ))
         .layer(middleware::from_fn(log_request))
         .with_state(AppState {
             store,

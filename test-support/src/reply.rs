@@ -1,3 +1,5 @@
+//! One HTTP answer as the tests read it: status, headers and body.
+
 use std::borrow::Cow;
 
 use http::HeaderMap;

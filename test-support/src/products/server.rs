@@ -1,3 +1,5 @@
+//! The products binary run as a tokio child process, for async tests.
+
 use std::path::Path;
 use std::time::Duration;
 

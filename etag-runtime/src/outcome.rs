@@ -1,0 +1,147 @@
+//! What the checks of [`Conditions`](crate::Conditions) hand back when the preconditions
+//! hold: [`Proceed`], [`Checked`] and [`Upsert`].
+
+use crate::{Validators, WithValidators};
+
+/// The preconditions hold: perform the method. Made by [`Conditions::evaluate`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("range", "bytes=0-9".parse().unwrap());
+/// h.insert("if-range", "\"1\"".parse().unwrap());
+/// let c = Conditions::from_headers(&Method::GET, &h);
+/// let current = Validators::new().with_etag(ETag::from_version(&2_u8));
+/// // The client's partial copy is of another version: send the whole representation.
+/// assert!(!c.evaluate(Some(&current)).unwrap().honor_range());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proceed {
+    pub(crate) honor_range: bool,
+}
+
+impl Proceed {
+    /// Whether the request's `Range` may be served as ranges (RFC 9110 section 13.1.5): a
+    /// GET with a `Range` and no `If-Range`, or with an `If-Range` that holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// assert!(!c.evaluate(Some(&Validators::new())).unwrap().honor_range());
+    /// ```
+    pub fn honor_range(self) -> bool {
+        self.honor_range
+    }
+}
+
+/// Proof that a read's preconditions held against validators computed before the
+/// expensive work: attach it to the response with [`Checked::respond`], so that the 200
+/// carries exactly the validators the check used.
+///
+/// Made by [`Conditions::check`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Validators};
+/// use http::{HeaderMap, Method};
+///
+/// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+/// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
+/// let response = checked.respond("the expensive body");
+/// assert_eq!(response.validators().etag().unwrap().to_string(), "\"1\"");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "attach it to the response with `.respond(body)`, so that the 200 carries the validators that were checked"]
+pub struct Checked {
+    pub(crate) validators: Validators,
+}
+
+impl Checked {
+    /// The response `body` with the checked validators attached.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::response::IntoResponse;
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let conditions = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// let checked = conditions.check(Validators::new().with_etag(ETag::from_version(&1_u8))).unwrap();
+    /// let res = checked.respond("body").into_response();
+    /// assert_eq!(res.headers()["etag"], "\"1\"");
+    /// ```
+    pub fn respond<T>(self, body: T) -> WithValidators<T> {
+        WithValidators {
+            validators: self.validators,
+            body,
+        }
+    }
+
+    /// The validators that were checked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let c = Conditions::from_headers(&Method::GET, &HeaderMap::new());
+    /// assert_eq!(c.check(Validators::new()).unwrap().validators(), &Validators::new());
+    /// ```
+    pub fn validators(&self) -> &Validators {
+        &self.validators
+    }
+
+    /// The validators that were checked, to send with the response.
+    pub(crate) fn into_validators(self) -> Validators {
+        self.validators
+    }
+}
+
+/// What a write whose preconditions held may do: update the state it found, or create the
+/// resource. Do the write atomically against it; never check, then write.
+///
+/// Made by [`Conditions::check_upsert`].
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::{Conditions, ETag, Upsert, Versioned};
+/// use http::{HeaderMap, Method};
+///
+/// struct Doc { version: i64 }
+/// impl Versioned for Doc {
+///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
+/// }
+///
+/// let mut h = HeaderMap::new();
+/// h.insert("if-match", "\"4\"".parse().unwrap());
+/// let conditions = Conditions::from_headers(&Method::PUT, &h);
+/// let current = Doc { version: 4 };
+/// let next = match conditions.check_upsert(Some(&current)).unwrap() {
+///     // UPDATE docs SET ..., version = version + 1 WHERE id = ? AND version = 4;
+///     // zero rows changed means another writer won: answer 412.
+///     Upsert::Update(doc) => doc.version + 1,
+///     // INSERT ... ON CONFLICT DO NOTHING: zero rows means another writer created it: 412.
+///     Upsert::Create => 1,
+/// };
+/// assert_eq!(next, 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "make the write conditional on this state (UPDATE ... WHERE version = <its version>); a separate check-then-write loses updates"]
+pub enum Upsert<T> {
+    /// The resource exists: update it only if it is still at this state's version.
+    Update(T),
+    /// The resource does not exist: create it only if it still does not.
+    Create,
+}
