@@ -3,7 +3,7 @@
 
 use crate::{Validators, WithValidators};
 
-/// The preconditions hold: perform the method. Made by [`Conditions::evaluate`].
+/// The preconditions hold: perform the method. Made by [`Conditions::evaluate`](crate::Conditions::evaluate).
 ///
 /// # Examples
 ///
@@ -46,7 +46,7 @@ impl Proceed {
 /// expensive work: attach it to the response with [`Checked::respond`], so that the 200
 /// carries exactly the validators the check used.
 ///
-/// Made by [`Conditions::check`].
+/// Made by [`Conditions::check`](crate::Conditions::check).
 ///
 /// # Examples
 ///
@@ -111,7 +111,7 @@ impl Checked {
 /// What a write whose preconditions held may do: update the state it found, or create the
 /// resource. Do the write atomically against it; never check, then write.
 ///
-/// Made by [`Conditions::check_upsert`].
+/// Made by [`Conditions::check_upsert`](crate::Conditions::check_upsert).
 ///
 /// # Examples
 ///

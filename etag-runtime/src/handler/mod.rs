@@ -1,10 +1,10 @@
 //! What one `#[etag]` handler answers, and the extractors its expansion puts first.
 //!
-//! The macro turns the handler's `#[etag(...)]` arguments into one [`Config`], emitted
+//! The macro turns the handler's `#[etag(...)]` arguments into one [`Config`](crate::handler::Config), emitted
 //! once as a constant in the handler's body. The responder, the 428 check, the per-user
 //! sealing and the OpenAPI modifier all read that one value. What must be known before any
 //! other extractor runs (whether a precondition is required) is also in the type of the
-//! context extractor, as a named [`Requirement`] marker, so that signatures and compiler
+//! context extractor, as a named [`Requirement`](crate::handler::Requirement) marker, so that signatures and compiler
 //! messages read as words.
 
 mod context;

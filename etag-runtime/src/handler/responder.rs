@@ -6,7 +6,7 @@ use http::StatusCode;
 
 use crate::{Conditions, Precondition, Validators};
 
-/// The request side of [`IntoConditionalResponse`]. Public in a private module: its
+/// The request side of [`IntoConditionalResponse`](crate::response::IntoConditionalResponse). Public in a private module: its
 /// name cannot be written outside the crate, so no other crate can implement the trait
 /// (it is sealed), while the code `#[etag]` generates still calls it.
 #[derive(Debug, Clone, Copy)]
