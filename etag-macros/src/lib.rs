@@ -542,6 +542,26 @@ use proc_macro::TokenStream;
 ///
 /// On any of these, the handler is still emitted as written, so only the mistake is
 /// reported, not every place that names the handler.
+///
+/// # Errors you may see that rustc words
+///
+/// Some mistakes are found by the compiler after the macro has run; their messages are
+/// rustc's or axum's, and this is what each means:
+///
+/// - **"this function takes 2 arguments but 1 argument was supplied"**, with a
+///   suggestion naming `etag_runtime::handler::Context<etag_runtime::handler::Optional>`:
+///   `#[axum::debug_handler]` is above `#[etag]`. It checks the handler as written, while
+///   the router gets `#[etag]`'s handler, which takes its context first. Put `#[etag]`
+///   above `#[debug_handler]`.
+/// - **"`#[etag]` cannot tell the validators of `Result<Json<Note>, sqlx::Error>` before
+///   rendering it"** for a `Note` that derives `Versioned`: the error type is not
+///   `IntoResponse`. Map it to one
+///   (`.map_err(ApiError::from)?` with `impl IntoResponse for ApiError`); `Result<T, E>`
+///   answers conditionally when `T` does and `E: IntoResponse`.
+/// - **"the trait bound `fn(...) -> ... {handler}: Handler<_, _>` is not satisfied"** on a
+///   `per_user` handler's route: the router state does not give a
+///   [`TagKey`](principal/struct.TagKey.html). Add `impl FromRef<AppState> for TagKey`
+///   (the key per-user tags are sealed with) to the state the router is built with.
 #[proc_macro_attribute]
 pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
     etag::expand(args.into(), item.into()).into()

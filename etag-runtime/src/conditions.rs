@@ -651,10 +651,9 @@ impl Conditions {
         self.require(Require::EntityTag)
     }
 
-    /// These conditions, read for a handler with this requirement.
-    pub(crate) fn requiring(mut self, require: Require) -> Self {
+    /// Marks these conditions as read for a handler with this requirement.
+    pub(crate) fn set_require(&mut self, require: Require) {
         self.require = require;
-        self
     }
 
     /// The 428 of a write that lacks what `require` asks for; safe methods always pass.

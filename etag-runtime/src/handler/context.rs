@@ -1,6 +1,7 @@
 //! The extractors `#[etag]` puts first in a handler's arguments, and what they do with
 //! the handler's output.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::request::Parts;
 
-use super::{Config, Requirement, Tags};
+use super::{Config, Require, Requirement, Tags};
 use crate::Conditions;
 use crate::Precondition;
 use crate::handler::Responder;
@@ -23,15 +24,18 @@ pub struct Context<R, E = Precondition> {
     marker: PhantomData<fn() -> (R, E)>,
 }
 
-/// The request's conditions under the handler's requirement, or the 428 that answers it.
-fn conditions<R: Requirement, E: From<Precondition> + IntoResponse>(
-    parts: &Parts,
-) -> Result<Conditions, Box<Response>> {
-    let conditions = Conditions::from_headers(&parts.method, &parts.headers).requiring(R::REQUIRE);
+/// Gives the request's conditions the handler's requirement, or answers the 428.
+fn require<R: Requirement, E: From<Precondition> + IntoResponse>(
+    conditions: &mut Conditions,
+) -> Result<(), Box<Response>> {
+    // Known from the type: a handler that requires nothing pays for nothing here.
+    if R::REQUIRE == Require::Nothing {
+        return Ok(());
+    }
+    conditions.set_require(R::REQUIRE);
     conditions
         .require(R::REQUIRE)
-        .map_err(|refused| Box::new(E::from(refused).into_response()))?;
-    Ok(conditions)
+        .map_err(|refused| Box::new(E::from(refused).into_response()))
 }
 
 impl<S, R, E> FromRequestParts<S> for Context<R, E>
@@ -43,8 +47,10 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
-            conditions: conditions::<R, E>(parts).map_err(|refused| *refused)?,
+            conditions,
             marker: PhantomData,
         })
     }
@@ -94,10 +100,12 @@ fn finish(mut res: Response, config: &Config) -> Response {
         && !res.headers().contains_key(CACHE_CONTROL)
     {
         // `cache_control` was checked to be a valid value; with the prefix it still is.
-        if let Some(value) = config
-            .cache_control()
-            .and_then(|cc| HeaderValue::from_str(&cc).ok())
-        {
+        let value = match config.cache_control() {
+            Some(Cow::Borrowed(cc)) => Some(HeaderValue::from_static(cc)),
+            Some(Cow::Owned(cc)) => HeaderValue::from_str(&cc).ok(),
+            None => None,
+        };
+        if let Some(value) = value {
             res.headers_mut().insert(CACHE_CONTROL, value);
         }
     }
@@ -133,8 +141,10 @@ where
             .map_err(IntoResponse::into_response)?;
         let personal = Personal::new(&TagKey::from_ref(state), &principal);
         open_request(&mut parts.headers, Some(&personal));
+        let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
-            conditions: conditions::<R, E>(parts).map_err(|refused| *refused)?,
+            conditions,
             principal: Some(principal),
             personal,
             marker: PhantomData,
