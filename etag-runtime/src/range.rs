@@ -36,10 +36,7 @@ fn parse(value: &[u8]) -> Option<Vec<Spec>> {
     let text = std::str::from_utf8(value).ok()?;
     let (unit, set) = text.split_once('=')?;
     // OWS only (RFC 9110 section 5.6.3): any other space is part of an unknown unit.
-    if !unit
-        .trim_matches(|c| c == ' ' || c == '\t')
-        .eq_ignore_ascii_case("bytes")
-    {
+    if !crate::etag::trim_ows(unit.as_bytes()).eq_ignore_ascii_case(b"bytes") {
         return None;
     }
     let mut specs = Vec::new();
