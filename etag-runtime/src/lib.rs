@@ -106,6 +106,7 @@ mod not_modified;
 mod outcome;
 mod precondition;
 mod range;
+mod read;
 mod validators;
 mod vary;
 mod versioned;
@@ -117,6 +118,7 @@ pub mod openapi;
 pub mod principal;
 pub mod response;
 pub mod version;
+pub mod write;
 
 /// The conditional header fields as values: entity-tag lists and HTTP dates.
 pub mod header {

@@ -142,6 +142,7 @@ where
         let personal = Personal::new(&TagKey::from_ref(state), &principal);
         open_request(&mut parts.headers, Some(&personal));
         let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        conditions.set_personal();
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
