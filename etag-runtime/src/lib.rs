@@ -2,9 +2,10 @@
 //!
 //! - A client that revalidates gets `304 Not Modified` and no body, decided before the
 //!   response is serialized (or, with [`Conditions::check`], before the database is read).
-//! - A write sent with a stale ETag never overwrites a newer one: [`Conditions::check_upsert`]
-//!   and [`Conditions::expected_version`] give the version to make the write conditional on,
-//!   in one atomic statement.
+//! - A write sent with a stale ETag never overwrites a newer one, and one whose
+//!   preconditions hold is never refused because another writer got in between:
+//!   [`Conditions::write`] decides against the state it writes over, with the guard its
+//!   statement must check, and [`Conditions::read`] sends a body with its own validators.
 //!
 //! # Quick start
 //!

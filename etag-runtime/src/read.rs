@@ -86,7 +86,7 @@ impl Conditions {
     /// // The client has revision 7, the current one: 304, and the page is never loaded.
     /// let mut loads = 0;
     /// let answer = conditions
-    ///     .read(async || Ok::<_, Precondition>(at(7)), async || {
+    ///     .read(async { Ok::<_, Precondition>(at(7)) }, || async {
     ///         loads += 1;
     ///         Ok((at(7), "page at 7"))
     ///     })
@@ -97,22 +97,23 @@ impl Conditions {
     /// // Revision 8 was checked, and a write moved it to 9 before the load: the 200
     /// // carries 9, the revision of the body it sends.
     /// let page: etag_runtime::WithValidators<&str> = conditions
-    ///     .read(async || Ok::<_, Precondition>(at(8)), async || Ok((at(9), "page at 9")))
+    ///     .read(async { Ok::<_, Precondition>(at(8)) }, || async { Ok((at(9), "page at 9")) })
     ///     .await
     ///     .unwrap();
     /// assert_eq!(page.validators(), &at(9));
     /// # }
     /// ```
-    pub async fn read<L, E>(
+    pub async fn read<L, E, F>(
         &self,
-        validators: impl AsyncFnOnce() -> Result<Validators, E>,
-        load: impl AsyncFnOnce() -> Result<L, E>,
+        validators: impl Future<Output = Result<Validators, E>>,
+        load: impl FnOnce() -> F,
     ) -> Result<WithValidators<L::Body>, E>
     where
         L: Loaded,
         E: From<Precondition>,
+        F: Future<Output = Result<L, E>>,
     {
-        let checked = self.check(validators().await?)?;
+        let checked = self.check(validators.await?)?;
         let (current, body) = load().await?.into_parts();
         let checked = if current == checked.validators {
             checked

@@ -99,7 +99,15 @@ impl Conditions {
     /// in a row it answers 503 with `Retry-After`.
     ///
     /// A route that cannot create answers its 404 from `write` on [`Guard::Absent`]
-    /// (an `If-Match` on a missing resource has already answered 412 by then).
+    /// (an `If-Match` on a missing resource has already answered 412 by then), or from
+    /// `read`, which also keeps the 404 ahead of the preconditions (RFC 9110 section
+    /// 13.2.1).
+    ///
+    /// Both are closures that return a future: `|| async { ... }` and
+    /// `|guard| async move { ... }`, with what `write` uses bound by reference first
+    /// (`let store = &app.store;`), so that its `async move` block copies the reference.
+    /// They are not `async` closures: rustc cannot yet prove an axum handler's future
+    /// `Send` when it holds an `async` closure's future that borrows captured state.
     ///
     /// # Errors
     ///
@@ -122,14 +130,15 @@ impl Conditions {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let row = Mutex::new(Some(Note { text: "a".into(), version: 1 }));
+    /// let table = Mutex::new(Some(Note { text: "a".into(), version: 1 }));
+    /// let row = &table;
     /// let mut h = HeaderMap::new();
     /// h.insert("if-match", "*".parse().unwrap());
     /// let conditions = Conditions::from_headers(&Method::PUT, &h);
     /// let written = conditions
     ///     .write(
-    ///         async || Ok::<_, Precondition>(row.lock().unwrap().clone()),
-    ///         async |guard| {
+    ///         || async { Ok::<_, Precondition>(row.lock().unwrap().clone()) },
+    ///         |guard| async move {
     ///             let mut row = row.lock().unwrap();
     ///             // UPDATE notes SET text = 'b', version = version + 1 WHERE id = 1
     ///             //   AND ($2 IS NULL OR version = $2) RETURNING *
@@ -151,14 +160,16 @@ impl Conditions {
     /// assert_eq!(written, Note { text: "b".into(), version: 2 });
     /// # }
     /// ```
-    pub async fn write<S, T, E>(
+    pub async fn write<S, T, E, R, W>(
         &self,
-        read: impl AsyncFnMut() -> Result<Option<S>, E>,
-        write: impl AsyncFnMut(Guard<S>) -> Result<Option<T>, E>,
+        read: impl FnMut() -> R,
+        write: impl FnMut(Guard<S>) -> W,
     ) -> Result<T, E>
     where
         S: Versioned,
         E: From<Precondition>,
+        R: Future<Output = Result<Option<S>, E>>,
+        W: Future<Output = Result<Option<T>, E>>,
     {
         self.idempotent(|_: Option<S>| None)
             .write(read, write)
@@ -203,8 +214,8 @@ impl Conditions {
     /// let answer = retry
     ///     .idempotent(|current: Option<Note>| current.filter(|note| note.text == "b"))
     ///     .write(
-    ///         async || Ok::<_, Precondition>(Some(row.clone())),
-    ///         async |_guard| unreachable!("the precondition fails: nothing is written"),
+    ///         || async { Ok::<_, Precondition>(Some(row.clone())) },
+    ///         |_guard| async { unreachable!("the precondition fails: nothing is written") },
     ///     )
     ///     .await;
     /// assert_eq!(answer.unwrap(), row);
@@ -255,15 +266,17 @@ impl<F> Idempotent<'_, F> {
     /// # Examples
     ///
     /// See [`Conditions::idempotent`].
-    pub async fn write<S, T, E>(
+    pub async fn write<S, T, E, R, W>(
         mut self,
-        mut read: impl AsyncFnMut() -> Result<Option<S>, E>,
-        mut write: impl AsyncFnMut(Guard<S>) -> Result<Option<T>, E>,
+        mut read: impl FnMut() -> R,
+        mut write: impl FnMut(Guard<S>) -> W,
     ) -> Result<T, E>
     where
         S: Versioned,
         E: From<Precondition>,
         F: FnMut(Option<S>) -> Option<T>,
+        R: Future<Output = Result<Option<S>, E>>,
+        W: Future<Output = Result<Option<T>, E>>,
     {
         for attempt in 1..=ATTEMPTS {
             let guard = match self.conditions.guard(read().await?) {

@@ -106,7 +106,7 @@ fn put(c: &Conditions, row: &Row, races: usize) -> Result<Note, Precondition> {
         .unwrap();
     let raced = RefCell::new(0);
     rt.block_on(c.write(
-        async || {
+        || async {
             let read = row.read();
             if *raced.borrow() < races {
                 *raced.borrow_mut() += 1;
@@ -114,7 +114,7 @@ fn put(c: &Conditions, row: &Row, races: usize) -> Result<Note, Precondition> {
             }
             Ok(read)
         },
-        async |guard| Ok(row.write(guard, "mine")),
+        |guard| async move { Ok(row.write(guard, "mine")) },
     ))
 }
 
@@ -226,7 +226,7 @@ fn a_write_that_always_loses_the_race_is_a_503_with_retry_after() {
 /// was lost finds its own change there.
 #[test]
 fn a_retry_whose_change_is_already_there_succeeds() {
-    let row = Row::new(Some(Note {
+    let row = &Row::new(Some(Note {
         text: "mine".into(),
         ..at(2)
     }));
@@ -237,19 +237,19 @@ fn a_retry_whose_change_is_already_there_succeeds() {
     let answer = rt.block_on(
         c.idempotent(|current: Option<Note>| current.filter(|n| n.text == "mine"))
             .write(
-                async || Ok::<_, Precondition>(row.read()),
-                async |guard| Ok(row.write(guard, "mine")),
+                || async { Ok::<_, Precondition>(row.read()) },
+                |guard| async move { Ok(row.write(guard, "mine")) },
             ),
     );
     assert_eq!(answer.unwrap().version, 2);
     assert_eq!(*row.writes.borrow(), 0);
     // Someone else's change is not this request's: 412.
-    let row = Row::new(Some(at(2)));
+    let row = &Row::new(Some(at(2)));
     let answer = rt.block_on(
         c.idempotent(|current: Option<Note>| current.filter(|n| n.text == "mine"))
             .write(
-                async || Ok::<_, Precondition>(row.read()),
-                async |guard| Ok(row.write(guard, "mine")),
+                || async { Ok::<_, Precondition>(row.read()) },
+                |guard| async move { Ok(row.write(guard, "mine")) },
             ),
     );
     assert_eq!(answer.unwrap_err().status(), 412);
@@ -264,10 +264,12 @@ fn a_missing_resource_reaches_the_write_as_absent() {
         .unwrap();
     let patch = |c: Conditions| {
         rt.block_on(c.write(
-            async || Ok::<Option<Note>, axum::response::Response>(None),
-            async |guard: Guard<Note>| match guard {
-                Guard::Absent => Err(StatusCode::NOT_FOUND.into_response()),
-                _ => unreachable!(),
+            || async { Ok::<Option<Note>, axum::response::Response>(None) },
+            |guard: Guard<Note>| async move {
+                match guard {
+                    Guard::Absent => Err(StatusCode::NOT_FOUND.into_response()),
+                    _ => unreachable!(),
+                }
             },
         ))
         .map(|_: Note| ())
@@ -291,8 +293,8 @@ fn the_read_step_sends_the_validators_of_the_body_it_loaded() {
         .unwrap();
     let read = |c: &Conditions, checked: i64, loaded: i64| {
         rt.block_on(c.read(
-            async || Ok::<_, Precondition>(at(checked).validators()),
-            async || Ok(at(loaded)),
+            async { Ok::<_, Precondition>(at(checked).validators()) },
+            || async { Ok(at(loaded)) },
         ))
     };
     let plain = conditions(Method::GET, &[]);

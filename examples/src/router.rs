@@ -73,10 +73,6 @@ impl FromRef<AppState> for TagKey {
     }
 }
 
-/// How many times a write re-reads the state and re-evaluates its preconditions when
-/// another writer changed the row between the read and the conditional write.
-pub(crate) const WRITE_ATTEMPTS: usize = 8;
-
 /// The products API on `store`.
 ///
 /// Outermost first: the request log; [`Compression`], the compressor (gzip and br) with
