@@ -76,6 +76,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         ApiOptions {
             late_check: config.late_check,
             tag_key: Some(tag_key),
+            cors_origins: config.cors_origins.clone(),
         },
     );
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves
@@ -91,6 +92,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         db = ?config.db,
         late_check = config.late_check,
         limits = ?config.limits,
+        cors_origins = ?config.cors_origins,
         "started"
     );
     server::serve(listener, app, config.limits, shutdown_signal()).await;

@@ -28,11 +28,14 @@
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware;
 use axum::routing::get;
+use etag_runtime::cors;
 use etag_runtime::layer::{Compression, ETagLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::export::export_csv;
 use crate::favorites::{get_favorites, put_favorites};
@@ -56,6 +59,11 @@ pub struct ApiOptions {
     /// The secret per-user tags are sealed with; a random one ([`Secret::random`]) when
     /// `None`.
     pub tag_key: Option<Secret>,
+    /// The origins whose pages may call the API from a browser: their scripts can read the
+    /// validators ([`cors::EXPOSE_HEADERS`], with the example's `Location`, `Link`, ...)
+    /// and send the preconditions ([`cors::ALLOW_HEADERS`], with `Content-Type` and
+    /// `Authorization`); see [`cors_layer`]. No CORS at all when empty.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 /// What every handler is given: the store, the options, and the key of per-user tags.
@@ -75,7 +83,8 @@ impl FromRef<AppState> for TagKey {
 
 /// The products API on `store`.
 ///
-/// Outermost first: the request log; [`Compression`], the compressor (gzip and br) with
+/// Outermost first: the request log; with [`ApiOptions::cors_origins`], the CORS layer
+/// ([`cors_layer`]), which answers preflights itself; [`Compression`], the compressor (gzip and br) with
 /// a tag per content-coding; the 405 problem body;
 /// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
 /// the `#[etag]` routes as they are; the routes.
@@ -102,7 +111,7 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
                 .as_bytes(),
         ),
     };
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json))
@@ -114,11 +123,50 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .layer(middleware::map_response(problem_for_405))
         .layer(Compression::new(
             CompressionLayer::new().gzip(true).br(true),
-        ))
-        .layer(middleware::from_fn(log_request))
+        ));
+    if !options.cors_origins.is_empty() {
+        app = app.layer(cors_layer(&options.cors_origins));
+    }
+    app.layer(middleware::from_fn(log_request))
         .with_state(AppState {
             store,
             options,
             tag_key,
         })
+}
+
+/// The response header fields of this API that a page on another origin reads, beyond
+/// what etag-runtime sends ([`cors::EXPOSE_HEADERS`]): a new product's URL, the next page
+/// of the list, when to retry a 503, and how to authenticate after a 401. Add a field here
+/// when a handler starts sending one.
+const EXPOSE_HEADERS: &[HeaderName] = &[
+    header::LOCATION,
+    header::LINK,
+    header::RETRY_AFTER,
+    header::WWW_AUTHENTICATE,
+];
+
+/// The request header fields of this API that a page on another origin sets, beyond the
+/// preconditions ([`cors::ALLOW_HEADERS`]): JSON and merge-patch bodies, and the caller of
+/// `/me/favorites`.
+const ALLOW_HEADERS: &[HeaderName] = &[header::CONTENT_TYPE, header::AUTHORIZATION];
+
+/// tower-http's CORS layer for pages on `origins`: each allowed origin gets its own
+/// `Access-Control-Allow-Origin` (others get none, and their browsers refuse them the
+/// response), the API's methods, the header fields above, and `Vary: origin, ...` on every
+/// response, 304s included, so that a cache shared by several origins keeps one copy per
+/// origin (a 304 cannot change the stored copy's CORS fields).
+pub fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([cors::ALLOW_HEADERS, ALLOW_HEADERS].concat())
+        .expose_headers([cors::EXPOSE_HEADERS, EXPOSE_HEADERS].concat())
 }
