@@ -130,6 +130,12 @@ struct Cli {
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true,
         default_value = Config::DEFAULT_DATABASE, value_parser = NonEmptyStringValueParser::new())]
     database: String,
+    /// let pages from ORIGIN (scheme://host[:port], as a browser sends it in Origin) call
+    /// the API and read its ETags (CORS); repeat it or give a comma-separated list [default:
+    /// none]
+    #[arg(long, value_name = "ORIGIN", env = "CORS_ORIGIN", hide_env_values = true,
+        value_delimiter = ',', value_parser = parse_origin)]
+    cors_origin: Vec<HeaderValue>,
     /// load resources before deciding 304/412 (for benchmarks)
     #[arg(long)]
     late_check: bool,
@@ -139,12 +145,6 @@ struct Cli {
     /// print this help
     #[arg(short, long, action = clap::ArgAction::Help)]
     help: Option<bool>,
-    /// let pages from ORIGIN (scheme://host[:port], as a browser sends it in Origin) call
-    /// the API and read its ETags (CORS); repeat it or give a comma-separated list [default:
-    /// none]
-    #[arg(long, value_name = "ORIGIN", env = "CORS_ORIGIN", hide_env_values = true,
-        value_delimiter = ',', value_parser = parse_origin)]
-    cors_origin: Vec<HeaderValue>,
 
     /// database connections the process opens at most [default: 10 on PostgreSQL, 4 on a
     /// SQLite file]
