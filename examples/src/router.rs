@@ -137,13 +137,15 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
 
 /// The response header fields of this API that a page on another origin reads, beyond
 /// what etag-runtime sends ([`cors::EXPOSE_HEADERS`]): a new product's URL, the next page
-/// of the list, when to retry a 503, and how to authenticate after a 401. Add a field here
-/// when a handler starts sending one.
+/// of the list, when to retry a 503, how to authenticate after a 401, and the methods a
+/// 405 allows. Add a field here when a handler starts sending one (the example's
+/// `tests/cors.rs` fails until it is).
 const EXPOSE_HEADERS: &[HeaderName] = &[
     header::LOCATION,
     header::LINK,
     header::RETRY_AFTER,
     header::WWW_AUTHENTICATE,
+    header::ALLOW,
 ];
 
 /// The request header fields of this API that a page on another origin sets, beyond the
