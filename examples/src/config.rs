@@ -331,17 +331,26 @@ fn parse_origin(text: &str) -> Result<HeaderValue, String> {
         rest.find(':').unwrap_or(rest.len())
     };
     let (host, port) = rest.split_at(host_end);
-    let host_ok = !host.is_empty()
-        && host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'[' | b']' | b':')
-        });
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        }
+    };
     if !host_ok {
         return Err(error());
     }
     let origin = match port.strip_prefix(':') {
         None if port.is_empty() => format!("{scheme}://{host}"),
         Some(port) if port == default_port => format!("{scheme}://{host}"),
-        Some(port) if port.parse::<u16>().is_ok_and(|p| p > 0) && !port.starts_with('0') => {
+        Some(port)
+            if port.bytes().all(|b| b.is_ascii_digit())
+                && !port.starts_with('0')
+                && port.parse::<u16>().is_ok() =>
+        {
             format!("{scheme}://{host}:{port}")
         }
         _ => return Err(error()),
@@ -447,6 +456,11 @@ mod tests {
             "http://example.com:65536",
             "http://example.com:",
             "http://",
+            "http://ex]ample.com",
+            "http://[::1",
+            "http://[]:80",
+            "http://example.com:+8080",
+            "http://example.com:08080",
             "*",
         ] {
             let error = parse(&["--cors-origin", bad]).unwrap_err().to_string();
