@@ -14,13 +14,13 @@
 //! # `Vary: Origin`
 //!
 //! A CORS layer that allows a list of origins answers each origin with its own
-//! `Access-Control-Allow-Origin`. A 304 cannot change that field on a stored response
-//! (RFC 9111 section 4.3.4 updates the stored header fields from the 304's, and a cache
-//! shared between origins may have stored another origin's answer), so every response,
-//! the 304 included, must carry `Vary: Origin`: then a shared cache keeps one copy per
-//! origin. tower-http's `CorsLayer` adds `Vary: origin, access-control-request-method,
-//! access-control-request-headers` to every response it passes, whatever the request;
-//! the example's tests pin it on a 304.
+//! `Access-Control-Allow-Origin`, so a stored response is right for one origin only.
+//! Every response, the 304 included (a 304 carries the `Vary` its 200 would, RFC 9110
+//! section 15.4.5), must therefore name `Origin` in `Vary`: a cache shared by several
+//! origins then keeps one copy per origin, and a 304 to one origin revalidates that
+//! origin's copy, never another's. tower-http's `CorsLayer` adds `Vary: origin,
+//! access-control-request-method, access-control-request-headers` to every response it
+//! passes, whatever the request; the example below pins it on a 304.
 //!
 //! # Examples
 //!

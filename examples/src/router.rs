@@ -62,7 +62,7 @@ pub struct ApiOptions {
     /// The origins whose pages may call the API from a browser: their scripts can read the
     /// validators ([`cors::EXPOSE_HEADERS`], with the example's `Location`, `Link`, ...)
     /// and send the preconditions ([`cors::ALLOW_HEADERS`], with `Content-Type` and
-    /// `Authorization`); see [`cors_layer`]. No CORS at all when empty.
+    /// `Authorization`). No CORS at all when empty.
     pub cors_origins: Vec<HeaderValue>,
 }
 
@@ -83,11 +83,11 @@ impl FromRef<AppState> for TagKey {
 
 /// The products API on `store`.
 ///
-/// Outermost first: the request log; with [`ApiOptions::cors_origins`], the CORS layer
-/// ([`cors_layer`]), which answers preflights itself; [`Compression`], the compressor (gzip and br) with
-/// a tag per content-coding; the 405 problem body;
-/// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
-/// the `#[etag]` routes as they are; the routes.
+/// Outermost first: the request log; with [`ApiOptions::cors_origins`], tower-http's CORS
+/// layer, which answers preflights itself; [`Compression`], the compressor (gzip and br)
+/// with a tag per content-coding; the 405 problem body; [`ETagLayer`], which tags the
+/// routes that have no model (`/`) and leaves the tags of the `#[etag]` routes as they
+/// are; the routes.
 ///
 /// # Panics
 ///
@@ -157,8 +157,8 @@ const ALLOW_HEADERS: &[HeaderName] = &[header::CONTENT_TYPE, header::AUTHORIZATI
 /// `Access-Control-Allow-Origin` (others get none, and their browsers refuse them the
 /// response), the API's methods, the header fields above, and `Vary: origin, ...` on every
 /// response, 304s included, so that a cache shared by several origins keeps one copy per
-/// origin (a 304 cannot change the stored copy's CORS fields).
-pub fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
+/// origin, each with its own grant.
+fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods([
