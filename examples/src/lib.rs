@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+mod cors;
 mod export;
 mod extract;
 mod favorites;

@@ -28,15 +28,14 @@
 
 use axum::Router;
 use axum::extract::FromRef;
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::HeaderValue;
 use axum::middleware;
 use axum::routing::get;
-use etag_runtime::cors;
 use etag_runtime::layer::{Compression, ETagLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::cors::cors_layer;
 use crate::export::export_csv;
 use crate::favorites::{get_favorites, put_favorites};
 use crate::logging::log_request;
@@ -60,9 +59,12 @@ pub struct ApiOptions {
     /// `None`.
     pub tag_key: Option<Secret>,
     /// The origins whose pages may call the API from a browser: their scripts can read the
-    /// validators ([`cors::EXPOSE_HEADERS`], with the example's `Location`, `Link`, ...)
-    /// and send the preconditions ([`cors::ALLOW_HEADERS`], with `Content-Type` and
+    /// validators ([`EXPOSE_HEADERS`], with the example's `Location`, `Link`, ...) and
+    /// send the preconditions ([`ALLOW_HEADERS`], with `Content-Type` and
     /// `Authorization`). No CORS at all when empty.
+    ///
+    /// [`EXPOSE_HEADERS`]: etag_runtime::cors::EXPOSE_HEADERS
+    /// [`ALLOW_HEADERS`]: etag_runtime::cors::ALLOW_HEADERS
     pub cors_origins: Vec<HeaderValue>,
 }
 
@@ -133,42 +135,4 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
             options,
             tag_key,
         })
-}
-
-/// The response header fields of this API that a page on another origin reads, beyond
-/// what etag-runtime sends ([`cors::EXPOSE_HEADERS`]): a new product's URL, the next page
-/// of the list, when to retry a 503, how to authenticate after a 401, and the methods a
-/// 405 allows. Add a field here when a handler starts sending one (the example's
-/// `tests/cors.rs` fails until it is).
-const EXPOSE_HEADERS: &[HeaderName] = &[
-    header::LOCATION,
-    header::LINK,
-    header::RETRY_AFTER,
-    header::WWW_AUTHENTICATE,
-    header::ALLOW,
-];
-
-/// The request header fields of this API that a page on another origin sets, beyond the
-/// preconditions ([`cors::ALLOW_HEADERS`]): JSON and merge-patch bodies, and the caller of
-/// `/me/favorites`.
-const ALLOW_HEADERS: &[HeaderName] = &[header::CONTENT_TYPE, header::AUTHORIZATION];
-
-/// tower-http's CORS layer for pages on `origins`: each allowed origin gets its own
-/// `Access-Control-Allow-Origin` (others get none, and their browsers refuse them the
-/// response), the API's methods, the header fields above, and `Vary: origin, ...` on every
-/// response, 304s included, so that a cache shared by several origins keeps one copy per
-/// origin, each with its own grant.
-fn cors_layer(origins: &[HeaderValue]) -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
-        .allow_methods([
-            Method::GET,
-            Method::HEAD,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers([cors::ALLOW_HEADERS, ALLOW_HEADERS].concat())
-        .expose_headers([cors::EXPOSE_HEADERS, EXPOSE_HEADERS].concat())
 }
