@@ -88,7 +88,12 @@ use http::header::{self, HeaderName};
 ///
 /// assert!(etag_runtime::cors::EXPOSE_HEADERS.contains(&header::ETAG));
 /// ```
-pub const EXPOSE_HEADERS: &[HeaderName] = &[
+pub static EXPOSE_HEADERS: &[HeaderName] = &EXPOSED;
+
+// Statics that the public slices borrow, rather than `const` slices: a name outside
+// `http`'s standard set (`HeaderName::from_static("cache-groups")`) holds a `Bytes`, which
+// a constant cannot lend out for the whole program.
+static EXPOSED: [HeaderName; 4] = [
     header::ETAG,
     header::LAST_MODIFIED,
     header::CONTENT_RANGE,
@@ -105,7 +110,9 @@ pub const EXPOSE_HEADERS: &[HeaderName] = &[
 /// let allowed = etag_runtime::cors::ALLOW_HEADERS;
 /// assert!(allowed.contains(&header::IF_MATCH) && allowed.contains(&header::IF_NONE_MATCH));
 /// ```
-pub const ALLOW_HEADERS: &[HeaderName] = &[
+pub static ALLOW_HEADERS: &[HeaderName] = &ALLOWED;
+
+static ALLOWED: [HeaderName; 6] = [
     header::IF_MATCH,
     header::IF_NONE_MATCH,
     header::IF_MODIFIED_SINCE,
