@@ -73,7 +73,8 @@
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
 //! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
 //! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
-//! content-coding behind a compressor), [`principal`] (tags of per-user responses) and,
+//! content-coding behind a compressor), [`cors`] (the header fields a page on another
+//! origin must be allowed to read and send), [`principal`] (tags of per-user responses) and,
 //! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document).
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
@@ -112,6 +113,7 @@ mod validators;
 mod vary;
 mod versioned;
 
+pub mod cors;
 pub mod layer;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
