@@ -578,9 +578,9 @@ use proc_macro::TokenStream;
 ///   argument; the macro cannot see an attribute that has already run. Put `#[etag]` above
 ///   `#[debug_handler]` (see "With `#[axum::debug_handler]`").
 /// - **``error[E0277]: the trait bound `fn(UserContext<Optional, ..., ...>) -> ... {inbox}:
-///   Handler<_, _>` is not satisfied``**, or with the handler's other arguments
-///   ``the trait bound `fn(UserContext<..., ..., ...>, ...) -> ... {inbox}: Handler<..., ...>`
-///   is not satisfied`` (rustc shortens the types; the full ones name
+///   Handler<_, _>` is not satisfied``** (the types in it vary with the handler's
+///   arguments and the router's state, such as ``fn(UserContext<..., ..., ...>, ...) -> ...
+///   {inbox}: Handler<..., ...>``; rustc shortens them, and the full ones name
 ///   `etag_runtime::handler::UserContext`), at the route (`get(inbox)`) of a `per_user`
 ///   handler, with ``= note: Consider using `#[axum::debug_handler]` to improve the error
 ///   message``: the handler's first extractor cannot run, and the macro's own message comes

@@ -1,5 +1,7 @@
 // `per_user` seals tags with the `TagKey` in the router's state: a state without
-// `impl FromRef<AppState> for TagKey` is named, with the impl to add.
+// `impl FromRef<AppState> for TagKey` is named at the handler's `State<AppState>`, with the
+// impl to add; axum's `Handler` error at the route follows. A handler that takes no
+// `State<_>` gets that `Handler` error alone (documented in "Errors you may see").
 use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderName, StatusCode, header, request::Parts};
 use axum::routing::get;
@@ -40,8 +42,15 @@ async fn inbox(State(app): State<AppState>, caller: Caller) -> Json<Inbox> {
     Json(Inbox { version: 1 })
 }
 
+#[etag(per_user = caller)]
+async fn outbox(caller: Caller) -> Json<Inbox> {
+    let _ = caller.0;
+    Json(Inbox { version: 2 })
+}
+
 fn main() {
     let _: Router = Router::new()
         .route("/inbox", get(inbox))
+        .route("/outbox", get(outbox))
         .with_state(AppState { key: TagKey::new(b"a key") });
 }
