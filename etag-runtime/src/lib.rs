@@ -69,7 +69,7 @@
 //!
 //! The crate root holds what an application names: the two macros, [`ETag`],
 //! [`Versioned`], [`Validators`], [`Conditions`] and what its checks return ([`Checked`],
-//! [`Proceed`], [`Upsert`], [`Precondition`]), and [`WithValidators`]. The modules hold the
+//! [`Proceed`], [`Precondition`]), and [`WithValidators`]. The modules hold the
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
 //! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
 //! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
@@ -141,7 +141,7 @@ pub mod __private;
 
 pub use conditions::Conditions;
 pub use etag::ETag;
-pub use outcome::{Checked, Proceed, Upsert};
+pub use outcome::{Checked, Proceed};
 pub use precondition::Precondition;
 pub use validators::{Validators, WithValidators};
 pub use versioned::Versioned;

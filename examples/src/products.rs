@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
-use etag_runtime::header::TagList;
 use etag_runtime::write::Guard;
 use etag_runtime::{Conditions, Versioned, WithValidators, etag};
 use serde_json::Value;
@@ -203,19 +202,16 @@ pub(crate) async fn put_product(
     body: Result<Json<ProductBody>, JsonRejection>,
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
-    let (store, input, asked) = (&app.store, &input, &conditions);
+    let (store, input) = (&app.store, &input);
     let written = conditions
         .write(
             || async { Ok::<_, ApiError>(store.get(id).await?) },
             |guard| async move {
                 match guard {
-                    // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked
-                    // for a create (If-None-Match: *). An If-Unmodified-Since alone on a
-                    // missing product is ignored (it has no date), which is a 428 already.
-                    Guard::Absent if asked.if_none_match().is_some_and(TagList::is_any) => {
-                        Ok(store.create_at(id, input).await?.map(created))
-                    }
-                    Guard::Absent => Err(asked.failed().into()),
+                    // INSERT ... ON CONFLICT (id) DO NOTHING: only If-None-Match: * gets
+                    // here (the handler's 428 refuses an If-None-Match with tags alone, and
+                    // an If-Unmodified-Since alone on a missing product, which has no date).
+                    Guard::Absent => Ok(store.create_at(id, input).await?.map(created)),
                     // UPDATE ... WHERE id = $1 AND ($2 IS NULL OR version = $2)
                     guard => {
                         let expected = guard.expected().map(|p| p.version);

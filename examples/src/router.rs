@@ -2,9 +2,9 @@
 //! and the state the handlers share.
 //!
 //! Reads compute their validators first, from a query that reads nothing else, and answer
-//! 304 or 412 before loading the resource ([`Conditions::check`]). Writes evaluate the
-//! request's preconditions against the state they found ([`Conditions::check_upsert`]) and
-//! then write only if the row is still at that state's version, in one statement.
+//! 304 or 412 before loading the resource ([`Conditions::read`]). Writes evaluate the
+//! request's preconditions against the state they found and write only if the row is
+//! still in the state the preconditions need, in one statement ([`Conditions::write`]).
 //!
 //! `#[etag]` does the rest: `Cache-Control: no-cache` on reads, 428 for writes without a
 //! precondition (before their body is read), and the new `ETag` and `Last-Modified` on
@@ -20,8 +20,8 @@
 //! serves the document they make ([`openapi`]), in which [`ConditionalRequests`] documents
 //! the conditional side of each `#[etag]` handler.
 //!
-//! [`Conditions::check`]: etag_runtime::Conditions::check
-//! [`Conditions::check_upsert`]: etag_runtime::Conditions::check_upsert
+//! [`Conditions::read`]: etag_runtime::Conditions::read
+//! [`Conditions::write`]: etag_runtime::Conditions::write
 //! [`Caller`]: crate::auth::Caller
 //! [`openapi`]: crate::openapi::openapi
 //! [`ConditionalRequests`]: etag_runtime::openapi::ConditionalRequests
