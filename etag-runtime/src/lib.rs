@@ -110,6 +110,7 @@ mod validators;
 mod vary;
 mod versioned;
 
+pub mod groups;
 pub mod layer;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]

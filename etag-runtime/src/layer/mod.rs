@@ -156,6 +156,7 @@ mod compression;
 mod encoding;
 mod etag;
 mod future;
+mod groups;
 
 #[cfg(feature = "compression")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
@@ -163,6 +164,7 @@ pub use compression::Compression;
 pub use encoding::{EncodingTagsLayer, EncodingTagsService};
 pub use etag::{ETagLayer, ETagService};
 pub use future::ResponseFuture;
+pub use groups::{CacheGroupsLayer, CacheGroupsService, NoPurge, Purge, PurgeError};
 
 /// Put on a request by [`EncodingTagsService`]: an encoding-tags layer is outside, and
 /// gives the tags of coded responses their coding on the way out.
