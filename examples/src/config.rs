@@ -29,6 +29,12 @@ pub struct Config {
     /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
     /// when unset. Its `Debug` shows `***`.
     pub tag_key: Option<Secret>,
+    /// Cache mode: how long shared caches may keep responses that name their cache groups
+    /// (see [`ApiOptions::shared_max_age`](crate::router::ApiOptions::shared_max_age)).
+    pub shared_max_age: Option<Duration>,
+    /// Where writes purge the groups they changed (see
+    /// [`ApiOptions::purge_url`](crate::router::ApiOptions::purge_url)).
+    pub purge_url: Option<String>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -71,7 +77,7 @@ impl Default for Limits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Serve with this configuration.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Print this usage text (`--help`, `-h`) and exit.
     Help(String),
     /// Print the OpenAPI document and exit.
@@ -129,6 +135,17 @@ struct Cli {
     /// print the OpenAPI document (GET /openapi.json) and exit
     #[arg(long)]
     openapi: bool,
+    /// cache mode: shared caches (Varnish, a CDN) may keep a response that names its cache
+    /// groups this long (CDN-Cache-Control), since every write invalidates its groups;
+    /// clients still revalidate each time
+    #[arg(long, value_name = "DURATION", env = "SHARED_MAX_AGE", hide_env_values = true,
+        help_heading = "Shared caches", value_parser = parse_duration)]
+    shared_max_age: Option<Duration>,
+    /// after each write, send PURGE with the groups it changed (xkey-purge) to this
+    /// Varnish, for the writes that do not pass through it (deploy/varnish)
+    #[arg(long, value_name = "URL", env = "PURGE_URL", hide_env_values = true,
+        help_heading = "Shared caches", value_parser = NonEmptyStringValueParser::new())]
+    purge_url: Option<String>,
     /// print this help
     #[arg(short, long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -241,7 +258,7 @@ impl Config {
         if cli.openapi {
             return Ok(Command::OpenApi);
         }
-        Ok(Command::Serve(Self {
+        Ok(Command::Serve(Box::new(Self {
             listen: cli.listen,
             database_url: cli.database,
             db: DbSettings {
@@ -259,7 +276,9 @@ impl Config {
                 shutdown_timeout: cli.shutdown_timeout,
             },
             tag_key,
-        }))
+            shared_max_age: cli.shared_max_age,
+            purge_url: cli.purge_url,
+        })))
     }
 }
 
@@ -330,19 +349,21 @@ mod tests {
     }
 
     fn serve(listen: &str, database_url: &str, late_check: bool) -> Command {
-        Command::Serve(Config {
+        Command::Serve(Box::new(Config {
             listen: listen.into(),
             database_url: database_url.into(),
             db: DbSettings::default(),
             late_check,
             limits: Limits::default(),
             tag_key: None,
-        })
+            shared_max_age: None,
+            purge_url: None,
+        }))
     }
 
     fn config(args: &[&str]) -> Config {
         match parse(args) {
-            Ok(Command::Serve(config)) => config,
+            Ok(Command::Serve(config)) => *config,
             other => panic!("{args:?}: {other:?}"),
         }
     }
@@ -468,6 +489,13 @@ mod tests {
             Ok(Command::Help(_))
         ));
         assert_eq!(parse(&["--openapi"]), Ok(Command::OpenApi));
+        let cached = config(&[
+            "--shared-max-age=3600",
+            "--purge-url",
+            "http://127.0.0.1:6081/",
+        ]);
+        assert_eq!(cached.shared_max_age, Some(Duration::from_secs(3600)));
+        assert_eq!(cached.purge_url.as_deref(), Some("http://127.0.0.1:6081/"));
         assert!(parse(&["--openapi=yes"]).is_err());
     }
 
@@ -510,6 +538,11 @@ mod tests {
             "[default: 512]",
             "--shutdown-timeout <DURATION>",
             "[env: SHUTDOWN_TIMEOUT]",
+            "Shared caches:",
+            "--shared-max-age <DURATION>",
+            "[env: SHARED_MAX_AGE]",
+            "--purge-url <URL>",
+            "[env: PURGE_URL]",
             "TAG_KEY",
             "RUST_LOG",
             "9007199254740991",
@@ -531,6 +564,8 @@ mod tests {
             &["--max-connections", "0"],
             &["--max-connections", "-3"],
             &["--shutdown-timeout"],
+            &["--shared-max-age=1h"],
+            &["--purge-url="],
         ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.ends_with("(see --help)"), "{args:?}: {err}");

@@ -19,6 +19,7 @@ pub mod model;
 pub mod openapi;
 pub mod problem;
 mod products;
+pub mod purge;
 pub mod router;
 pub mod secret;
 pub mod server;
@@ -76,6 +77,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         ApiOptions {
             late_check: config.late_check,
             tag_key: Some(tag_key),
+            shared_max_age: config.shared_max_age,
+            purge_url: config.purge_url.clone(),
         },
     );
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves
@@ -90,6 +93,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         %database,
         db = ?config.db,
         late_check = config.late_check,
+        shared_max_age = ?config.shared_max_age,
+        purge_url = ?config.purge_url,
         limits = ?config.limits,
         "started"
     );

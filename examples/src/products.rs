@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use etag_runtime::groups::{CacheGroups, ResponseGroups};
 use etag_runtime::header::TagList;
 use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
 use serde_json::Value;
@@ -77,18 +78,22 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 pub(crate) async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
+    groups: ResponseGroups,
     uri: Uri,
 ) -> Result<WithValidators<Page>, ApiError> {
     let page = PageQuery::parse(uri.query())?.page()?;
     if app.options.late_check {
         let (stamp, products) = app.store.list_page(page).await?;
+        groups.edit().add_all(&CacheGroups::of(&stamp));
         let checked = conditions.check(stamp.validators())?;
         return Ok(checked.respond(page_response(page, &stamp, products)));
     }
     let stamp = app.store.page_stamp(page).await?;
+    groups.edit().add_all(&CacheGroups::of(&stamp));
     let checked = conditions.check(stamp.validators())?;
     // The page and the stamp it is at, read together.
     let (current, products) = app.store.list_page(page).await?;
+    groups.edit().add_all(&CacheGroups::of(&current));
     let checked = if current == stamp {
         checked
     } else {
@@ -117,7 +122,10 @@ pub(crate) async fn get_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<WithValidators<Json<Product>>, ApiError> {
+    // On the 304 as on the 200: `product/{id}`.
+    groups.edit().add_key::<Product>(id);
     if app.options.late_check || !conditions.is_conditional() {
         let product = app
             .store
@@ -324,6 +332,7 @@ pub(crate) async fn delete_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<StatusCode, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let stamp = app
@@ -333,6 +342,11 @@ pub(crate) async fn delete_product(
             .ok_or_else(|| Problem::no_product(id))?;
         let current = conditions.check_update(&stamp)?;
         if app.store.delete(id, current.version).await? {
+            // A 204 has no product to take them from: the product's and the list's.
+            groups
+                .edit()
+                .add_key::<Product>(id)
+                .add_collection::<Product>();
             return Ok(StatusCode::NO_CONTENT);
         }
     }
