@@ -17,11 +17,14 @@ impl<T: Versioned> Versioned for [T] {
         out.finish()
     }
 
-    /// The collection's group, then each member's.
+    /// The collection's group, then each member's when there are at most
+    /// [`CacheGroups::MAX_MEMBERS`].
     fn cache_groups(&self, out: &mut CacheGroups) {
         out.add_collection::<T>();
-        for item in self {
-            item.cache_groups(out);
+        if self.len() <= CacheGroups::MAX_MEMBERS {
+            for item in self {
+                item.cache_groups(out);
+            }
         }
     }
 }

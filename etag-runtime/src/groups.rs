@@ -3,7 +3,8 @@
 //!
 //! A model names its group with `#[versioned(group = "product")]` and the field that keys
 //! it with `#[group_key]`: product 17 belongs to `product/17`, and a list of products to
-//! the collection's group `product` (and to each member's). A read answers with
+//! the collection's group `product` (and to each member's, up to
+//! [`CacheGroups::MAX_MEMBERS`] of them). A read answers with
 //! `Cache-Groups: "product/17"` on its 200 and on its 304 alike; a successful write answers
 //! with `Cache-Group-Invalidation: "product/17", "product"`, the groups it changed, which a
 //! cache the response passes through acts on, and which
@@ -79,6 +80,33 @@ pub struct CacheGroups {
 }
 
 impl CacheGroups {
+    /// The most members whose groups a list names besides its collection's. A longer
+    /// list names its collection's group alone, which every create, change and delete of
+    /// a member invalidates anyway: a page of 1,000 products would otherwise carry some
+    /// 12 KB of groups, more than a proxy's default header buffer (nginx's is 4 or 8 KB)
+    /// and close to a CDN's limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    /// use etag_runtime::groups::CacheGroups;
+    ///
+    /// #[derive(Versioned)]
+    /// #[versioned(group = "item")]
+    /// struct Item {
+    ///     #[group_key]
+    ///     id: usize,
+    ///     #[version]
+    ///     version: u32,
+    /// }
+    ///
+    /// let list = |n: usize| (1..=n).map(|id| Item { id, version: 1 }).collect::<Vec<_>>();
+    /// assert_eq!(CacheGroups::of(&list(CacheGroups::MAX_MEMBERS)).len(), 1 + CacheGroups::MAX_MEMBERS);
+    /// assert_eq!(CacheGroups::of(&list(CacheGroups::MAX_MEMBERS + 1)).iter().collect::<Vec<_>>(), ["item"]);
+    /// ```
+    pub const MAX_MEMBERS: usize = 32;
+
     /// No groups.
     ///
     /// # Examples

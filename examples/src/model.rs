@@ -154,11 +154,13 @@ impl Versioned for PageStamp {
     }
 
     /// The page's cache groups, known before the page is loaded: the collection's, then
-    /// each product's on it.
+    /// each product's on it, as for a list of products (up to `CacheGroups::MAX_MEMBERS`).
     fn cache_groups(&self, out: &mut CacheGroups) {
         out.add_collection::<Product>();
-        for &(id, _) in &self.rows {
-            out.add_key::<Product>(id);
+        if self.rows.len() <= CacheGroups::MAX_MEMBERS {
+            for &(id, _) in &self.rows {
+                out.add_key::<Product>(id);
+            }
         }
     }
 }
