@@ -610,6 +610,26 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   that are equivalent rather than byte-identical across versions of the encoding.
 /// - `#[versioned(crate = "path")]` on the struct: the path the runtime is reachable at,
 ///   when it is renamed or re-exported (default: `::etag_runtime`).
+/// - `#[versioned(group = "product")]` on the struct and `#[group_key]` on the field that
+///   keys it (any `Display` type): the value's cache group (RFC 9875) is `product/<key>`,
+///   and a list of them belongs to `product` too (see the runtime's `groups` module).
+///
+/// ```
+/// use etag_runtime::Versioned;
+/// use etag_runtime::groups::CacheGroups;
+///
+/// #[derive(Versioned)]
+/// #[versioned(group = "product")]
+/// struct Product {
+///     #[group_key]
+///     id: i64,
+///     #[version]
+///     version: i64,
+/// }
+///
+/// let groups = CacheGroups::of(&Product { id: 17, version: 2 });
+/// assert_eq!(groups.iter().collect::<Vec<_>>(), ["product/17"]);
+/// ```
 ///
 /// Tuple structs and generics work the same way. No bounds are added to the generated
 /// impl: a generic field type carries its own bound, as in the `where` clause here.
@@ -701,7 +721,7 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On any of these, a placeholder impl is still emitted next to the error, so that code
 /// using the type as `Versioned` is not reported too.
-#[proc_macro_derive(Versioned, attributes(version, last_modified, versioned))]
+#[proc_macro_derive(Versioned, attributes(version, last_modified, versioned, group_key))]
 pub fn derive_versioned(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     versioned::derive(&input).into()

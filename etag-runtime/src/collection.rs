@@ -3,6 +3,7 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::groups::CacheGroups;
 use crate::{ETag, Versioned};
 
 /// A collection's tag: the [`Fingerprint`] of its count and of its members' validators in
@@ -15,11 +16,26 @@ impl<T: Versioned> Versioned for [T] {
         }
         out.finish()
     }
+
+    /// The collection's group, then each member's when there are at most
+    /// [`CacheGroups::MAX_MEMBERS`].
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        out.add_collection::<T>();
+        if self.len() <= CacheGroups::MAX_MEMBERS {
+            for item in self {
+                item.cache_groups(out);
+            }
+        }
+    }
 }
 
 impl<T: Versioned> Versioned for Vec<T> {
     fn etag(&self) -> ETag {
         self.as_slice().etag()
+    }
+
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        self.as_slice().cache_groups(out);
     }
 }
 

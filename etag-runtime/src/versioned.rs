@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::collection::Fingerprint;
+use crate::groups::CacheGroups;
 use crate::version::VersionValue;
 use crate::{ETag, Validators};
 
@@ -78,6 +79,58 @@ pub trait Versioned {
         out.time(self.last_modified());
     }
 
+    /// Adds the cache groups (RFC 9875) a response of this value belongs to, and a
+    /// successful write of it changes: by default none. `#[derive(Versioned)]` with
+    /// `#[versioned(group = "product")]` and a `#[group_key]` field adds `product/<key>`;
+    /// a list adds its collection's group and each member's.
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    /// use etag_runtime::groups::CacheGroups;
+    ///
+    /// #[derive(Versioned)]
+    /// #[versioned(group = "order")]
+    /// struct Order {
+    ///     #[group_key]
+    ///     id: u64,
+    ///     #[version]
+    ///     version: u64,
+    /// }
+    ///
+    /// let mut groups = CacheGroups::new();
+    /// Order { id: 5, version: 1 }.cache_groups(&mut groups);
+    /// assert_eq!(groups.iter().collect::<Vec<_>>(), ["order/5"]);
+    /// ```
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        let _ = out;
+    }
+
+    /// The group of the collection values of this type belong to: `product` for
+    /// `#[versioned(group = "product")]`; by default none. A list's response belongs to it,
+    /// and a create, change or delete of a member invalidates it.
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    ///
+    /// #[derive(Versioned)]
+    /// #[versioned(group = "order")]
+    /// struct Order {
+    ///     #[group_key]
+    ///     id: u64,
+    ///     #[version]
+    ///     version: u64,
+    /// }
+    ///
+    /// assert_eq!(Order::collection_group(), Some("order"));
+    /// assert_eq!(<Vec<Order>>::collection_group(), None);
+    /// ```
+    fn collection_group() -> Option<&'static str>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     /// Both validators.
     fn validators(&self) -> Validators {
         Validators::new()
@@ -96,6 +149,9 @@ impl<T: Versioned + ?Sized> Versioned for &T {
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
     }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
+    }
 }
 
 impl<T: Versioned + ?Sized> Versioned for Box<T> {
@@ -107,6 +163,9 @@ impl<T: Versioned + ?Sized> Versioned for Box<T> {
     }
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
+    }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
     }
 }
 
@@ -120,6 +179,9 @@ impl<T: Versioned + ?Sized> Versioned for Arc<T> {
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
     }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
+    }
 }
 
 impl<T: Versioned> Versioned for axum::Json<T> {
@@ -131,6 +193,12 @@ impl<T: Versioned> Versioned for axum::Json<T> {
     }
     fn fingerprint(&self, out: &mut Fingerprint) {
         self.0.fingerprint(out);
+    }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        self.0.cache_groups(out);
+    }
+    fn collection_group() -> Option<&'static str> {
+        T::collection_group()
     }
 }
 

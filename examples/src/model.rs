@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use etag_runtime::groups::CacheGroups;
 use etag_runtime::{ETag, Versioned};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -11,11 +12,14 @@ use utoipa::ToSchema;
 /// A product as the API shows it.
 ///
 /// Its `ETag` is its version (`"3"`) and its `Last-Modified` is `updated_at`, both given by
-/// `#[derive(Versioned)]`.
+/// `#[derive(Versioned)]`; its cache group (RFC 9875) is `product/<id>`, and the list's is
+/// `product`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Versioned, ToSchema)]
+#[versioned(group = "product")]
 pub struct Product {
     /// The product's id, its URL is `/products/{id}`.
     #[schema(example = 1)]
+    #[group_key]
     pub id: i64,
     /// The product's name.
     #[schema(example = "Wireless Mouse")]
@@ -147,6 +151,17 @@ impl Versioned for PageStamp {
 
     fn last_modified(&self) -> Option<SystemTime> {
         Some(SystemTime::from(self.modified_at))
+    }
+
+    /// The page's cache groups, known before the page is loaded: the collection's, then
+    /// each product's on it, as for a list of products (up to `CacheGroups::MAX_MEMBERS`).
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        out.add_collection::<Product>();
+        if self.rows.len() <= CacheGroups::MAX_MEMBERS {
+            for &(id, _) in &self.rows {
+                out.add_key::<Product>(id);
+            }
+        }
     }
 }
 

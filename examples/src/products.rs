@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use etag_runtime::groups::{CacheGroups, ResponseGroups};
 use etag_runtime::write::Guard;
 use etag_runtime::{Conditions, Versioned, WithValidators, etag};
 use serde_json::Value;
@@ -77,21 +78,30 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 pub(crate) async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
+    groups: ResponseGroups,
     uri: Uri,
 ) -> Result<WithValidators<Page>, ApiError> {
     let page = PageQuery::parse(uri.query())?.page()?;
     if app.options.late_check {
         let (stamp, products) = app.store.list_page(page).await?;
+        groups.edit().add_all(&CacheGroups::of(&stamp));
         let checked = conditions.check(stamp.validators())?;
         return Ok(checked.respond(page_response(page, &stamp, products)));
     }
     // The page's validators from its ids and versions alone; the page itself only when
-    // the client's copy is stale, sent with the validators it was read at.
+    // the client's copy is stale, sent with the validators it was read at. Its groups on
+    // the 304 as on the 200.
+    let groups = &groups;
     conditions
         .read(
-            async { Ok::<_, ApiError>(app.store.page_stamp(page).await?.validators()) },
+            async {
+                let stamp = app.store.page_stamp(page).await?;
+                groups.edit().add_all(&CacheGroups::of(&stamp));
+                Ok::<_, ApiError>(stamp.validators())
+            },
             || async {
                 let (stamp, products) = app.store.list_page(page).await?;
+                groups.edit().add_all(&CacheGroups::of(&stamp));
                 Ok((stamp.validators(), page_response(page, &stamp, products)))
             },
         )
@@ -117,7 +127,10 @@ pub(crate) async fn get_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<WithValidators<Json<Product>>, ApiError> {
+    // On the 304 as on the 200: `product/{id}`.
+    groups.edit().add_key::<Product>(id);
     if app.options.late_check || !conditions.is_conditional() {
         let product = app
             .store
@@ -320,6 +333,7 @@ pub(crate) async fn delete_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<StatusCode, ApiError> {
     // A missing product is a 404 whatever the preconditions (RFC 9110 section 13.2.1).
     let store = &app.store;
@@ -336,5 +350,10 @@ pub(crate) async fn delete_product(
             },
         )
         .await?;
+    // A 204 has no product to take them from: the product's and the list's.
+    groups
+        .edit()
+        .add_key::<Product>(id)
+        .add_collection::<Product>();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -65,6 +65,37 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
         }
     };
 
+    // `#[versioned(group = "...")]`: the member's group from its key, spanned at the key's
+    // type, which must be `Display`.
+    let groups = match (&model.input.group, model.group_key) {
+        (Some(group), Some(field)) => {
+            let member = &field.member;
+            let ty = &field.original.ty;
+            // The key is written through `<Type as Display>::fmt`, named at the field's
+            // type: a type that is not `Display` is reported there.
+            let display = quote_spanned! {ty.span()=>
+                <#ty as ::core::fmt::Display>::fmt
+            };
+            let add = quote! {
+                #private::CacheGroups::add_key::<Self>(
+                    __etag_out,
+                    #private::DisplayWith(&#this.#member, #display),
+                )
+            };
+            quote! {
+                #[inline]
+                fn cache_groups(&self, __etag_out: &mut #private::CacheGroups) {
+                    #add;
+                }
+                #[inline]
+                fn collection_group() -> #private::Option<&'static str> {
+                    #private::Option::Some(#group)
+                }
+            }
+        }
+        _ => TokenStream::new(),
+    };
+
     wrap(
         input,
         &private,
@@ -73,6 +104,7 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             fn etag(&self) -> #private::ETag {
                 #etag
             }
+            #groups
             #[inline]
             fn last_modified(&self) -> #private::Option<#private::Time> {
                 #last_modified

@@ -4,16 +4,19 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, HeaderValue};
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
 use http::request::Parts;
 
 use super::StateTagKey;
 use super::{Config, Require, Requirement, Tags};
 use crate::Conditions;
 use crate::Precondition;
+use crate::groups::{CACHE_GROUP_INVALIDATION, CACHE_GROUPS, CacheGroups, ResponseGroups};
 use crate::handler::Responder;
 use crate::principal::{Personal, Principal, open_request, seal_response};
 
@@ -22,6 +25,8 @@ use crate::principal::{Personal, Principal, open_request, seal_response};
 /// before the body is read. `E` renders the 412 and 428 (`#[etag(error = E)]`).
 pub struct Context<R, E = Precondition> {
     conditions: Conditions,
+    /// Made when the handler takes a `ResponseGroups` argument.
+    groups: OnceLock<ResponseGroups>,
     marker: PhantomData<fn() -> (R, E)>,
 }
 
@@ -52,17 +57,22 @@ where
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
+            groups: OnceLock::new(),
             marker: PhantomData,
         })
     }
 }
 
 /// What both contexts hand the handler's output to: their conditions, and `E` for refusals.
-fn responder<E: From<Precondition> + IntoResponse>(conditions: &Conditions) -> Responder<'_> {
+fn responder<'a, E: From<Precondition> + IntoResponse>(
+    conditions: &'a Conditions,
+    groups: &'a OnceLock<ResponseGroups>,
+) -> Responder<'a> {
     Responder {
         conditions,
         refuse: refuse::<E>,
         plain: false,
+        groups: groups.get(),
     }
 }
 
@@ -73,13 +83,18 @@ fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Respon
 impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        responder::<E>(&self.conditions)
+        responder::<E>(&self.conditions, &self.groups)
     }
 
     /// The request's conditions, for a `Conditions` argument of the handler: the ones
     /// this context read, with the handler's requirement.
     pub fn conditions(&self) -> Conditions {
         self.conditions.clone()
+    }
+
+    /// The response's groups, for a `ResponseGroups` argument of the handler.
+    pub fn groups(&self) -> ResponseGroups {
+        self.groups.get_or_init(ResponseGroups::default).clone()
     }
 }
 
@@ -92,7 +107,61 @@ pub async fn respond(responder: Responder<'_>, response: Response, config: &Conf
         Tags::Value => response,
     };
     let res = finish(res, config);
+    let res = groups(res, &responder, config);
     crate::range::apply(responder.conditions, res).await
+}
+
+/// The response's cache groups (RFC 9875): the value's (put on the response by the
+/// responder) and the handler's (`ResponseGroups`), as `Cache-Groups` on the 2xx and the
+/// 304 of a read, as `Cache-Group-Invalidation` on the 2xx of a write, and as a
+/// [`CacheGroups`] extension for `layer::CacheGroupsLayer`. None on a per-user or
+/// otherwise `private` response: no shared cache may store it.
+fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Response {
+    let mut groups = res.extensions_mut().remove::<CacheGroups>();
+    if let Some(handle) = responder.groups {
+        let declared = handle.snapshot();
+        if !declared.is_empty() {
+            groups
+                .get_or_insert_with(CacheGroups::new)
+                .add_all(&declared);
+        }
+    }
+    let Some(groups) = groups.filter(|g| !g.is_empty()) else {
+        return res;
+    };
+    if config.per_user || is_private(res.headers()) {
+        return res;
+    }
+    let status = res.status();
+    let name = if crate::conditions::is_read(responder.conditions.method()) {
+        if !status.is_success() && status != StatusCode::NOT_MODIFIED {
+            return res;
+        }
+        CACHE_GROUPS
+    } else {
+        if !status.is_success() {
+            return res;
+        }
+        CACHE_GROUP_INVALIDATION
+    };
+    if let Some(value) = groups.field_value() {
+        res.headers_mut().insert(name, value);
+        res.extensions_mut().insert(groups);
+    }
+    res
+}
+
+/// Whether `Cache-Control` has the `private` directive.
+fn is_private(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|directive| {
+            let name = directive.trim().split('=').next().unwrap_or_default();
+            name.trim().eq_ignore_ascii_case("private")
+        })
 }
 
 fn finish(mut res: Response, config: &Config) -> Response {
@@ -121,6 +190,7 @@ fn finish(mut res: Response, config: &Config) -> Response {
 /// [`take_principal`](Self::take_principal); [`seal`](Self::seal) seals the response.
 pub struct UserContext<R, E, P> {
     conditions: Conditions,
+    groups: OnceLock<ResponseGroups>,
     principal: Option<P>,
     personal: Personal,
     marker: PhantomData<fn() -> (R, E)>,
@@ -149,6 +219,7 @@ where
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
+            groups: OnceLock::new(),
             principal: Some(principal),
             personal,
             marker: PhantomData,
@@ -168,12 +239,18 @@ impl<R, E: From<Precondition> + IntoResponse, P> UserContext<R, E, P> {
 
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        responder::<E>(&self.conditions)
+        responder::<E>(&self.conditions, &self.groups)
     }
 
     /// The request's conditions, for a `Conditions` argument of the handler.
     pub fn conditions(&self) -> Conditions {
         self.conditions.clone()
+    }
+
+    /// The response's groups, for a `ResponseGroups` argument of the handler: a per-user
+    /// response sends none, whatever is added.
+    pub fn groups(&self) -> ResponseGroups {
+        self.groups.get_or_init(ResponseGroups::default).clone()
     }
 
     /// The response with its tag sealed for the principal and `Vary` naming its fields.

@@ -4,7 +4,8 @@
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::{Conditions, Precondition, Validators};
+use crate::groups::{CacheGroups, ResponseGroups};
+use crate::{Conditions, Precondition, Validators, Versioned};
 
 /// The request side of [`IntoConditionalResponse`](crate::response::IntoConditionalResponse). Public in a private module: its
 /// name cannot be written outside the crate, so no other crate can implement the trait
@@ -16,6 +17,8 @@ pub struct Responder<'a> {
     pub(crate) refuse: fn(Precondition) -> Response,
     /// Render only: no evaluation, no validators (a value under a non-2xx status).
     pub(crate) plain: bool,
+    /// The handler's `ResponseGroups`, when it takes one.
+    pub(crate) groups: Option<&'a ResponseGroups>,
 }
 
 impl Responder<'_> {
@@ -45,6 +48,24 @@ impl Responder<'_> {
         let mut res = render();
         if res.status().is_success() {
             validators.write_headers(res.headers_mut());
+        }
+        res
+    }
+
+    /// The cache groups of a response of `value`: its own on a read; on a write, its own
+    /// and its collection's, which a create, change or delete of a member changes.
+    pub(crate) fn groups_of<T: Versioned>(&self, value: &T) -> CacheGroups {
+        let mut groups = CacheGroups::of(value);
+        if !self.plain && !crate::conditions::is_read(self.conditions.method()) {
+            groups.add_collection::<T>();
+        }
+        groups
+    }
+
+    /// Puts `groups` on the response, for the context to send (see `handler::respond`).
+    pub(crate) fn with_groups(mut res: Response, groups: CacheGroups) -> Response {
+        if !groups.is_empty() {
+            res.extensions_mut().insert(groups);
         }
         res
     }
