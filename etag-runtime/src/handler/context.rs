@@ -2,8 +2,11 @@
 //! the handler's output.
 
 use std::borrow::Cow;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::marker::PhantomData;
+use std::pin::Pin;
+
+use futures_util::future::Either;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +18,7 @@ use crate::Conditions;
 use crate::Precondition;
 use crate::handler::Responder;
 use crate::principal::{Personal, Principal, TagKey, open_request, seal_response};
+use crate::range::Prepared;
 
 /// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
@@ -85,16 +89,40 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
 /// The handler's output as the response: its validators (from the value, decided before
 /// rendering, or under `hash` from the rendered body), its `Cache-Control`, then the
 /// request's `Range`, if it may be served.
-pub async fn respond(responder: Responder<'_>, response: Response, config: &Config) -> Response {
-    let res = match config.tags {
-        Tags::Hash { limit } => crate::hash::hash_response(&responder, response, limit).await,
-        Tags::Value => response,
-    };
-    let res = finish(res, config);
-    crate::range::apply(responder.conditions, res).await
+///
+/// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
+/// future then holds a response, not the state of reading one, and is that much smaller
+/// to move.
+pub fn respond<'a>(
+    responder: Responder<'a>,
+    response: Response,
+    config: &'a Config,
+) -> Respond<'a> {
+    match config.tags {
+        Tags::Value => {
+            match crate::range::prepare(responder.conditions, finish(response, config)) {
+                Prepared::Done(res) => Either::Left(std::future::ready(res)),
+                Prepared::Cut(res, len) => {
+                    Either::Right(Box::pin(crate::range::cut(responder.conditions, res, len)))
+                }
+            }
+        }
+        Tags::Hash { limit } => Either::Right(Box::pin(async move {
+            let res = crate::hash::hash_response(&responder, response, limit).await;
+            crate::range::apply(responder.conditions, finish(res, config)).await
+        })),
+    }
 }
 
+/// What [`respond`] returns: the response, or the future that reads a body to make it.
+pub(crate) type Respond<'a> =
+    Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
+
 fn finish(mut res: Response, config: &Config) -> Response {
+    // Most handlers set no `Cache-Control`: they pay for no look-up.
+    if config.cache_control.is_none() && !config.per_user {
+        return res;
+    }
     let status = res.status();
     if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
         && !res.headers().contains_key(CACHE_CONTROL)
