@@ -266,7 +266,19 @@ impl ETag {
     }
 
     /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url): the tag
-    /// of a representation known only by its bytes.
+    /// of a representation known only by its bytes. `#[etag(hash)]` and `ETagLayer` tag
+    /// bodies with it.
+    ///
+    /// Why SHA-256, when lists use the faster XXH3: a body tag must differ whenever the
+    /// bytes differ, and bodies are often partly written by clients (a name, a comment).
+    /// With XXH3, whose algorithm and secret are public and fixed (as they must be for
+    /// tags to agree across processes, platforms and releases), whoever controls part of
+    /// two bodies can make them collide, and a client holding the first would be told
+    /// "304, still current" about the second. A seeded or keyed fast hash would stop that
+    /// but give each process its own tags. SHA-256 keeps collisions out of reach for
+    /// anyone, is fixed by its standard on every platform, and runs in hardware on current
+    /// x86 and ARM CPUs; lists are hashed with XXH3 only because their input is versions
+    /// the server assigns, which no client chooses.
     ///
     /// # Examples
     ///
