@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use http::header::{
     IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::date::{not_after, parse_http_date};
 use crate::handler::Require;
@@ -81,45 +81,6 @@ impl OneLine {
     }
 }
 
-/// The lines of one field met while scanning a header map, in order.
-#[derive(Default)]
-struct LineCollector<'a> {
-    first: Option<&'a HeaderValue>,
-    rest: Vec<&'a HeaderValue>,
-}
-
-impl<'a> LineCollector<'a> {
-    fn push(&mut self, value: &'a HeaderValue) {
-        if self.first.is_none() {
-            self.first = Some(value);
-        } else {
-            self.rest.push(value);
-        }
-    }
-
-    fn into_list(self) -> Option<TagList> {
-        let first = self.first?;
-        Some(TagList::from_lines(std::iter::once(first).chain(self.rest)))
-    }
-
-    fn one_line(&self) -> OneLine {
-        match (self.first, self.single()) {
-            (None, _) => OneLine::Absent,
-            (Some(_), None) => OneLine::Repeated,
-            (Some(_), Some(one)) => OneLine::One(one.clone()),
-        }
-    }
-
-    /// The field's value if it has exactly one line.
-    fn single(&self) -> Option<&'a HeaderValue> {
-        if self.rest.is_empty() {
-            self.first
-        } else {
-            None
-        }
-    }
-}
-
 impl Conditions {
     /// Reads the conditional fields of a request.
     ///
@@ -133,44 +94,51 @@ impl Conditions {
     /// assert!(!c.is_conditional());
     /// ```
     pub fn from_headers(method: &Method, headers: &HeaderMap) -> Self {
-        // A request has a handful of fields: one pass over them beats six look-ups.
-        let mut if_match = LineCollector::default();
-        let mut if_none_match = LineCollector::default();
-        let mut if_modified_since = LineCollector::default();
-        let mut if_unmodified_since = LineCollector::default();
-        let mut if_range = LineCollector::default();
-        let mut range = LineCollector::default();
+        // A request has a handful of fields: one pass over them beats six look-ups. It
+        // keeps each field's first line; a field on several lines (rare) is read again
+        // whole.
+        static FIELDS: [HeaderName; 6] = [
+            IF_MATCH,
+            IF_NONE_MATCH,
+            IF_MODIFIED_SINCE,
+            IF_UNMODIFIED_SINCE,
+            IF_RANGE,
+            RANGE,
+        ];
+        let mut first: [Option<&HeaderValue>; 6] = [None; 6];
+        let mut repeated = 0u8;
         for (name, value) in headers {
-            let collector = if name == IF_MATCH {
-                &mut if_match
-            } else if name == IF_NONE_MATCH {
-                &mut if_none_match
-            } else if name == IF_MODIFIED_SINCE {
-                &mut if_modified_since
-            } else if name == IF_UNMODIFIED_SINCE {
-                &mut if_unmodified_since
-            } else if name == IF_RANGE {
-                &mut if_range
-            } else if name == RANGE {
-                &mut range
-            } else {
+            let Some(i) = FIELDS.iter().position(|field| name == field) else {
                 continue;
             };
-            collector.push(value);
+            match first[i] {
+                None => first[i] = Some(value),
+                Some(_) => repeated |= 1 << i,
+            }
         }
+        let single = |i: usize| first[i].filter(|_| repeated & (1 << i) == 0);
+        let list = |i: usize| {
+            let line = first[i]?;
+            Some(if repeated & (1 << i) == 0 {
+                TagList::from_lines(std::iter::once(line))
+            } else {
+                TagList::from_lines(headers.get_all(&FIELDS[i]))
+            })
+        };
+        let one_line = |i: usize| match (first[i], single(i)) {
+            (None, _) => OneLine::Absent,
+            (Some(_), None) => OneLine::Repeated,
+            (Some(_), Some(one)) => OneLine::One(one.clone()),
+        };
         Self {
             method: method.clone(),
-            if_match: if_match.into_list(),
-            if_none_match: if_none_match.into_list(),
+            if_match: list(0),
+            if_none_match: list(1),
             // A date field is valid only as exactly one line holding one HTTP-date.
-            if_modified_since: if_modified_since
-                .single()
-                .and_then(|v| parse_http_date(v.as_bytes())),
-            if_unmodified_since: if_unmodified_since
-                .single()
-                .and_then(|v| parse_http_date(v.as_bytes())),
-            if_range: if_range.one_line(),
-            range: range.one_line(),
+            if_modified_since: single(2).and_then(|v| parse_http_date(v.as_bytes())),
+            if_unmodified_since: single(3).and_then(|v| parse_http_date(v.as_bytes())),
+            if_range: one_line(4),
+            range: one_line(5),
             require: Require::Nothing,
             personal: false,
         }

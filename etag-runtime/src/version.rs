@@ -252,6 +252,13 @@ fn encode_nanos(nanos: i128, out: &mut dyn fmt::Write) -> fmt::Result {
     out.write_str(itoa::Buffer::new().format(nanos))
 }
 
+/// Timestamps feed a collection's fingerprint alike, whichever crate they come from: their
+/// nanoseconds' bits rather than their text.
+#[inline]
+fn fingerprint_nanos(nanos: i128, out: &mut Fingerprint) {
+    out.push(&nanos.to_le_bytes());
+}
+
 fn decode_nanos(opaque: &str) -> Option<i128> {
     canonical_integer(opaque)
 }
@@ -262,6 +269,9 @@ impl VersionValue for SystemTime {
     }
     fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
         Some(self)
+    }
+    fn fingerprint(&self, out: &mut Fingerprint) {
+        fingerprint_nanos(system_time_nanos(*self), out);
     }
 }
 
@@ -279,7 +289,7 @@ impl TimestampValue for SystemTime {
 
 #[cfg(feature = "uuid")]
 mod uuid_impls {
-    use super::{ParseVersion, VersionValue, fmt};
+    use super::{Fingerprint, ParseVersion, VersionValue, fmt};
 
     /// With the `uuid` feature.
     #[cfg_attr(docsrs, doc(cfg(feature = "uuid")))]
@@ -287,6 +297,9 @@ mod uuid_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             let mut buf = uuid::Uuid::encode_buffer();
             out.write_str(self.hyphenated().encode_lower(&mut buf))
+        }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            out.push(self.as_bytes());
         }
     }
 
@@ -305,8 +318,8 @@ mod uuid_impls {
 #[cfg(feature = "chrono")]
 mod chrono_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -322,6 +335,9 @@ mod chrono_impls {
         }
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
+        }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(nanos(self), out);
         }
     }
 
@@ -356,6 +372,9 @@ mod chrono_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            self.and_utc().fingerprint(out);
+        }
     }
 
     /// With the `chrono` feature.
@@ -380,8 +399,8 @@ mod chrono_impls {
 #[cfg(feature = "time")]
 mod time_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -393,6 +412,9 @@ mod time_impls {
         }
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
+        }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(self.unix_timestamp_nanos(), out);
         }
     }
 
@@ -424,6 +446,9 @@ mod time_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            self.assume_utc().fingerprint(out);
+        }
     }
 
     /// With the `time` feature.
@@ -449,8 +474,8 @@ mod time_impls {
 #[cfg(feature = "jiff")]
 mod jiff_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use jiff::Timestamp;
 
@@ -462,6 +487,9 @@ mod jiff_impls {
         }
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
+        }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(self.as_nanosecond(), out);
         }
     }
 

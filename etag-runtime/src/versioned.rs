@@ -22,16 +22,18 @@ use crate::{ETag, Validators};
 /// put the resource's creation time in the tag.
 ///
 /// Slices and `Vec`s of versioned items are versioned too: their tag is a digest (a
-/// [`Fingerprint`]) of the count and of each member's version and last-modified time, in
-/// order. Two things to know:
+/// [`Fingerprint`]) of the count and of each member's version, in order (a member
+/// implemented by hand rather than derived gives its tag and its last-modified time). Two
+/// things to know:
 ///
 /// - A list has no `Last-Modified`. The newest member's time does not move when a member
 ///   is deleted, so `If-Modified-Since` against it would answer 304 with a stale list.
-/// - Members are told apart by their validators only. If one member can be replaced by
-///   another with the same version and no (or the same) last-modified time, the list's tag
-///   does not change. Give members a `#[last_modified]` field, or, better for lists that
-///   change, compute the list's validators from a collection revision and attach them with
-///   [`Conditions::check`](crate::Conditions::check) (the example app does this).
+/// - Members are told apart by their versions only. If one member can be replaced by
+///   another at the same version (two rows whose counters both start at 1), the list's
+///   tag does not change. Take versions from one store-wide revision, which no two rows
+///   share, or, better for lists that change, compute the list's validators from a
+///   collection revision and attach them with [`Conditions::check`](crate::Conditions::check)
+///   (the example app does this).
 ///
 /// # Examples
 ///

@@ -57,9 +57,10 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 /// `GET /products?limit=N&after=ID`: the products with an id above `after`, by id, at most
 /// `limit` of them (default 100, at most 1000), and a `Link` to the next page.
 ///
-/// Each page has its own validators ([`PageStamp`]), computed from one query that reads
-/// only the page's ids and versions; the page is loaded only when the client's copy is
-/// stale.
+/// Each page has its own validators ([`PageStamp`]), computed in the database as one
+/// aggregate row; for a conditional request they are read first, and the page is loaded
+/// only when the client's copy is stale. A request without preconditions goes straight to
+/// the one statement that loads the page and its stamp together.
 #[utoipa::path(
     get,
     path = "/products",
@@ -82,7 +83,7 @@ pub(crate) async fn list_products(
     uri: Uri,
 ) -> Result<WithValidators<Page>, ApiError> {
     let page = PageQuery::parse(uri.query())?.page()?;
-    if app.options.late_check {
+    if app.options.late_check || !conditions.is_conditional() {
         let (stamp, products) = app.store.list_page(page).await?;
         groups.edit().add_all(&CacheGroups::of(&stamp));
         let checked = conditions.check(stamp.validators())?;

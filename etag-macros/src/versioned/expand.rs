@@ -47,8 +47,9 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
         },
     };
 
-    // A strong model feeds its version's bits into a collection's tag, without building
-    // its own tag; a weak one keeps the default, which also marks the collection weak.
+    // A strong model feeds its version's bits into a collection's tag, and nothing else:
+    // no tag is built, and its time is not read (a version already changes on every
+    // write). A weak one keeps the default, which also marks the collection weak.
     let fingerprint = if weak {
         TokenStream::new()
     } else {
@@ -60,7 +61,6 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             #[inline]
             fn fingerprint(&self, #out: &mut #private::Fingerprint) {
                 #version;
-                #out.time(#private::Versioned::last_modified(self));
             }
         }
     };

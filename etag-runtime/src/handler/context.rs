@@ -2,9 +2,12 @@
 //! the handler's output.
 
 use std::borrow::Cow;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::OnceLock;
+
+use futures_util::future::Either;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -19,6 +22,7 @@ use crate::Precondition;
 use crate::groups::{CACHE_GROUP_INVALIDATION, CACHE_GROUPS, CacheGroups, ResponseGroups};
 use crate::handler::Responder;
 use crate::principal::{Personal, Principal, open_request, seal_response};
+use crate::range::Prepared;
 
 /// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
@@ -101,15 +105,36 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
 /// The handler's output as the response: its validators (from the value, decided before
 /// rendering, or under `hash` from the rendered body), its `Cache-Control`, then the
 /// request's `Range`, if it may be served.
-pub async fn respond(responder: Responder<'_>, response: Response, config: &Config) -> Response {
-    let res = match config.tags {
-        Tags::Hash { limit } => crate::hash::hash_response(&responder, response, limit).await,
-        Tags::Value => response,
-    };
-    let res = finish(res, config);
-    let res = groups(res, &responder, config);
-    crate::range::apply(responder.conditions, res).await
+///
+/// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
+/// future then holds a response, not the state of reading one, and is that much smaller
+/// to move.
+pub fn respond<'a>(
+    responder: Responder<'a>,
+    response: Response,
+    config: &'a Config,
+) -> Respond<'a> {
+    match config.tags {
+        Tags::Value => {
+            let res = groups(finish(response, config), &responder, config);
+            match crate::range::prepare(responder.conditions, res) {
+                Prepared::Done(res) => Either::Left(std::future::ready(res)),
+                Prepared::Cut(res, len) => {
+                    Either::Right(Box::pin(crate::range::cut(responder.conditions, res, len)))
+                }
+            }
+        }
+        Tags::Hash { limit } => Either::Right(Box::pin(async move {
+            let res = crate::hash::hash_response(&responder, response, limit).await;
+            let res = groups(finish(res, config), &responder, config);
+            crate::range::apply(responder.conditions, res).await
+        })),
+    }
 }
+
+/// What [`respond`] returns: the response, or the future that reads a body to make it.
+pub(crate) type Respond<'a> =
+    Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
 
 /// The response's cache groups (RFC 9875): the value's (put on the response by the
 /// responder) and the handler's (`ResponseGroups`), as `Cache-Groups` on the 2xx and the
@@ -165,6 +190,10 @@ fn is_private(headers: &HeaderMap) -> bool {
 }
 
 fn finish(mut res: Response, config: &Config) -> Response {
+    // Most handlers set no `Cache-Control`: they pay for no look-up.
+    if config.cache_control.is_none() && !config.per_user {
+        return res;
+    }
     let status = res.status();
     if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
         && !res.headers().contains_key(CACHE_CONTROL)

@@ -73,7 +73,16 @@ impl Responder<'_> {
     /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.
     pub(crate) fn refuse(&self, refused: Precondition) -> Response {
         if refused.status() == StatusCode::NOT_MODIFIED {
-            refused.into_response()
+            // The client sent the current tag as the whole `If-None-Match`: the 304's `ETag`
+            // is that line, shared rather than copied into a new header value.
+            let sent = refused
+                .validators()
+                .and_then(Validators::etag)
+                .and_then(|tag| self.conditions.if_none_match()?.line_of(tag));
+            match sent {
+                Some(line) => crate::not_modified::with_etag(line.clone()),
+                None => refused.into_response(),
+            }
         } else {
             (self.refuse)(refused)
         }
