@@ -10,6 +10,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use crate::date::{not_after, parse_http_date};
 use crate::handler::Require;
 use crate::header::TagList;
+use crate::not_modified::Deferred;
 use crate::precondition::{Field, Precondition};
 use crate::{Checked, ETag, Proceed, Validators};
 
@@ -61,6 +62,10 @@ pub struct Conditions {
     /// The request is for a per-user response, whose tags are sealed for each user: a 412
     /// does not name the resource's own tag, which would match nothing the client sends.
     personal: bool,
+    /// Behind an encoding-tags layer, the coding of the 200 is not known before the
+    /// compressor sees its body: [`check`](Self::check) leaves a 304 that names no tag to
+    /// the layer.
+    coding_unknown: bool,
 }
 
 /// A field that is valid only as one line: `If-Range` and `Range`.
@@ -141,7 +146,19 @@ impl Conditions {
             range: one_line(5),
             require: Require::Nothing,
             personal: false,
+            coding_unknown: false,
         }
+    }
+
+    /// Reads the conditional fields of a request, and whether an encoding-tags layer
+    /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
+    pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
+        let mut conditions = Self::from_headers(&parts.method, &parts.headers);
+        conditions.coding_unknown = parts
+            .extensions
+            .get::<crate::layer::CodedTagsOutside>()
+            .is_some_and(|outside| outside.coding_unknown);
+        conditions
     }
 
     /// The request method.
@@ -234,6 +251,14 @@ impl Conditions {
             || self.if_modified_since.is_some()
             || self.if_unmodified_since.is_some()
             || (self.range.is_present() && self.if_range.is_present())
+    }
+
+    /// Whether `If-None-Match` names tags, so that a 304 it decides is for a copy the
+    /// client named: not `*` (nor absent, when `If-Modified-Since` decides).
+    fn names_tags(&self) -> bool {
+        self.if_none_match
+            .as_ref()
+            .is_some_and(|list| !list.is_any())
     }
 
     /// Whether the request carries a precondition that protects a write from a lost
@@ -404,6 +429,17 @@ impl Conditions {
     /// expensive work (say, from `SELECT version, updated_at ...`). `Ok` is the proof to
     /// attach to the full response with [`Checked::respond`].
     ///
+    /// Behind [`EncodingTagsLayer`](crate::layer::EncodingTagsLayer) (or
+    /// `layer::Compression`), a 304 decided without a tag of the client's (by
+    /// `If-Modified-Since`, or `If-None-Match: *`) to a client that accepts a
+    /// content-coding is not answered here: it must carry the tag the 200 would (RFC 9110
+    /// section 15.4.5), and the compressor chooses the 200's coding only from the rendered
+    /// body (tower-http's default skips bodies under 32 bytes and images). `check` is then
+    /// `Ok`, and the response made with [`Checked::respond`] goes out from the layer as
+    /// that 304, with the tag of the coding the compressor gave it. A `Conditions` taken
+    /// as an extractor knows of the layer; one made with
+    /// [`from_headers`](Self::from_headers) does not, and answers every 304 here.
+    ///
     /// # Errors
     ///
     /// The 304 or 412 to answer right away, with `?`.
@@ -424,7 +460,14 @@ impl Conditions {
         match self.decide(Some(&current)) {
             Decision::Proceed(_) => Ok(Checked {
                 validators: current,
+                deferred: None,
             }),
+            Decision::NotModified(field) if self.coding_unknown && !self.names_tags() => {
+                Ok(Checked {
+                    validators: current,
+                    deferred: Some(Deferred(field)),
+                })
+            }
             Decision::NotModified(field) => {
                 Err(Precondition::not_modified(&self.method, current, field))
             }
@@ -537,6 +580,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Conditions {
         parts: &mut http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::from_headers(&parts.method, &parts.headers))
+        Ok(Self::from_parts(parts))
     }
 }

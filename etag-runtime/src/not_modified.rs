@@ -11,6 +11,7 @@ use http::StatusCode;
 use http::header::{self, HeaderMap};
 
 use crate::Validators;
+use crate::precondition::Field;
 
 /// A 304 carrying `validators` and no body. `Last-Modified` is sent only when there is no
 /// `ETag`: RFC 9110 section 15.4.5 lets a 304 carry other representation metadata only
@@ -73,6 +74,16 @@ pub(crate) fn replacing(full: Response, decided: &HeaderMap) -> Response {
     }
     res
 }
+
+/// The mark on a 2xx that its request's preconditions answer with 304, but whose 304 is
+/// made further out: behind [`EncodingTagsLayer`](crate::layer::EncodingTagsLayer), a 304
+/// decided by `If-Modified-Since` or `If-None-Match: *` must carry the tag the 200 would
+/// (RFC 9110 section 15.4.5), and that tag has the coding the compressor gives the 200,
+/// which it chooses from the rendered body (its size, its type). So the 200 is rendered,
+/// goes through the compressor with this mark, and the layer outside turns it into the 304
+/// with the tag of the coding it got. `Field` is the field that decided, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deferred(pub(crate) Field);
 
 /// An empty 304.
 /// The 304 of a representation whose `ETag` is `etag` (so without `Last-Modified`).

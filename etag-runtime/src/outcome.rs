@@ -1,6 +1,7 @@
 //! What the checks of [`Conditions`](crate::Conditions) hand back when the preconditions
 //! hold: [`Proceed`] and [`Checked`].
 
+use crate::not_modified::Deferred;
 use crate::{Validators, WithValidators};
 
 /// The preconditions hold: perform the method. Made by [`Conditions::evaluate`](crate::Conditions::evaluate).
@@ -63,6 +64,9 @@ impl Proceed {
 #[must_use = "attach it to the response with `.respond(body)`, so that the 200 carries the validators that were checked"]
 pub struct Checked {
     pub(crate) validators: Validators,
+    /// The 304 the layer outside makes of the rendered response (see
+    /// [`Conditions::check`](crate::Conditions::check)).
+    pub(crate) deferred: Option<Deferred>,
 }
 
 impl Checked {
@@ -90,6 +94,7 @@ impl Checked {
         WithValidators {
             validators: self.validators,
             body,
+            deferred: self.deferred,
         }
     }
 
@@ -108,8 +113,9 @@ impl Checked {
         &self.validators
     }
 
-    /// The validators that were checked, to send with the response.
-    pub(crate) fn into_validators(self) -> Validators {
-        self.validators
+    /// The validators that were checked, to send with the response, and the 304 left to
+    /// the layer outside, if any.
+    pub(crate) fn into_parts(self) -> (Validators, Option<Deferred>) {
+        (self.validators, self.deferred)
     }
 }

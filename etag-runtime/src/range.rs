@@ -175,6 +175,15 @@ pub(crate) fn prepare(conditions: &Conditions, mut res: Response) -> Prepared {
     if res.status() != StatusCode::OK || !crate::conditions::is_read(method) {
         return Prepared::Done(res);
     }
+    // A 304 the layer outside makes of this 200: RFC 9110 section 13.2.2 evaluates `Range`
+    // only after `If-Modified-Since` and `If-None-Match` let the request through.
+    if res
+        .extensions()
+        .get::<crate::not_modified::Deferred>()
+        .is_some()
+    {
+        return res;
+    }
     let Some(len) = rangeable_len(&res) else {
         return Prepared::Done(res);
     };

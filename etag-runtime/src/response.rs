@@ -70,7 +70,10 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
 
 impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
-        let WithValidators { validators, body } = self;
+        // Under `#[etag]` the responder checks again, and leaves the same 304 to the layer.
+        let WithValidators {
+            validators, body, ..
+        } = self;
         responder.respond(validators, || body.into_response())
     }
 }

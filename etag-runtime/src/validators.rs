@@ -135,6 +135,8 @@ impl Validators {
 pub struct WithValidators<T> {
     pub(crate) validators: Validators,
     pub(crate) body: T,
+    /// The 304 the layer outside makes of the rendered response.
+    pub(crate) deferred: Option<crate::not_modified::Deferred>,
 }
 
 impl<T> WithValidators<T> {
@@ -160,6 +162,9 @@ impl<T: IntoResponse> IntoResponse for WithValidators<T> {
         let mut res = self.body.into_response();
         if res.status().is_success() {
             self.validators.write_headers(res.headers_mut());
+            if let Some(deferred) = self.deferred {
+                res.extensions_mut().insert(deferred);
+            }
         }
         res
     }

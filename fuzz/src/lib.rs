@@ -57,12 +57,16 @@ pub struct KnownEngineBugs {
 /// # Examples
 ///
 /// ```
-/// assert!(etag_fuzz::KNOWN_ENGINE_BUGS.coded_304_without_members);
+/// // Every engine bug the fuzz targets found is fixed: the checks pass over no input.
+/// let known = etag_fuzz::KNOWN_ENGINE_BUGS;
+/// assert!(!known.format_before_year_1 && !known.star_among_dropped_members);
+/// assert!(!known.respelled_coded_tag_in_304 && !known.coded_304_without_members);
+/// assert!(!known.unicode_space_around_range_unit);
 /// ```
 pub const KNOWN_ENGINE_BUGS: KnownEngineBugs = KnownEngineBugs {
     format_before_year_1: false,
     star_among_dropped_members: false,
     respelled_coded_tag_in_304: false,
-    coded_304_without_members: true,
+    coded_304_without_members: false,
     unicode_space_around_range_unit: false,
 };

@@ -57,7 +57,7 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        let mut conditions = Conditions::from_parts(parts);
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
@@ -243,7 +243,7 @@ where
             .map_err(IntoResponse::into_response)?;
         let personal = Personal::new(&state.tag_key(), &principal);
         open_request(&mut parts.headers, Some(&personal));
-        let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        let mut conditions = Conditions::from_parts(parts);
         conditions.set_personal();
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {

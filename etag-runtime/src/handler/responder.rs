@@ -24,6 +24,8 @@ pub struct Responder<'a> {
 impl Responder<'_> {
     /// On GET and HEAD, evaluates the preconditions against `validators` and answers 304
     /// or 412 without calling `render`; otherwise renders, and adds the validators to a 2xx.
+    /// A 304 that an encoding-tags layer outside must make (see
+    /// [`Conditions::check`](crate::Conditions::check)) is the rendered 2xx, marked for it.
     ///
     /// Other methods are not evaluated here: a write checks its preconditions before it
     /// acts, and its response carries the new state's validators, which the request's
@@ -37,17 +39,20 @@ impl Responder<'_> {
             return render();
         }
         let method = self.conditions.method();
-        let validators = if crate::conditions::is_read(method) {
+        let (validators, deferred) = if crate::conditions::is_read(method) {
             match self.conditions.check(validators) {
-                Ok(checked) => checked.into_validators(),
+                Ok(checked) => checked.into_parts(),
                 Err(refused) => return self.refuse(refused),
             }
         } else {
-            validators
+            (validators, None)
         };
         let mut res = render();
         if res.status().is_success() {
             validators.write_headers(res.headers_mut());
+            if let Some(deferred) = deferred {
+                res.extensions_mut().insert(deferred);
+            }
         }
         res
     }

@@ -16,6 +16,7 @@ use super::coding::{Coding, Codings, select};
 use super::future::ResponseFuture;
 use crate::ETag;
 use crate::list::rewrite_tag_list;
+use crate::not_modified::Deferred;
 use crate::vary::add_vary;
 
 /// A tower [`Layer`] that gives each content-coding its own strong tag and maps the
@@ -130,13 +131,15 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let seen = self.seen.clone();
-        req.extensions_mut().insert(super::CodedTagsOutside);
         let method = req.method().clone();
         let sent = decode_request(
             &method,
             req.headers_mut(),
             Codings(seen.load(Ordering::Relaxed)),
         );
+        req.extensions_mut().insert(super::CodedTagsOutside {
+            coding_unknown: sent.coding_unknown(),
+        });
         ResponseFuture::new(async move {
             let res = inner.call(req).await?;
             let res = res.map(Body::new);
@@ -158,6 +161,16 @@ struct Sent {
     /// not known to be the selected one), as sent: compared with the tag the response
     /// goes out with.
     held_back: Vec<String>,
+}
+
+impl Sent {
+    /// Whether the coding of the 200 is known only once the compressor has seen its body:
+    /// it is known to be identity when the client accepts no coding the compressor
+    /// produces; otherwise the compressor may still skip the body (tower-http's default
+    /// predicate skips bodies under 32 bytes, images, gRPC and event streams).
+    fn coding_unknown(&self) -> bool {
+        self.selected != Some(Coding::Identity)
+    }
 }
 
 /// Maps the coded tags of `If-Match` back to the tags they were made from, every coding:
@@ -191,13 +204,16 @@ fn decode_request(method: &Method, headers: &mut HeaderMap, seen: Codings) -> Se
 }
 
 /// Gives the response's tag its coding, and a 304 the tag of the selected coding. A 200
-/// to a GET or HEAD whose tag, so coded, is one the request held back becomes a 304.
+/// to a GET or HEAD whose tag, so coded, is one the request held back becomes a 304; so
+/// does a 2xx whose 304 was left to this layer (`Deferred`), with the tag of the coding
+/// the compressor gave it.
 fn encode_response(mut res: Response, method: &Method, sent: &Sent) -> Response {
     // The mark the range step leaves on a multipart 206 to keep the compressor off: its
     // work is done, and no coding is said by saying none.
     if res.headers().get(header::CONTENT_ENCODING) == Some(&HeaderValue::from_static("identity")) {
         res.headers_mut().remove(header::CONTENT_ENCODING);
     }
+    let deferred = res.extensions_mut().remove::<Deferred>();
     let status = res.status();
     let tag = res
         .headers()
@@ -220,30 +236,42 @@ fn encode_response(mut res: Response, method: &Method, sent: &Sent) -> Response 
         *res.body_mut() = crate::not_modified::empty().into_body();
         return res;
     }
-    let Some(tag) = tag else { return res };
     if !status.is_success() {
         return res;
     }
-    let headers = res.headers_mut();
+    let wire = tag.and_then(|tag| code_tag(res.headers_mut(), &tag));
+    let decided = match (deferred, &wire) {
+        // The 304 the preconditions decided inside, now that the 200's coding is known.
+        (Some(Deferred(field)), _) => Some(field),
+        // The selected representation is the copy the client named (weak comparison).
+        (None, Some(wire))
+            if status == StatusCode::OK && sent.held_back.iter().any(|t| t == wire.opaque()) =>
+        {
+            Some(crate::precondition::Field::IfNoneMatch)
+        }
+        (None, _) => None,
+    };
+    match decided {
+        Some(field) => {
+            crate::precondition::trace(method, StatusCode::NOT_MODIFIED, field, wire.as_ref());
+            crate::not_modified::from_response(res)
+        }
+        None => res,
+    }
+}
+
+/// Gives the tag of a 2xx the coding of its `Content-Encoding`, and names
+/// `Accept-Encoding` in `Vary`: the tag it goes out with. A coding this layer cannot map
+/// back gets no tag rather than a wrong one.
+fn code_tag(headers: &mut HeaderMap, tag: &ETag) -> Option<ETag> {
     add_vary(headers, &header::ACCEPT_ENCODING);
     let Some(coding) = Coding::of(headers) else {
-        // A coding this layer cannot map back: no tag rather than a wrong one.
         headers.remove(header::ETAG);
-        return res;
+        return None;
     };
-    let wire = coding.wire(&tag);
+    let wire = coding.wire(tag);
     headers.insert(header::ETAG, HeaderValue::from(wire.clone()));
-    if status == StatusCode::OK && sent.held_back.iter().any(|t| t == wire.opaque()) {
-        // The selected representation is the copy the client named (weak comparison).
-        crate::precondition::trace(
-            method,
-            StatusCode::NOT_MODIFIED,
-            crate::precondition::Field::IfNoneMatch,
-            Some(&wire),
-        );
-        return crate::not_modified::from_response(res);
-    }
-    res
+    Some(wire)
 }
 
 #[cfg(test)]

@@ -334,7 +334,7 @@ where
                 personal = found;
             }
             open_request(&mut parts.headers, personal.as_ref());
-            let conditions = Conditions::from_headers(&parts.method, &parts.headers);
+            let conditions = Conditions::from_parts(&parts);
             let covered = parts.extensions.get::<CodedTagsOutside>().is_some();
             let res = inner.call(Request::from_parts(parts, body)).await?;
             if !covered {

@@ -66,6 +66,20 @@
 //!    identity copy is the selected one even for a gzip client: a 200 whose final tag is
 //!    a held-back one becomes a 304 there, costing the handler's work but not the bytes.
 //!
+//! 3. **A 304 that names no tag**: one decided by `If-Modified-Since` or `If-None-Match:
+//!    *` must carry the tag the 200 would (RFC 9110 section 15.4.5), and while the client
+//!    accepts a coding, the compressor chooses that 200's coding only from its body (its
+//!    size, its type: no predicate can know them before the body exists, and
+//!    `CompressionLayer` takes any predicate). So `#[etag]`, [`ETagLayer`] and
+//!    [`Conditions::check`](crate::Conditions::check) (on a `Conditions` taken as an
+//!    extractor) do not answer that 304 inside: they render the 200, which goes through
+//!    the compressor marked, and this layer turns it into the 304 with the tag of the
+//!    coding it got. Like step 2 it costs the handler's work, not the bytes (the compressor
+//!    sets up its encoder but codes nothing). A 304 made where the layer cannot be seen
+//!    ([`Conditions::from_headers`](crate::Conditions::from_headers), a handler's own
+//!    304) carries the tag of the coding the compressor negotiated, right only for a body
+//!    it compresses.
+//!
 //! The choice is never one a client cannot decode: step 1 only passes on tags of a coding
 //! the request accepts, and step 2 compares with the bytes that would be sent. A server
 //! that starts producing a coding only later (a new `CompressionLayer` setting) may
@@ -173,7 +187,13 @@ pub use groups::{CacheGroupsLayer, CacheGroupsService, NoPurge, Purge, PurgeErro
 /// Put on a request by [`EncodingTagsService`]: an encoding-tags layer is outside, and
 /// gives the tags of coded responses their coding on the way out.
 #[derive(Clone, Copy, Debug)]
-struct CodedTagsOutside;
+pub(crate) struct CodedTagsOutside {
+    /// The client accepts a coding the compressor behind the layer may give the 200, so
+    /// the 200's coding (and tag) is known only once the compressor has seen its body. A
+    /// 304 that names no tag of the client's (by `If-Modified-Since` or `If-None-Match:
+    /// *`) is then left to the layer (see `not_modified::Deferred`).
+    pub(crate) coding_unknown: bool,
+}
 
 /// The error of a response body a layer reads or passes on.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
