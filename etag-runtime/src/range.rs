@@ -182,7 +182,7 @@ pub(crate) fn prepare(conditions: &Conditions, mut res: Response) -> Prepared {
         .get::<crate::not_modified::Deferred>()
         .is_some()
     {
-        return res;
+        return Prepared::Done(res);
     }
     let Some(len) = rangeable_len(&res) else {
         return Prepared::Done(res);
