@@ -48,6 +48,12 @@ pub trait VersionValue {
         None
     }
 
+    /// Not public API: whether [`as_timestamp`](Self::as_timestamp) returns a time, for
+    /// `#[derive(Versioned)]`'s `Versioned::HAS_LAST_MODIFIED` of a model whose version is
+    /// its time.
+    #[doc(hidden)]
+    const IS_TIMESTAMP: bool = false;
+
     /// Not public API: feeds the value into a collection's fingerprint, by default its
     /// [`encode`](Self::encode)d text; integers write their bits, which is cheaper.
     #[doc(hidden)]
@@ -103,6 +109,7 @@ pub trait TimestampValue {
 }
 
 impl<T: VersionValue + ?Sized> VersionValue for &T {
+    const IS_TIMESTAMP: bool = T::IS_TIMESTAMP;
     fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         (**self).encode(out)
     }
@@ -263,6 +270,7 @@ impl VersionValue for SystemTime {
     fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
         Some(self)
     }
+    const IS_TIMESTAMP: bool = true;
 }
 
 impl ParseVersion for SystemTime {
@@ -323,6 +331,7 @@ mod chrono_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
     }
 
     /// With the `chrono` feature.
@@ -356,6 +365,7 @@ mod chrono_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
     }
 
     /// With the `chrono` feature.
@@ -394,6 +404,7 @@ mod time_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
     }
 
     /// With the `time` feature.
@@ -424,6 +435,7 @@ mod time_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
     }
 
     /// With the `time` feature.
@@ -463,6 +475,7 @@ mod jiff_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
     }
 
     /// With the `jiff` feature.
@@ -539,6 +552,7 @@ mod tests {
             Some(t)
         );
         assert!(5u32.as_timestamp().is_none());
+        assert!(!u32::IS_TIMESTAMP && SystemTime::IS_TIMESTAMP && <&SystemTime>::IS_TIMESTAMP);
     }
 
     #[cfg(feature = "chrono")]

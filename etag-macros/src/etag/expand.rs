@@ -125,6 +125,27 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         Mode::Value => quote!(#private::Tags::Value),
     };
 
+    // The validators the return type can carry, from its `IntoConditionalResponse` impl,
+    // in the handler's constant. A type that cannot be named there (`impl Trait`, or one
+    // naming the handler's generics or `Self`) may carry both; `hash` makes the tag only.
+    let nameable = handler.sig.generics.params.is_empty()
+        && matches!(
+            &handler.output,
+            Output::Unit
+                | Output::Type {
+                    opaque: false,
+                    mentions_self: false,
+                    ..
+                }
+        );
+    let carries = match args.mode {
+        Mode::Hash { .. } => quote!(#private::Carries::ETAG),
+        Mode::Value if nameable => quote_spanned! {ret_span=>
+            <#ret as #private::IntoConditionalResponse>::CARRIES
+        },
+        Mode::Value => quote!(#private::Carries::BOTH),
+    };
+
     // Spanned at the return type, and a direct trait call: a type that cannot answer
     // conditionally is reported there, with the trait's own message.
     let respond = match args.mode {
@@ -213,6 +234,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                 tags: #tags,
                 per_user: #per_user,
                 cache_control: #cache_control,
+                carries: #carries,
             };
             #register
             #take
