@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Versioned, ToSchema)]
 pub struct Product {
     /// The product's id, its URL is `/products/{id}`.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub id: i64,
     /// The product's name.
     #[schema(example = "Wireless Mouse")]
