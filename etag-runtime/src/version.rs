@@ -552,7 +552,7 @@ mod tests {
             Some(t)
         );
         assert!(5u32.as_timestamp().is_none());
-        assert!(!u32::IS_TIMESTAMP && SystemTime::IS_TIMESTAMP && <&SystemTime>::IS_TIMESTAMP);
+        const { assert!(!u32::IS_TIMESTAMP && SystemTime::IS_TIMESTAMP && <&SystemTime>::IS_TIMESTAMP) };
     }
 
     #[cfg(feature = "chrono")]

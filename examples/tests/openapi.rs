@@ -302,7 +302,15 @@ async fn every_refusal_the_server_makes_is_documented() {
     let huge = format!("[{}1]", "1,".repeat(1_100_000));
     let bearer = "Bearer ada";
     // (method, path, documented path, header fields, body, the status it gets)
-    let cases: Vec<(&str, &str, &str, Vec<(&str, &str)>, String, u16)> = vec![
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        String,
+        u16,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             "POST",
             "/products",
