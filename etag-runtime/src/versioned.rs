@@ -79,7 +79,7 @@ pub trait Versioned {
     /// time says so with `const HAS_LAST_MODIFIED: bool = false;`.
     ///
     /// ```
-    /// use etag_runtime::{ETag, Versioned};
+    /// use etag_runtime::Versioned;
     ///
     /// #[derive(Versioned)]
     /// struct Counter {

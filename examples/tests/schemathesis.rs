@@ -69,6 +69,8 @@ async fn schemathesis_finds_no_undocumented_status_and_no_valid_request_refused(
             "--report-dir",
         ])
         .arg(&report)
+        // Its cache (`.schemathesis/`) goes with the report, not into the package.
+        .current_dir(&report)
         .kill_on_drop(true);
     let started = Instant::now();
     let output = tokio::time::timeout(TIME_BOUND, command.output())
