@@ -72,7 +72,10 @@ impl Answer {
                 status: self.status,
                 detail,
             },
-            StatusCode::PRECONDITION_FAILED => Error::PreconditionFailed { detail },
+            StatusCode::PRECONDITION_FAILED => Error::PreconditionFailed {
+                detail,
+                current: current_etag(&self.body),
+            },
             StatusCode::PRECONDITION_REQUIRED => Error::PreconditionRequired {
                 sent: sent.unwrap_or_else(|| "no precondition".to_owned()),
                 detail,
@@ -100,6 +103,22 @@ fn detail(body: &[u8]) -> String {
     }
 }
 
+/// The current entity tag a 412's problem details name (`current_etag`), if a valid one.
+fn current_etag(body: &[u8]) -> Option<String> {
+    if body.len() > PROBLEM_BYTES {
+        return None;
+    }
+    let serde_json::Value::Object(fields) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    let tag = fields.get("current_etag")?.as_str()?;
+    // An entity-tag as RFC 9110 section 8.8.3 writes it, no more than a header would be.
+    let strong = tag.strip_prefix("W/").unwrap_or(tag);
+    let quoted = strong.len() >= 2 && strong.starts_with('"') && strong.ends_with('"');
+    (quoted && tag.len() <= DETAIL_BYTES && http::HeaderValue::from_str(tag).is_ok())
+        .then(|| tag.to_owned())
+}
+
 fn truncate(text: &str) -> String {
     let mut end = text.len().min(DETAIL_BYTES);
     while !text.is_char_boundary(end) {
@@ -122,5 +141,17 @@ mod tests {
         assert_eq!(detail(b""), "(no explanation)");
         let long = "\u{e9}".repeat(DETAIL_BYTES);
         assert_eq!(detail(long.as_bytes()).len(), DETAIL_BYTES);
+    }
+
+    #[test]
+    fn a_412_names_the_current_tag_only_when_it_is_one() {
+        assert_eq!(
+            current_etag(br#"{"detail": "x", "current_etag": "\"7\""}"#).as_deref(),
+            Some("\"7\"")
+        );
+        assert_eq!(current_etag(br#"{"current_etag": "7"}"#), None);
+        assert_eq!(current_etag(br#"{"current_etag": "\"a\nb\""}"#), None);
+        assert_eq!(current_etag(br#"{"detail": "x"}"#), None);
+        assert_eq!(current_etag(b"not json"), None);
     }
 }

@@ -33,6 +33,19 @@ pub enum Error {
     PreconditionFailed {
         /// The server's explanation.
         detail: String,
+        /// The current entity tag, when the server names it (the `current_etag` member of
+        /// its problem details): the resource did change since it was read. `None` when it
+        /// does not say, which may also mean that the tag sent matched nothing.
+        current: Option<String>,
+    },
+    /// The answer to a write never arrived, the same write sent again (same `If-Match`,
+    /// same `Idempotency-Key`) was refused with 412, and so nothing tells whether the first
+    /// one was applied. The change was not re-applied, which could apply it twice. A
+    /// server that recognizes its own writes by `Idempotency-Key` answers the second send
+    /// with 2xx instead.
+    Unconfirmed {
+        /// The refusal's explanation.
+        detail: String,
     },
     /// `428 Precondition Required`: the server refused the write as unconditional, although
     /// it carried `sent`. The server wants a precondition that this request did not have;
@@ -67,9 +80,25 @@ impl fmt::Display for Error {
         match self {
             Self::Http(e) => write!(f, "HTTP request failed: {e}"),
             Self::NotFound { status, detail } => write!(f, "{status}: {detail}"),
-            Self::PreconditionFailed { detail } => write!(
+            Self::PreconditionFailed {
+                detail,
+                current: Some(current),
+            } => write!(
+                f,
+                "412 Precondition Failed: the resource changed since it was read (it is now \
+                 {current}): {detail}"
+            ),
+            Self::PreconditionFailed {
+                detail,
+                current: None,
+            } => write!(
                 f,
                 "412 Precondition Failed: the resource changed since it was read: {detail}"
+            ),
+            Self::Unconfirmed { detail } => write!(
+                f,
+                "the write's answer was lost, and sending it again was refused, so it may or \
+                 may not have been applied: {detail}"
             ),
             Self::PreconditionRequired { sent, detail } => write!(
                 f,

@@ -21,8 +21,13 @@ impl Client {
     /// times within a deadline ([`ClientBuilder`](crate::ClientBuilder)). The write's answer, with its new
     /// `ETag`, becomes the stored copy.
     ///
-    /// Only a 412 is retried. A write whose answer never arrived is not: it may have been
-    /// applied, and re-applying `change` then would apply it twice.
+    /// Only a 412 is retried. A write whose answer never arrived is not re-applied: it may
+    /// have been applied, and re-applying `change` then would apply it twice. It is sent
+    /// again as it was, once: each write carries an `Idempotency-Key` of its own, by which
+    /// a server that stores it with what it wrote (see `Conditions::idempotent` in
+    /// etag-runtime) recognizes the second send and answers it 2xx, "already applied"
+    /// (RFC 9110 section 13.1.1). If the second send gets 412 nonetheless, the update
+    /// fails with [`Error::Unconfirmed`].
     ///
     /// # Examples
     ///
@@ -259,7 +264,26 @@ where
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    let answer = client.exchange(Method::PUT, url, sent, Some(body)).await?;
+    sent.insert(IDEMPOTENCY_KEY, idempotency_key());
+    let answer = match client
+        .exchange(Method::PUT, url, sent.clone(), Some(body.clone()))
+        .await
+    {
+        Ok(answer) => answer,
+        // The answer never arrived: the same write again, recognizable by its key.
+        Err(Error::Http(_)) => {
+            let again = client.exchange(Method::PUT, url, sent, Some(body)).await?;
+            if again.status == StatusCode::PRECONDITION_FAILED {
+                client.store().remove(url.as_str());
+                return Err(match again.into_error(None) {
+                    Error::PreconditionFailed { detail, .. } => Error::Unconfirmed { detail },
+                    other => other,
+                });
+            }
+            again
+        }
+        Err(other) => return Err(other),
+    };
     if answer.status.is_success() {
         return Ok(Attempt::Written(client.written(url, headers, seen, answer)));
     }
@@ -275,6 +299,16 @@ where
     }
     let sent = format!("If-Match: {}", String::from_utf8_lossy(tag.as_bytes()));
     Err(answer.into_error(Some(sent)))
+}
+
+/// The field by which a server can recognize a write sent twice (the HTTP API working
+/// group's `Idempotency-Key` draft): one random key per write.
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// A new key: 128 random bits, as 32 hex digits.
+fn idempotency_key() -> HeaderValue {
+    let key = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    HeaderValue::from_str(&key).expect("hex digits are a valid header value")
 }
 
 /// The `ETag` of `headers` if it is a strong one, the only kind `If-Match` can match.

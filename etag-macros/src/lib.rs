@@ -351,7 +351,8 @@ use proc_macro::TokenStream;
 ///   rejection (a 401) is answered before any validator is computed;
 /// - the tag goes out sealed for the principal with a keyed MAC (`"<tag>.<mac>"`, the key
 ///   being the [`principal::TagKey`](principal/struct.TagKey.html) in the router's state,
-///   through `FromRef`), so that it matches for that principal only and does not tell who
+///   through `impl FromRef<AppState> for TagKey`; a handler that takes `State<S>` needs
+///   `TagKey: FromRef<S>` for that `S`), so that it matches for that principal only and does not tell who
 ///   it is; the tags of `If-Match` and `If-None-Match` sealed for the principal are opened
 ///   before the handler's extractors run, and every other tag is dropped. Handlers and
 ///   their [`Conditions`](struct.Conditions.html) see the tags they made: user B sending
@@ -514,7 +515,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// `per_user` names the argument that extracts the principal, bound to a plain name, and
-/// its type must implement [`Principal`](principal/trait.Principal.html):
+/// its type must implement [`Principal`](principal/trait.Principal.html), which none of
+/// axum's extractors do:
 ///
 /// ```compile_fail
 /// # #![allow(dead_code)]
@@ -524,6 +526,23 @@ use proc_macro::TokenStream;
 /// #[etag_runtime::etag(per_user = user)]
 /// async fn inbox(user: State<()>) -> Json<Inbox> {
 ///     Json(Inbox { version: 1 })
+/// }
+/// ```
+///
+/// The error type of a `Result` must be a response (`IntoResponse`), as in any axum
+/// handler; the message is at the error type and names the fix, an error type of the
+/// application's with `impl IntoResponse` and `From`:
+///
+/// ```compile_fail
+/// # #![allow(dead_code)]
+/// # use axum::Json;
+/// # #[derive(serde::Serialize, etag_runtime::Versioned)]
+/// # struct Note { #[version] version: i64 }
+/// struct DbError;
+///
+/// #[etag_runtime::etag]
+/// async fn note() -> Result<Json<Note>, DbError> {
+///     Err(DbError)
 /// }
 /// ```
 ///
@@ -540,28 +559,40 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// On any of these, the handler is still emitted as written, so only the mistake is
-/// reported, not every place that names the handler.
+/// On a mistake the macro reports itself (all of the above but the types), a handler of the
+/// same name is still emitted, one that axum accepts, so only the mistake is reported, not
+/// the route that names the handler.
 ///
 /// # Errors you may see that rustc words
 ///
-/// Some mistakes are found by the compiler after the macro has run; their messages are
-/// rustc's or axum's, and this is what each means:
+/// Some mistakes are found by the compiler after the macro has run, where the macro cannot
+/// choose the words; this is each message as rustc prints it, what it means, and the fix:
 ///
-/// - **"this function takes 2 arguments but 1 argument was supplied"**, with a
-///   suggestion naming `etag_runtime::handler::Context<etag_runtime::handler::Optional>`:
-///   `#[axum::debug_handler]` is above `#[etag]`. It checks the handler as written, while
-///   the router gets `#[etag]`'s handler, which takes its context first. Put `#[etag]`
-///   above `#[debug_handler]`.
-/// - **"`#[etag]` cannot tell the validators of `Result<Json<Note>, sqlx::Error>` before
-///   rendering it"** for a `Note` that derives `Versioned`: the error type is not
-///   `IntoResponse`. Map it to one
-///   (`.map_err(ApiError::from)?` with `impl IntoResponse for ApiError`); `Result<T, E>`
-///   answers conditionally when `T` does and `E: IntoResponse`.
-/// - **"the trait bound `fn(...) -> ... {handler}: Handler<_, _>` is not satisfied"** on a
-///   `per_user` handler's route: the router state does not give a
-///   [`TagKey`](principal/struct.TagKey.html). Add `impl FromRef<AppState> for TagKey`
-///   (the key per-user tags are sealed with) to the state the router is built with.
+/// - **`error[E0061]: this function takes 2 arguments but 1 argument was supplied`**, at the
+///   handler's name, with ``argument #2 of type `axum::extract::Path<u32>` is missing`` at
+///   `#[debug_handler]` and a `help: provide the argument` that names
+///   `etag_runtime::handler::Context<etag_runtime::handler::Optional>` (the numbers are the
+///   handler's argument count plus one, and that count): `#[axum::debug_handler]` is above
+///   `#[etag]`. It expands first and checks the handler as written, calling it with the
+///   arguments it was written with, while `#[etag]` then gives it its context as a first
+///   argument; the macro cannot see an attribute that has already run. Put `#[etag]` above
+///   `#[debug_handler]` (see "With `#[axum::debug_handler]`").
+/// - **``error[E0277]: the trait bound `fn(UserContext<Optional, ..., ...>) -> ... {inbox}:
+///   Handler<_, _>` is not satisfied``** (the types in it vary with the handler's
+///   arguments and the router's state, such as ``fn(UserContext<..., ..., ...>, ...) -> ...
+///   {inbox}: Handler<..., ...>``; rustc shortens them, and the full ones name
+///   `etag_runtime::handler::UserContext`), at the route (`get(inbox)`) of a `per_user`
+///   handler, with ``= note: Consider using `#[axum::debug_handler]` to improve the error
+///   message``: the handler's first extractor cannot run, and the macro's own message comes
+///   first, at the handler, saying why:
+///   - `` `Caller` does not say which principal a request is from ``: implement
+///     [`Principal`](principal/trait.Principal.html) for the argument's type;
+///   - `` `per_user` seals tags with the `TagKey` of the router's state, and `AppState` gives none ``:
+///     add `impl FromRef<AppState> for TagKey` (axum's `FromRef`), returning the key kept
+///     in the state. A handler without a `State<_>` argument gets the `Handler` error
+///     alone for this: the router's state is not known where the handler is written.
+///
+///   The route's error goes away with the fix of the first one.
 #[proc_macro_attribute]
 pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
     etag::expand(args.into(), item.into()).into()

@@ -59,6 +59,9 @@ pub struct Conditions {
     /// What the handler requires (`#[etag(require_precondition)]`): a write whose only
     /// precondition is ignored is unconditional, and gets 428.
     require: Require,
+    /// The request is for a per-user response, whose tags are sealed for each user: a 412
+    /// does not name the resource's own tag, which would match nothing the client sends.
+    personal: bool,
 }
 
 /// A field that is valid only as one line: `If-Range` and `Range`.
@@ -170,6 +173,7 @@ impl Conditions {
             if_range: if_range.one_line(),
             range: range.one_line(),
             require: Require::Nothing,
+            personal: false,
         }
     }
 
@@ -344,7 +348,7 @@ impl Conditions {
     }
 
     fn failed_on(&self, field: Field, current: Option<&ETag>) -> Precondition {
-        Precondition::failed(&self.method, field, current)
+        Precondition::failed(&self.method, field, current, !self.personal)
     }
 
     /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.
@@ -649,6 +653,11 @@ impl Conditions {
     /// ```
     pub fn require_entity_tag(&self) -> Result<(), Precondition> {
         self.require(Require::EntityTag)
+    }
+
+    /// Marks these conditions as read for a per-user response.
+    pub(crate) fn set_personal(&mut self) {
+        self.personal = true;
     }
 
     /// Marks these conditions as read for a handler with this requirement.

@@ -2,9 +2,10 @@
 //!
 //! - A client that revalidates gets `304 Not Modified` and no body, decided before the
 //!   response is serialized (or, with [`Conditions::check`], before the database is read).
-//! - A write sent with a stale ETag never overwrites a newer one: [`Conditions::check_upsert`]
-//!   and [`Conditions::expected_version`] give the version to make the write conditional on,
-//!   in one atomic statement.
+//! - A write sent with a stale ETag never overwrites a newer one, and one whose
+//!   preconditions hold is never refused because another writer got in between:
+//!   [`Conditions::write`] decides against the state it writes over, with the guard its
+//!   statement must check, and [`Conditions::read`] sends a body with its own validators.
 //!
 //! # Quick start
 //!
@@ -72,7 +73,8 @@
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
 //! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
 //! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
-//! content-coding behind a compressor), [`principal`] (tags of per-user responses) and,
+//! content-coding behind a compressor), [`cors`] (the header fields a page on another
+//! origin must be allowed to read and send), [`principal`] (tags of per-user responses) and,
 //! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document).
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
@@ -106,10 +108,12 @@ mod not_modified;
 mod outcome;
 mod precondition;
 mod range;
+mod read;
 mod validators;
 mod vary;
 mod versioned;
 
+pub mod cors;
 pub mod layer;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
@@ -117,6 +121,7 @@ pub mod openapi;
 pub mod principal;
 pub mod response;
 pub mod version;
+pub mod write;
 
 /// The conditional header fields as values: entity-tag lists and HTTP dates.
 pub mod header {

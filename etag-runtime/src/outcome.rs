@@ -68,6 +68,12 @@ pub struct Checked {
 impl Checked {
     /// The response `body` with the checked validators attached.
     ///
+    /// Attach them only to the body they were computed from. A body loaded after the
+    /// check may be newer than its validators, and a strong tag on another body than its
+    /// own makes caches answer 304 for bytes they never had (RFC 9110 section 8.8.1):
+    /// [`Conditions::read`](crate::Conditions::read) checks, loads, and sends the loaded
+    /// body's validators, deciding again when they differ.
+    ///
     /// # Examples
     ///
     /// ```

@@ -9,7 +9,9 @@ use http::{Method, StatusCode};
 use crate::{ETag, Validators};
 
 /// A request answered by its preconditions, before (or instead of) the handler's work:
-/// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`.
+/// `304 Not Modified`, `412 Precondition Failed` or `428 Precondition Required`; or, from
+/// [`Conditions::write`](crate::Conditions::write), `503 Service Unavailable` when other
+/// writers changed the resource every time the write was about to land.
 ///
 /// Every check of [`Conditions`](crate::Conditions) returns it as its error, so that `?`
 /// returns it from a handler. As an [`IntoResponse`] it is the 304 with the validators it
@@ -38,7 +40,7 @@ use crate::{ETag, Validators};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Precondition(Outcome);
 
-/// The three outcomes, each with only what it needs.
+/// The outcomes, each with only what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     /// 304, with the validators it sends.
@@ -49,9 +51,14 @@ enum Outcome {
         read: bool,
         /// The field that decided, for the text.
         field: Field,
+        /// The current entity tag the field was evaluated against, when it is known and
+        /// may be shown (not for per-user responses, whose tags are sealed).
+        current: Option<ETag>,
     },
     /// 428.
     Required,
+    /// 503: the write lost the race to other writers every time it was tried.
+    Contended,
 }
 
 /// The conditional field whose evaluation answered the request.
@@ -96,13 +103,29 @@ impl Precondition {
         Self(Outcome::NotModified(validators))
     }
 
-    /// `current` is the tag the request's field was evaluated against, when known.
-    pub(crate) fn failed(method: &Method, field: Field, current: Option<&ETag>) -> Self {
+    /// `current` is the tag the request's field was evaluated against, when known; `shown`
+    /// says whether the answer may name it.
+    pub(crate) fn failed(
+        method: &Method,
+        field: Field,
+        current: Option<&ETag>,
+        shown: bool,
+    ) -> Self {
         trace(method, StatusCode::PRECONDITION_FAILED, field, current);
         Self(Outcome::Failed {
             read: method.is_safe(),
             field,
+            current: current.filter(|_| shown).cloned(),
         })
+    }
+
+    pub(crate) fn contended(method: &Method) -> Self {
+        tracing::debug!(
+            method = %method,
+            status = 503,
+            "the write lost the race to other writers every time it was tried"
+        );
+        Self(Outcome::Contended)
     }
 
     pub(crate) fn required(method: &Method) -> Self {
@@ -126,6 +149,32 @@ impl Precondition {
             Outcome::NotModified(_) => StatusCode::NOT_MODIFIED,
             Outcome::Failed { .. } => StatusCode::PRECONDITION_FAILED,
             Outcome::Required => StatusCode::PRECONDITION_REQUIRED,
+            Outcome::Contended => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The current entity tag a 412 was decided against, so that a client can tell "it
+    /// changed since you read it" (here is what it is now) from a tag that matched nothing.
+    /// The problem details of the 412 carry it as the extension member `current_etag`.
+    /// `None` when it is not known (a conditional statement that changed no row), for
+    /// per-user responses (whose tags are sealed for each user), and for other statuses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use etag_runtime::{Conditions, ETag, Validators};
+    /// use http::{HeaderMap, Method};
+    ///
+    /// let mut h = HeaderMap::new();
+    /// h.insert("if-match", "\"1\"".parse().unwrap());
+    /// let c = Conditions::from_headers(&Method::PUT, &h);
+    /// let refused = c.check(Validators::new().with_etag(ETag::from_version(&2_u8))).unwrap_err();
+    /// assert_eq!(refused.current_etag().unwrap().to_string(), "\"2\"");
+    /// ```
+    pub fn current_etag(&self) -> Option<&ETag> {
+        match &self.0 {
+            Outcome::Failed { current, .. } => current.as_ref(),
+            _ => None,
         }
     }
 
@@ -168,6 +217,7 @@ impl Precondition {
             Outcome::NotModified(_) => "Not Modified",
             Outcome::Failed { .. } => "Precondition Failed",
             Outcome::Required => "Precondition Required",
+            Outcome::Contended => "Service Unavailable",
         }
     }
 
@@ -194,12 +244,16 @@ impl Precondition {
                 "The copy you have is current: the ETag you sent still matches, or the resource has not changed since the date you sent."
             }
             Outcome::Required => REQUIRED_DETAIL,
+            Outcome::Contended => {
+                "Other writers changed the resource each time this request was about to be applied, so it was not applied. Retry it after the time in Retry-After."
+            }
             Outcome::Failed { read: true, .. } => {
                 "The resource no longer matches the If-Match or If-Unmodified-Since of this request: it has changed since the version you name. GET it again without those fields to read the current version."
             }
             Outcome::Failed {
                 read: false,
                 field: Field::IfNoneMatch,
+                ..
             } => {
                 "The resource exists, and this request asked to act only if it did not (If-None-Match: *) or only if it no longer matched a tag you sent. GET it to see the current version; send its ETag in If-Match to change it."
             }
@@ -234,7 +288,16 @@ impl Precondition {
         }
         let mut res = body.into_response();
         *res.status_mut() = self.status();
+        self.add_retry_after(&mut res);
         res
+    }
+
+    /// A 503 says when to try again.
+    fn add_retry_after(&self, res: &mut Response) {
+        if let Outcome::Contended = self.0 {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        }
     }
 }
 
@@ -244,6 +307,7 @@ impl fmt::Display for Precondition {
             Outcome::NotModified(_) => "not modified",
             Outcome::Failed { .. } => "precondition failed",
             Outcome::Required => "precondition required",
+            Outcome::Contended => "contended",
         })
     }
 }
@@ -256,9 +320,20 @@ impl IntoResponse for Precondition {
         if let Outcome::NotModified(validators) = self.0 {
             return crate::not_modified::from_validators(validators);
         }
-        problem(self.status(), self.title(), self.detail())
+        let mut res = problem_with(
+            self.status(),
+            self.title(),
+            self.detail(),
+            self.current_etag(),
+        );
+        self.add_retry_after(&mut res);
+        res
     }
 }
+
+/// The seconds a contended write is told to wait: a second is long past the few
+/// milliseconds a write transaction holds a row.
+const RETRY_AFTER: &str = "1";
 
 /// For handlers whose error type is axum's `Response`.
 impl From<Precondition> for Response {
@@ -272,12 +347,21 @@ const REQUIRED_DETAIL: &str = "This request must be conditional, so that it cann
 
 /// An `application/problem+json` response (RFC 9457).
 pub(crate) fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = serde_json::json!({
+    problem_with(status, title, detail, None)
+}
+
+/// An `application/problem+json` response (RFC 9457), with the current entity tag as the
+/// extension member `current_etag` when there is one to name.
+fn problem_with(status: StatusCode, title: &str, detail: &str, current: Option<&ETag>) -> Response {
+    let mut body = serde_json::json!({
         "type": "about:blank",
         "title": title,
         "status": status.as_u16(),
         "detail": detail,
     });
+    if let Some(tag) = current {
+        body["current_etag"] = tag.as_str().into();
+    }
     let mut res = (status, body.to_string()).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -103,7 +103,8 @@ pub trait Principal {
 /// and a write with an old tag gets a 412.
 ///
 /// In an `#[etag(per_user = ...)]` handler it is taken from the router's state, through
-/// `TagKey: FromRef<S>`.
+/// `TagKey: FromRef<S>`; a handler that takes `State<S>` needs that impl for its own `S`,
+/// and the compiler says so at that argument when it is missing.
 ///
 /// # Examples
 ///

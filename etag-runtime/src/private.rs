@@ -9,8 +9,8 @@ pub use std::time::SystemTime as Time;
 
 pub use crate::collection::Fingerprint;
 pub use crate::handler::{
-    Carries, Config, Context, Optional, Require, RequireEntityTag, RequirePrecondition, Tags,
-    UserContext, respond, typed,
+    Carries, Config, Context, ErrorResponse, Optional, Require, RequireEntityTag,
+    RequirePrecondition, StateTagKey, Tags, UserContext, respond, typed,
 };
 pub use crate::hash::DEFAULT_HASH_LIMIT;
 pub use crate::principal::{Principal, TagKey};

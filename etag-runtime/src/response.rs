@@ -9,6 +9,7 @@ pub use crate::file::File;
 use crate::handler::{Carries, Responder};
 use crate::not_modified;
 use crate::precondition::problem;
+pub use crate::read::Loaded;
 use crate::{Versioned, WithValidators};
 
 /// A handler return type that `#[etag]` can answer conditionally: it knows its validators

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use clap::builder::NonEmptyStringValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -29,6 +30,10 @@ pub struct Config {
     /// The secret per-user ETags are sealed with (`TAG_KEY`); a random one per process
     /// when unset. Its `Debug` shows `***`.
     pub tag_key: Option<Secret>,
+    /// The origins whose pages may call the API from a browser (CORS), as a browser sends
+    /// them in `Origin`; none when empty (see
+    /// [`ApiOptions::cors_origins`](crate::router::ApiOptions::cors_origins)).
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -68,6 +73,8 @@ impl Default for Limits {
 }
 
 /// What the command line asks for.
+// Made once per process and matched at once: boxing the configuration would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Serve with this configuration.
@@ -123,6 +130,12 @@ struct Cli {
     #[arg(long, value_name = "URL", env = "DATABASE_URL", hide_env_values = true,
         default_value = Config::DEFAULT_DATABASE, value_parser = NonEmptyStringValueParser::new())]
     database: String,
+    /// let pages from ORIGIN (scheme://host[:port], as a browser sends it in Origin) call
+    /// the API and read its ETags (CORS); repeat it or give a comma-separated list [default:
+    /// none]
+    #[arg(long, value_name = "ORIGIN", env = "CORS_ORIGIN", hide_env_values = true,
+        value_delimiter = ',', value_parser = parse_origin)]
+    cors_origin: Vec<HeaderValue>,
     /// load resources before deciding 304/412 (for benchmarks)
     #[arg(long)]
     late_check: bool,
@@ -259,6 +272,7 @@ impl Config {
                 shutdown_timeout: cli.shutdown_timeout,
             },
             tag_key,
+            cors_origins: cli.cors_origin,
         }))
     }
 }
@@ -289,6 +303,59 @@ fn usage_error(error: &clap::Error, command: &clap::Command, args: &[OsString]) 
         }
     }
     UsageError(line)
+}
+
+/// An origin as a browser serializes it in `Origin` (RFC 6454 section 6.1), which is what
+/// a CORS layer compares byte for byte: `http` or `https`, a host, and a port only when it
+/// is not the scheme's default; lower case; no path, not even `/`. Upper case and a default
+/// port are normalized; a path, a query or user info is an error, since that origin would
+/// never match.
+fn parse_origin(text: &str) -> Result<HeaderValue, String> {
+    let error = || {
+        format!(
+            "not an origin: scheme://host[:port] as a browser sends it in Origin, without \
+             a path or a trailing slash (for example http://localhost:5173): {text:?}"
+        )
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower.split_once("://").ok_or_else(error)?;
+    let default_port = match scheme {
+        "http" => "80",
+        "https" => "443",
+        _ => return Err(error()),
+    };
+    // A bracketed IPv6 host may hold colons; the port is what follows the host.
+    let host_end = if rest.starts_with('[') {
+        rest.find(']').map(|i| i + 1).ok_or_else(error)?
+    } else {
+        rest.find(':').unwrap_or(rest.len())
+    };
+    let (host, port) = rest.split_at(host_end);
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        }
+    };
+    if !host_ok {
+        return Err(error());
+    }
+    let origin = match port.strip_prefix(':') {
+        None if port.is_empty() => format!("{scheme}://{host}"),
+        Some(port) if port == default_port => format!("{scheme}://{host}"),
+        Some(port)
+            if port.bytes().all(|b| b.is_ascii_digit())
+                && !port.starts_with('0')
+                && port.parse::<u16>().is_ok() =>
+        {
+            format!("{scheme}://{host}:{port}")
+        }
+        _ => return Err(error()),
+    };
+    HeaderValue::from_str(&origin).map_err(|_| error())
 }
 
 /// `2`, `2.5` and `2.5s` are seconds, `500ms` milliseconds; more than zero and at most a
@@ -337,6 +404,7 @@ mod tests {
             late_check,
             limits: Limits::default(),
             tag_key: None,
+            cors_origins: Vec::new(),
         })
     }
 
@@ -356,6 +424,49 @@ mod tests {
         let shown = format!("{config:?} {config:#?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("Secret(***)"), "{shown}");
+    }
+
+    #[test]
+    fn cors_origins_repeat_or_come_as_a_list() {
+        assert!(config(&[]).cors_origins.is_empty());
+        let origins = config(&[
+            "--cors-origin",
+            "http://127.0.0.1:5173,https://Shop.Example",
+            "--cors-origin=https://shop.example:443",
+            "--cors-origin",
+            "http://[::1]:8080",
+        ])
+        .cors_origins;
+        assert_eq!(
+            origins,
+            [
+                "http://127.0.0.1:5173",
+                "https://shop.example",
+                "https://shop.example",
+                "http://[::1]:8080",
+            ]
+        );
+        for bad in [
+            "http://localhost:5173/",
+            "localhost:5173",
+            "ftp://example.com",
+            "https://example.com/app",
+            "https://user@example.com",
+            "http://example.com:0",
+            "http://example.com:65536",
+            "http://example.com:",
+            "http://",
+            "http://ex]ample.com",
+            "http://[::1",
+            "http://[]:80",
+            "http://example.com:+8080",
+            "http://example.com:08080",
+            "*",
+        ] {
+            let error = parse(&["--cors-origin", bad]).unwrap_err().to_string();
+            assert!(error.contains("not an origin"), "{bad}: {error}");
+            assert!(error.contains("--cors-origin"), "{bad}: {error}");
+        }
     }
 
     #[test]

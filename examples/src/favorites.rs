@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use etag_runtime::write::Guard;
 use etag_runtime::{Conditions, etag};
 use serde_json::Number;
 use utoipa::openapi::RefOr;
@@ -15,7 +16,7 @@ use crate::auth::Caller;
 use crate::model::Favorites;
 use crate::openapi::{JsonBodyRefusals, StoreFailures};
 use crate::problem::{ApiError, Problem, ProblemBody};
-use crate::router::{AppState, WRITE_ATTEMPTS};
+use crate::router::AppState;
 use crate::store::{MAX_ID, MIN_ID};
 
 /// The schema of a favourites list, the body of `PUT /me/favorites` and of both answers:
@@ -127,19 +128,21 @@ pub(crate) async fn put_favorites(
     body: Result<Json<Vec<Number>>, JsonRejection>,
 ) -> Result<Json<Favorites>, ApiError> {
     let ids = favorite_ids(body?.0)?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = app.store.favorites(&caller.name).await?;
-        let current = conditions.check_update(&current)?;
-        // INSERT or UPDATE ... WHERE version = $3: the check and the write are one step.
-        if let Some(saved) = app
-            .store
-            .set_favorites(&caller.name, current.version, &ids)
-            .await?
-        {
-            return Ok(Json(saved));
-        }
-    }
-    Err(conditions.failed().into())
+    let (store, user, ids) = (&app.store, caller.name.as_str(), &ids);
+    let saved = conditions
+        .write(
+            || async { Ok::<_, ApiError>(Some(store.favorites(user).await?)) },
+            |guard| async move {
+                // INSERT, or UPDATE ... WHERE version = $3: a list that does not exist yet
+                // has version 0, and is created only if it still does not.
+                let (Guard::Exists(current) | Guard::Unchanged(current)) = guard else {
+                    return Ok(None);
+                };
+                Ok(store.set_favorites(user, current.version, ids).await?)
+            },
+        )
+        .await?;
+    Ok(Json(saved))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod config;
+mod cors;
 mod export;
 mod extract;
 mod favorites;
@@ -76,6 +77,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         ApiOptions {
             late_check: config.late_check,
             tag_key: Some(tag_key),
+            cors_origins: config.cors_origins.clone(),
         },
     );
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves
@@ -91,6 +93,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         db = ?config.db,
         late_check = config.late_check,
         limits = ?config.limits,
+        cors_origins = ?config.cors_origins,
         "started"
     );
     server::serve(listener, app, config.limits, shutdown_signal()).await;

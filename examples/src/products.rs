@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use etag_runtime::header::TagList;
-use etag_runtime::{Conditions, Upsert, Versioned, WithValidators, etag};
+use etag_runtime::write::Guard;
+use etag_runtime::{Conditions, Versioned, WithValidators, etag};
 use serde_json::Value;
 
 use crate::extract::{PageQuery, ProductBody, ProductFields, ProductId, ProductPatch};
@@ -15,7 +16,7 @@ use crate::merge_patch::merge_patch;
 use crate::model::{PageRequest, PageStamp, Product};
 use crate::openapi::{JsonBodyRefusals, MergePatchRefusals, StoreFailures};
 use crate::problem::{ApiError, Problem, ProblemBody};
-use crate::router::{AppState, WRITE_ATTEMPTS};
+use crate::router::AppState;
 
 const MERGE_PATCH: &str = "application/merge-patch+json";
 
@@ -87,17 +88,17 @@ pub(crate) async fn list_products(
         let checked = conditions.check(stamp.validators())?;
         return Ok(checked.respond(page_response(page, &stamp, products)));
     }
-    let stamp = app.store.page_stamp(page).await?;
-    let checked = conditions.check(stamp.validators())?;
-    // The page and the stamp it is at, read together.
-    let (current, products) = app.store.list_page(page).await?;
-    let checked = if current == stamp {
-        checked
-    } else {
-        // A write landed in between: decide again against what is sent.
-        conditions.check(current.validators())?
-    };
-    Ok(checked.respond(page_response(page, &current, products)))
+    // The page's validators from its ids and versions alone; the page itself only when
+    // the client's copy is stale, sent with the validators it was read at.
+    conditions
+        .read(
+            async { Ok::<_, ApiError>(app.store.page_stamp(page).await?.validators()) },
+            || async {
+                let (stamp, products) = app.store.list_page(page).await?;
+                Ok((stamp.validators(), page_response(page, &stamp, products)))
+            },
+        )
+        .await
 }
 
 /// `GET /products/{id}`: for a conditional request the product's version and time are
@@ -130,24 +131,18 @@ pub(crate) async fn get_product(
         let checked = conditions.check(product.validators())?;
         return Ok(checked.respond(Json(product)));
     }
-    let stamp = app
-        .store
-        .stamp(id)
-        .await?
-        .ok_or_else(|| Problem::no_product(id))?;
-    let checked = conditions.check(stamp.validators())?;
-    let product = app
-        .store
-        .get(id)
-        .await?
-        .ok_or_else(|| Problem::no_product(id))?;
-    let checked = if product.version == stamp.version {
-        checked
-    } else {
-        // Changed in between: decide again against what is sent.
-        conditions.check(product.validators())?
-    };
-    Ok(checked.respond(Json(product)))
+    conditions
+        .read(
+            async {
+                let stamp = app.store.stamp(id).await?;
+                Ok::<_, ApiError>(stamp.ok_or_else(|| Problem::no_product(id))?.validators())
+            },
+            || async {
+                let product = app.store.get(id).await?;
+                Ok(Json(product.ok_or_else(|| Problem::no_product(id))?))
+            },
+        )
+        .await
 }
 
 /// `POST /products`: 201 with the new product. Preconditions, if any, are evaluated
@@ -175,21 +170,18 @@ pub(crate) async fn create_product(
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
     // If-Modified-Since and If-Range do not apply to a POST (RFC 9110 sections 13.1.3
-    // and 13.1.5): only the fields evaluated for it make the create conditional.
-    let expected = if conditions.if_match().is_some()
-        || conditions.if_unmodified_since().is_some()
-        || conditions.if_none_match().is_some()
-    {
-        let state = app.store.collection_state().await?;
-        Some(conditions.check_update(&state)?.revision)
-    } else {
-        None
-    };
-    let product = app
-        .store
-        .create(&input, expected)
-        .await?
-        .ok_or_else(|| conditions.failed())?;
+    // and 13.1.5): the preconditions are decided against the collection, and the product
+    // is created only while the collection is at the revision they held for.
+    let (store, input) = (&app.store, &input);
+    let product = conditions
+        .write(
+            || async { Ok::<_, ApiError>(Some(store.collection_state().await?)) },
+            |guard| async move {
+                let expected = guard.expected().map(|state| state.revision);
+                Ok(store.create(input, expected).await?)
+            },
+        )
+        .await?;
     Ok(created(product))
 }
 
@@ -220,30 +212,29 @@ pub(crate) async fn put_product(
     body: Result<Json<ProductBody>, JsonRejection>,
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let stamp = app.store.stamp(id).await?;
-        let written = match conditions.check_upsert(stamp.as_ref())? {
-            // UPDATE ... WHERE id = $1 AND version = $2: the check and the write are one step.
-            Upsert::Update(current) => app
-                .store
-                .update(id, current.version, &input)
-                .await?
-                .map(updated),
-            // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked for a
-            // create (If-None-Match: *). An If-Unmodified-Since alone on a missing product
-            // is ignored (it has no date), which `check_upsert` already answers with 428.
-            Upsert::Create if conditions.if_none_match().is_some_and(TagList::is_any) => {
-                app.store.create_at(id, &input).await?.map(created)
-            }
-            Upsert::Create => return Err(conditions.failed().into()),
-        };
-        if let Some(response) = written {
-            return Ok(response);
-        }
-        // Another writer got there first: evaluate the preconditions again against what
-        // it left. With If-Match naming the version we saw, that is a 412.
-    }
-    Err(conditions.failed().into())
+    let (store, input, asked) = (&app.store, &input, &conditions);
+    let written = conditions
+        .write(
+            || async { Ok::<_, ApiError>(store.get(id).await?) },
+            |guard| async move {
+                match guard {
+                    // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked
+                    // for a create (If-None-Match: *). An If-Unmodified-Since alone on a
+                    // missing product is ignored (it has no date), which is a 428 already.
+                    Guard::Absent if asked.if_none_match().is_some_and(TagList::is_any) => {
+                        Ok(store.create_at(id, input).await?.map(created))
+                    }
+                    Guard::Absent => Err(asked.failed().into()),
+                    // UPDATE ... WHERE id = $1 AND ($2 IS NULL OR version = $2)
+                    guard => {
+                        let expected = guard.expected().map(|p| p.version);
+                        Ok(store.update(id, expected, input).await?.map(updated))
+                    }
+                }
+            },
+        )
+        .await?;
+    Ok(written)
 }
 
 /// `PATCH /products/{id}` with a JSON merge patch: the same preconditions as PUT.
@@ -293,28 +284,37 @@ pub(crate) async fn patch_product(
             format!("The merge patch is not valid JSON: {e}"),
         )
     })?;
-    for _ in 0..WRITE_ATTEMPTS {
-        let current = app
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| Problem::no_product(id))?;
-        let current = conditions.check_update(&current)?;
-        let mut merged = serde_json::to_value(current).map_err(|e| {
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("serializing: {e}"),
-            )
-        })?;
-        merge_patch(&mut merged, &patch);
-        let input = serde_json::from_value::<ProductBody>(merged)
-            .map_err(|e| Problem::invalid(format!("The patched product is not valid: {e}")))?
-            .validate()?;
-        if let Some(product) = app.store.update(id, current.version, &input).await? {
-            return Ok(updated(product));
-        }
-    }
-    Err(conditions.failed().into())
+    // A missing product is a 404 whatever the preconditions (RFC 9110 section 13.2.1).
+    let (store, patch) = (&app.store, &patch);
+    let product = conditions
+        .write(
+            || async {
+                let current = store.get(id).await?;
+                Ok::<_, ApiError>(Some(current.ok_or_else(|| Problem::no_product(id))?))
+            },
+            |guard| async move {
+                // The patch applies to the state read: its version is checked whatever
+                // the preconditions ask, and a lost race reads and merges again.
+                let (Guard::Exists(current) | Guard::Unchanged(current)) = guard else {
+                    return Err(Problem::no_product(id).into());
+                };
+                let mut merged = serde_json::to_value(&current).map_err(|e| {
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("serializing: {e}"),
+                    )
+                })?;
+                merge_patch(&mut merged, patch);
+                let input = serde_json::from_value::<ProductBody>(merged)
+                    .map_err(|e| {
+                        Problem::invalid(format!("The patched product is not valid: {e}"))
+                    })?
+                    .validate()?;
+                Ok(store.update(id, Some(current.version), &input).await?)
+            },
+        )
+        .await?;
+    Ok(updated(product))
 }
 
 /// `DELETE /products/{id}`: the same preconditions as PUT; 204, which carries no
@@ -336,16 +336,20 @@ pub(crate) async fn delete_product(
     ProductId(id): ProductId,
     conditions: Conditions,
 ) -> Result<StatusCode, ApiError> {
-    for _ in 0..WRITE_ATTEMPTS {
-        let stamp = app
-            .store
-            .stamp(id)
-            .await?
-            .ok_or_else(|| Problem::no_product(id))?;
-        let current = conditions.check_update(&stamp)?;
-        if app.store.delete(id, current.version).await? {
-            return Ok(StatusCode::NO_CONTENT);
-        }
-    }
-    Err(conditions.failed().into())
+    // A missing product is a 404 whatever the preconditions (RFC 9110 section 13.2.1).
+    let store = &app.store;
+    conditions
+        .write(
+            || async {
+                let current = store.stamp(id).await?;
+                Ok::<_, ApiError>(Some(current.ok_or_else(|| Problem::no_product(id))?))
+            },
+            |guard| async move {
+                // DELETE ... WHERE id = $1 AND ($2 IS NULL OR version = $2)
+                let expected = guard.expected().map(|stamp| stamp.version);
+                Ok(store.delete(id, expected).await?.then_some(()))
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

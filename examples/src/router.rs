@@ -28,12 +28,14 @@
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::http::HeaderValue;
 use axum::middleware;
 use axum::routing::get;
 use etag_runtime::layer::{Compression, ETagLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
 
+use crate::cors::cors_layer;
 use crate::export::export_csv;
 use crate::favorites::{get_favorites, put_favorites};
 use crate::logging::log_request;
@@ -56,6 +58,14 @@ pub struct ApiOptions {
     /// The secret per-user tags are sealed with; a random one ([`Secret::random`]) when
     /// `None`.
     pub tag_key: Option<Secret>,
+    /// The origins whose pages may call the API from a browser: their scripts can read the
+    /// validators ([`EXPOSE_HEADERS`], with the example's `Location`, `Link`, ...) and
+    /// send the preconditions ([`ALLOW_HEADERS`], with `Content-Type` and
+    /// `Authorization`). No CORS at all when empty.
+    ///
+    /// [`EXPOSE_HEADERS`]: etag_runtime::cors::EXPOSE_HEADERS
+    /// [`ALLOW_HEADERS`]: etag_runtime::cors::ALLOW_HEADERS
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 /// What every handler is given: the store, the options, and the key of per-user tags.
@@ -73,16 +83,13 @@ impl FromRef<AppState> for TagKey {
     }
 }
 
-/// How many times a write re-reads the state and re-evaluates its preconditions when
-/// another writer changed the row between the read and the conditional write.
-pub(crate) const WRITE_ATTEMPTS: usize = 8;
-
 /// The products API on `store`.
 ///
-/// Outermost first: the request log; [`Compression`], the compressor (gzip and br) with
-/// a tag per content-coding; the 405 problem body;
-/// [`ETagLayer`], which tags the routes that have no model (`/`) and leaves the tags of
-/// the `#[etag]` routes as they are; the routes.
+/// Outermost first: the request log; with [`ApiOptions::cors_origins`], tower-http's CORS
+/// layer, which answers preflights itself; [`Compression`], the compressor (gzip and br)
+/// with a tag per content-coding; the 405 problem body; [`ETagLayer`], which tags the
+/// routes that have no model (`/`) and leaves the tags of the `#[etag]` routes as they
+/// are; the routes.
 ///
 /// # Panics
 ///
@@ -106,7 +113,7 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
                 .as_bytes(),
         ),
     };
-    Router::new()
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi_json))
@@ -118,8 +125,11 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .layer(middleware::map_response(problem_for_405))
         .layer(Compression::new(
             CompressionLayer::new().gzip(true).br(true),
-        ))
-        .layer(middleware::from_fn(log_request))
+        ));
+    if !options.cors_origins.is_empty() {
+        app = app.layer(cors_layer(&options.cors_origins));
+    }
+    app.layer(middleware::from_fn(log_request))
         .with_state(AppState {
             store,
             options,

@@ -54,6 +54,10 @@ async fn every_option_falls_back_to_its_variable() {
             ("REQUEST_BODY_TIMEOUT", "1.5s"),
             ("MAX_CONNECTIONS", "8"),
             ("SHUTDOWN_TIMEOUT", "20"),
+            (
+                "CORS_ORIGIN",
+                "http://127.0.0.1:5173,https://Shop.Example:443",
+            ),
         ],
     )
     .await;
@@ -72,6 +76,7 @@ async fn every_option_falls_back_to_its_variable() {
         "request_body_timeout: 1.5s",
         "max_connections: 8",
         "shutdown_timeout: 20s",
+        r#"cors_origins=["http://127.0.0.1:5173", "https://shop.example"]"#,
     ] {
         assert!(line.contains(part), "{part:?} is not in {line}");
     }
@@ -111,6 +116,7 @@ async fn a_bad_variable_is_one_line_that_names_it() {
         ("IDLE_TIMEOUT", "forever"),
         ("MAX_CONNECTIONS", "0"),
         ("DB_POOL_SIZE", "-1"),
+        ("CORS_ORIGIN", "http://localhost:5173/"),
     ] {
         let output = Command::new(BIN)
             .env(key, value)

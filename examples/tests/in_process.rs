@@ -364,7 +364,7 @@ async fn store_stamps_give_the_product_validators_scenario(store: Store) {
         .unwrap()
         .unwrap();
     let updated = store
-        .update(product.id, 1, &new_product("Chair", 11_000))
+        .update(product.id, Some(1), &new_product("Chair", 11_000))
         .await
         .unwrap()
         .unwrap();
@@ -393,12 +393,12 @@ async fn conditional_writes_are_atomic_in_the_store_scenario(store: Store) {
     // collection's revision.
     assert_eq!(
         store
-            .update(product.id, 7, &new_product("X", 1))
+            .update(product.id, Some(7), &new_product("X", 1))
             .await
             .unwrap(),
         None
     );
-    assert!(!store.delete(product.id, 7).await.unwrap());
+    assert!(!store.delete(product.id, Some(7)).await.unwrap());
     assert_eq!(
         store
             .create_at(product.id, &new_product("X", 1))
@@ -420,8 +420,8 @@ async fn conditional_writes_are_atomic_in_the_store_scenario(store: Store) {
     let input_a = new_product("A", 1);
     let input_b = new_product("B", 2);
     let (a, b) = tokio::join!(
-        store.update(product.id, 1, &input_a),
-        store.update(product.id, 1, &input_b),
+        store.update(product.id, Some(1), &input_a),
+        store.update(product.id, Some(1), &input_b),
     );
     let wins = [a.unwrap(), b.unwrap()];
     assert_eq!(wins.iter().filter(|w| w.is_some()).count(), 1);

@@ -79,3 +79,82 @@ async fn delete_racing_puts_wins_once_and_stops_every_later_put() {
     }
     assert_eq!(send(server.get("/products")).await.json(), json!([]));
 }
+
+/// RFC 9110 section 8.8.1: a strong tag names one representation. Readers collect every
+/// (ETag, body) pair of the list page and of the items, conditional and not, while writers
+/// change the products; the validators come from the cheap stamp queries first, and each
+/// 200 must carry the tag of the body it sends.
+#[tokio::test]
+async fn no_strong_tag_names_two_bodies_under_writes() {
+    let server = Arc::new(Server::start().await);
+    let mut paths = Vec::new();
+    for i in 0..4 {
+        let created = server.create(&format!("Item {i}"), 1.0).await;
+        paths.push(created.header("location").unwrap().to_owned());
+    }
+    let writers = (0..6).map(|w| {
+        let (server, paths) = (server.clone(), paths.clone());
+        tokio::spawn(async move {
+            for i in 0..30 {
+                let path = &paths[(w + i) % paths.len()];
+                let body = json!({ "name": format!("Item {w}.{i}"), "price": 1.0 + i as f64 });
+                let reply = send(
+                    server
+                        .request(Method::PUT, path)
+                        .header("if-match", "*")
+                        .json(&body),
+                )
+                .await;
+                assert_eq!(reply.status, 200, "{}", reply.body);
+            }
+        })
+    });
+    let readers = (0..4).map(|r| {
+        let (server, paths) = (server.clone(), paths.clone());
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut last: Option<String> = None;
+            for i in 0..60 {
+                let path = if i % 2 == 0 {
+                    "/products".to_owned()
+                } else {
+                    paths[(r + i) % paths.len()].clone()
+                };
+                let mut request = server.get(&path);
+                // Conditional reads take the cheap-stamp path; a stale tag gets a 200.
+                if let Some(tag) = last.as_ref().filter(|_| i % 3 != 0) {
+                    request = request.header("if-none-match", tag.as_str());
+                }
+                let reply = send(request).await;
+                if reply.status == 200 {
+                    last = Some(reply.etag().to_owned());
+                    seen.push((path, reply.etag().to_owned(), reply.body.clone()));
+                } else {
+                    assert_eq!(reply.status, 304);
+                }
+            }
+            seen
+        })
+    });
+    let (writers, readers) = futures_util::future::join(
+        futures_util::future::join_all(writers),
+        futures_util::future::join_all(readers),
+    )
+    .await;
+    for writer in writers {
+        writer.unwrap();
+    }
+    let mut bodies = std::collections::HashMap::new();
+    let mut pairs = 0;
+    for (path, etag, body) in readers.into_iter().flat_map(Result::unwrap) {
+        pairs += 1;
+        let first = bodies
+            .entry((path.clone(), etag.clone()))
+            .or_insert_with(|| body.clone());
+        assert_eq!(
+            *first, body,
+            "{path}: the strong tag {etag} names two bodies"
+        );
+    }
+    assert!(pairs >= 100, "only {pairs} 200s were collected");
+}

@@ -44,15 +44,20 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             let context = quote!(#private::UserContext);
             let param = quote!(mut #cx: #private::UserContext<#marker, #error, #ty>);
             // Spanned at the argument's type: a type that is not a `Principal` is
-            // reported there, once.
-            // A check fn of the handler's own, so that the bound's note points here, at
-            // the user's type, not into the runtime.
+            // reported there, with the trait's own message and no note into the runtime.
             let check = quote_spanned! {ty.span()=>
-                fn __etag_principal<P: #private::Principal>() {}
-                __etag_principal::<#ty>();
+                let _ = <#ty as #private::Principal>::VARY;
             };
+            // The state the handler takes must give the key the tags are sealed with:
+            // said at its `State<_>` argument, in place of axum's `Handler` error only.
+            let key = state_type(&handler).map(|(arg, state)| {
+                quote_spanned! {arg.span()=>
+                    let _ = <#state as #private::StateTagKey>::tag_key;
+                }
+            });
             let take = quote! {
                 #check
+                #key
                 let #principal_var = #private::UserContext::take_principal(&mut #cx);
             };
             (context, param, take)
@@ -168,16 +173,44 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             )
             .await
         },
-        Mode::Value => quote_spanned! {ret_span=>
-            #private::respond(
-                #context::responder(&#cx),
-                <#ret as #private::IntoConditionalResponse>::into_conditional_response(
-                    #output,
-                    &#context::responder(&#cx),
-                ),
-                &__ETAG_CONFIG,
-            )
-            .await
+        Mode::Value => match result_parts(&handler.output) {
+            // `Result<T, E>` taken apart, so that each half is reported at its own type:
+            // a `T` without validators at `T`, an `E` that is no response at `E`.
+            Some((ok, err)) => {
+                let ok_var = Ident::new("__etag_ok", Span::mixed_site());
+                let err_var = Ident::new("__etag_err", Span::mixed_site());
+                let ok_arm = quote_spanned! {ok.span()=>
+                    <#ok as #private::IntoConditionalResponse>::into_conditional_response(
+                        #ok_var,
+                        &#context::responder(&#cx),
+                    )
+                };
+                let err_arm = quote_spanned! {err.span()=>
+                    <#err as #private::ErrorResponse>::into_error_response(#err_var)
+                };
+                quote_spanned! {ret_span=>
+                    #private::respond(
+                        #context::responder(&#cx),
+                        match #output {
+                            ::core::result::Result::Ok(#ok_var) => #ok_arm,
+                            ::core::result::Result::Err(#err_var) => #err_arm,
+                        },
+                        &__ETAG_CONFIG,
+                    )
+                    .await
+                }
+            }
+            None => quote_spanned! {ret_span=>
+                #private::respond(
+                    #context::responder(&#cx),
+                    <#ret as #private::IntoConditionalResponse>::into_conditional_response(
+                        #output,
+                        &#context::responder(&#cx),
+                    ),
+                    &__ETAG_CONFIG,
+                )
+                .await
+            },
         },
     };
 
@@ -245,6 +278,101 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             #respond
         }
     }
+}
+
+/// The handler after a mistake: a handler axum accepts whatever its arguments were (it
+/// takes none, and never runs), so that the route naming it is not reported too. The
+/// user's arguments are bound inside the body, from a value of their type, so that the
+/// body is still checked as written (and its imports and bindings count as used). Only
+/// the mistake is reported.
+pub(crate) fn fallback(args: &Args, handler: &Handler) -> TokenStream {
+    let private = args.runtime.private();
+    let bindings = handler.args.iter().map(|arg| {
+        let (attrs, pat, ty) = (&arg.attrs, &arg.pat, &arg.ty);
+        quote!(#(#attrs)* let #pat: #ty = ::core::option::Option::None.unwrap();)
+    });
+    let pinned = match &handler.output {
+        Output::Unit => quote!(()),
+        Output::Type { ty, .. } => {
+            let inferred = impl_trait_as_infer((**ty).clone());
+            quote!(#inferred)
+        }
+    };
+    let stmts = &handler.stmts;
+    let sig = &handler.sig;
+    let (outer, inner, vis) = (&handler.outer_attrs, &handler.inner_attrs, &handler.vis);
+    let (ident, generics) = (&sig.ident, &sig.generics);
+    let where_clause = &sig.generics.where_clause;
+    quote! {
+        #(#outer)*
+        #vis async fn #ident #generics () -> #private::AxumResponse
+        #where_clause
+        {
+            #(#inner)*
+            let _ = #private::typed::<#pinned, _>(async move {
+                #(#bindings)*
+                #(#stmts)*
+            })
+            .await;
+            ::core::unreachable!()
+        }
+    }
+}
+
+/// `T` and `E` of a declared `Result<T, E>` (by its last segment, as the prelude's
+/// `Result` is written), when neither holds an `impl Trait`.
+fn result_parts(output: &Output) -> Option<(&Type, &Type)> {
+    let Output::Type {
+        ty, opaque: false, ..
+    } = output
+    else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().map(|arg| match arg {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), types.next()) {
+        (Some(Some(ok)), Some(Some(err)), None) => Some((ok, err)),
+        _ => None,
+    }
+}
+
+/// The handler's `State<S>` argument and its `S`, if it has exactly one.
+fn state_type(handler: &Handler) -> Option<(&Type, &Type)> {
+    let mut states = handler.args.iter().filter_map(|arg| {
+        let Type::Path(path) = &*arg.ty else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident != "State" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match args.args.first() {
+            Some(syn::GenericArgument::Type(state)) if args.args.len() == 1 => {
+                Some((&*arg.ty, state))
+            }
+            _ => None,
+        }
+    });
+    let first = states.next()?;
+    states.next().is_none().then_some(first)
 }
 
 /// The type with every `impl Trait` in it replaced by `_`.

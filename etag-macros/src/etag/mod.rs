@@ -11,8 +11,9 @@ use quote::quote;
 
 use crate::errors::Errors;
 
-/// The whole attribute. On any mistake the handler is emitted unchanged next to the
-/// errors, so that the rest of the crate (the router that names it) still resolves.
+/// The whole attribute. On any mistake the errors are emitted with a handler of the same
+/// name that axum accepts (the user's body still checked), so that the rest of the crate
+/// (the router that names it) still resolves and only the mistake is reported.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = args::parse(args, &mut errors);
@@ -22,6 +23,13 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     match handler {
         Some(handler) if errors.is_empty() => expand::handler(&args, handler),
+        // A fn axum could route: a handler that still is one, so that the route naming
+        // it is not reported as well.
+        Some(handler) if handler.receivers.is_empty() => {
+            let errors = errors.into_compile_errors();
+            let fallback = expand::fallback(&args, &handler);
+            quote!(#errors #fallback)
+        }
         _ => {
             let errors = errors.into_compile_errors();
             quote!(#errors #item)
@@ -73,7 +81,11 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("< Result < Json < Item > , StatusCode > as :: etag_runtime :: __private :: IntoConditionalResponse > :: into_conditional_response"),
+            out.contains("< Json < Item > as :: etag_runtime :: __private :: IntoConditionalResponse > :: into_conditional_response (__etag_ok"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< StatusCode as :: etag_runtime :: __private :: ErrorResponse > :: into_error_response (__etag_err)"),
             "{out}"
         );
         // What it answers goes to the OpenAPI registry, inside the body.
@@ -191,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn mistakes_keep_the_original_item() {
+    fn mistakes_leave_a_handler_that_routes() {
         let item = quote!(
             fn not_async(x: u8) -> u8 {
                 x
@@ -204,7 +216,15 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("must be an `async fn`"), "{out}");
-        assert!(out.ends_with(&item.to_string()), "{out}");
+        // In its place, a handler axum accepts: no arguments, the body still checked.
+        assert!(
+            out.contains("async fn not_async () -> :: etag_runtime :: __private :: AxumResponse"),
+            "{out}"
+        );
+        assert!(
+            out.contains("typed :: < u8 , _ > (async move { let x : u8 = :: core :: option :: Option :: None . unwrap () ; x })"),
+            "{out}"
+        );
 
         let out = expand_str(
             quote!(),
@@ -221,6 +241,74 @@ mod tests {
             ),
         );
         assert!(out.contains("cannot take `self`"), "{out}");
+        // A method stays as written: no handler can stand in for it.
+        assert!(out.ends_with("async fn m (& self) { }"), "{out}");
+    }
+
+    #[test]
+    fn results_are_answered_half_by_half() {
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn f() -> Result<Json<X>, DbError> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("< Json < X > as :: etag_runtime :: __private :: IntoConditionalResponse > :: into_conditional_response"),
+            "{out}"
+        );
+        assert!(
+            out.contains("< DbError as :: etag_runtime :: __private :: ErrorResponse > :: into_error_response"),
+            "{out}"
+        );
+        // An alias of one parameter is answered whole.
+        let out = expand_str(
+            quote!(),
+            quote!(
+                async fn f() -> Result<Json<X>> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains("< Result < Json < X > > as :: etag_runtime :: __private :: IntoConditionalResponse >"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn per_user_checks_the_key_of_the_state_it_takes() {
+        let out = expand_str(
+            quote!(per_user = caller),
+            quote!(
+                async fn f(State(app): State<App>, caller: Caller) -> Json<X> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            out.contains(
+                "let _ = < App as :: etag_runtime :: __private :: StateTagKey > :: tag_key ;"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "let _ = < Caller as :: etag_runtime :: __private :: Principal > :: VARY ;"
+            ),
+            "{out}"
+        );
+        let out = expand_str(
+            quote!(per_user = caller),
+            quote!(
+                async fn f(caller: Caller) -> Json<X> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(!out.contains("StateTagKey"), "{out}");
     }
 
     #[test]

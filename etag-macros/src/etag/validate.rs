@@ -84,7 +84,15 @@ pub(crate) fn principal_arg<'a>(
 /// `per_user = name` must name an argument of the handler, bound to that name.
 pub(crate) fn per_user(args: &Args, handler: &Handler, errors: &mut Errors) {
     let Some(name) = &args.per_user else { return };
-    if principal_arg(handler, name).is_some() {
+    if let Some((_, arg)) = principal_arg(handler, name) {
+        if let Some(extractor) = axum_extractor(&arg.ty) {
+            errors.spanned(
+                &arg.ty,
+                format!(
+                    "`{extractor}` does not say which principal a request is from: `per_user = {name}` names the argument that extracts the principal, of a type of yours that implements `Principal` (`VARY` names the request fields it reads, `id` tells one principal from another)"
+                ),
+            );
+        }
         return;
     }
     // A near miss: the type of an argument, not its name.
@@ -101,6 +109,35 @@ pub(crate) fn per_user(args: &Args, handler: &Handler, errors: &mut Errors) {
         ),
     };
     errors.spanned(name, message);
+}
+
+/// axum's extractors that say nothing about who is asking. This crate implements
+/// `Principal` for none of them, and an application cannot (the trait and the types are
+/// both foreign to it), so naming one in `per_user` is always a mistake.
+const AXUM_EXTRACTORS: &[&str] = &[
+    "State",
+    "Path",
+    "Query",
+    "Json",
+    "Form",
+    "Extension",
+    "HeaderMap",
+    "ConnectInfo",
+    "MatchedPath",
+    "OriginalUri",
+    "RawQuery",
+    "Method",
+    "Uri",
+];
+
+/// The name of the axum extractor the type is, if it is one of those.
+fn axum_extractor(ty: &Type) -> Option<String> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let name = last.ident.to_string();
+    AXUM_EXTRACTORS.contains(&name.as_str()).then_some(name)
 }
 
 /// The name of the axum body extractor the type is, if it is one.
@@ -165,6 +202,17 @@ mod tests {
             ),
         );
         assert!(out.contains("names no argument"), "{out}");
+        // axum's own extractors say nothing about who is asking.
+        let out = check(
+            quote!(per_user = user),
+            quote!(
+                async fn f(user: axum::Extension<User>) {}
+            ),
+        );
+        assert!(
+            out.contains("`Extension` does not say which principal a request is from"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -5,16 +5,17 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, HeaderValue};
 use http::request::Parts;
 
+use super::StateTagKey;
 use super::{Config, Require, Requirement, Tags};
 use crate::Conditions;
 use crate::Precondition;
 use crate::handler::Responder;
-use crate::principal::{Personal, Principal, TagKey, open_request, seal_response};
+use crate::principal::{Personal, Principal, open_request, seal_response};
 
 /// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
@@ -131,7 +132,9 @@ where
     R: Requirement,
     E: From<Precondition> + IntoResponse,
     P: Principal + FromRequestParts<S> + Send,
-    TagKey: FromRef<S>,
+    // `TagKey: FromRef<S>`, said so that a state without the key is not taken for one
+    // that is the key (which would infer the router's state as `TagKey`).
+    S: StateTagKey,
 {
     type Rejection = Response;
 
@@ -139,9 +142,10 @@ where
         let principal = P::from_request_parts(parts, state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let personal = Personal::new(&TagKey::from_ref(state), &principal);
+        let personal = Personal::new(&state.tag_key(), &principal);
         open_request(&mut parts.headers, Some(&personal));
         let mut conditions = Conditions::from_headers(&parts.method, &parts.headers);
+        conditions.set_personal();
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,

@@ -7,6 +7,7 @@
 //! context extractor, as a named [`Requirement`](crate::handler::Requirement) marker, so that signatures and compiler
 //! messages read as words.
 
+mod checks;
 mod context;
 mod responder;
 
@@ -16,6 +17,8 @@ use std::borrow::Cow;
 pub use context::{Context, UserContext, respond, typed};
 #[allow(unreachable_pub)]
 pub use responder::Responder;
+// What the expansion checks at the user's tokens, named so in compiler messages.
+pub use checks::{ErrorResponse, StateTagKey};
 
 /// Whether a handler refuses an unconditional write (RFC 6585 section 3, 428).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

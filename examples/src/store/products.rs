@@ -283,9 +283,10 @@ impl Store {
         }))
     }
 
-    /// Replaces a product's name and price if it is still at version `expected`:
-    /// `UPDATE ... SET version = version + 1 WHERE id = $1 AND version = $2`. `None` when
-    /// it is not (changed or deleted since): nothing was written.
+    /// Replaces a product's name and price if it still exists and, with `expected`, is
+    /// still at that version: `UPDATE ... SET version = version + 1 WHERE id = $1 AND ($2
+    /// IS NULL OR version = $2)`. `None` when it is not (changed or deleted since):
+    /// nothing was written.
     ///
     /// # Errors
     ///
@@ -293,7 +294,7 @@ impl Store {
     pub async fn update(
         &self,
         id: i64,
-        expected: i64,
+        expected: Option<i64>,
         input: &NewProduct,
     ) -> Result<Option<Product>, StoreError> {
         let now = to_micros(now());
@@ -303,7 +304,7 @@ impl Store {
                  price_cents = $4,
                  version = version + 1,
                  updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
-             WHERE id = $1 AND version = $2
+             WHERE id = $1 AND ($2 IS NULL OR version = $2)
              RETURNING ",
             product_columns!()
         );
@@ -321,17 +322,17 @@ impl Store {
         }))
     }
 
-    /// Deletes a product if it is still at version `expected`:
-    /// `DELETE ... WHERE id = $1 AND version = $2`. `false` when it is not (changed or
-    /// deleted since): nothing was deleted.
+    /// Deletes a product if it exists and, with `expected`, is still at that version:
+    /// `DELETE ... WHERE id = $1 AND ($2 IS NULL OR version = $2)`. `false` when it is not
+    /// (changed or deleted since): nothing was deleted.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn delete(&self, id: i64, expected: i64) -> Result<bool, StoreError> {
+    pub async fn delete(&self, id: i64, expected: Option<i64>) -> Result<bool, StoreError> {
         let now = to_micros(now());
         const DELETE: &str =
-            "DELETE FROM products WHERE id = $1 AND version = $2 RETURNING version";
+            "DELETE FROM products WHERE id = $1 AND ($2 IS NULL OR version = $2) RETURNING version";
         const REMEMBER: &str = "INSERT INTO deleted_products (id, version) VALUES ($1, $2)
              ON CONFLICT (id) DO UPDATE SET version = excluded.version";
         let deleted = write_transaction!(self, now, None::<i64>, tx => {

@@ -1,6 +1,9 @@
 // The classic axum mistake: the extractor that reads the body is not the last argument.
+// One error each, at the extractor: the routes that name the handlers are not reported.
 use axum::Json;
 use axum::extract::Path;
+use axum::routing::{post, put};
+use axum::Router;
 use etag_runtime::{Conditions, Versioned, etag};
 
 #[derive(serde::Serialize, Versioned)]
@@ -21,5 +24,7 @@ async fn post_product(body: String, _conditions: Conditions) -> Json<Product> {
 }
 
 fn main() {
-    let _ = (put_product, post_product);
+    let _: Router = Router::new()
+        .route("/products/{id}", put(put_product))
+        .route("/products", post(post_product));
 }

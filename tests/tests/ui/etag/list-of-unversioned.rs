@@ -1,5 +1,7 @@
 // A list whose members are not `Versioned`: the message names the member type.
 use axum::Json;
+use axum::Router;
+use axum::routing::get;
 use etag_runtime::etag;
 
 #[derive(serde::Serialize)]
@@ -13,5 +15,5 @@ async fn plains() -> Json<Vec<Plain>> {
 }
 
 fn main() {
-    let _ = plains;
+    let _: Router = Router::new().route("/", get(plains));
 }

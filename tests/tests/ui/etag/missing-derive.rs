@@ -1,5 +1,7 @@
 // A model without `#[derive(Versioned)]`: the message names the type and the fix.
 use axum::Json;
+use axum::Router;
+use axum::routing::get;
 use etag_runtime::etag;
 
 #[derive(serde::Serialize)]
@@ -13,5 +15,5 @@ async fn plain() -> Json<Plain> {
 }
 
 fn main() {
-    let _ = plain;
+    let _: Router = Router::new().route("/", get(plain));
 }

@@ -1,3 +1,5 @@
+use axum::Router;
+use axum::routing::get;
 use etag_runtime::etag;
 
 #[etag]
@@ -6,5 +8,5 @@ async fn greeting() -> String {
 }
 
 fn main() {
-    let _ = greeting;
+    let _: Router = Router::new().route("/", get(greeting));
 }

@@ -1,4 +1,6 @@
 use axum::Json;
+use axum::Router;
+use axum::routing::{get, patch, put};
 use etag_runtime::{Versioned, etag};
 
 #[derive(serde::Serialize, Versioned)]
@@ -23,5 +25,8 @@ async fn patch_product() -> Json<Product> {
 }
 
 fn main() {
-    let _ = (get_product, put_product, patch_product);
+    let _: Router = Router::new()
+        .route("/a", get(get_product))
+        .route("/b", put(put_product))
+        .route("/c", patch(patch_product));
 }
