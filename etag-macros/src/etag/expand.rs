@@ -143,12 +143,18 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                     ..
                 }
         );
-    let carries = match args.mode {
-        Mode::Hash { .. } => quote!(#private::Carries::ETAG),
-        Mode::Value if nameable => quote_spanned! {ret_span=>
+    // A `Result<T, E>` carries what its `T` does, and is asked of `T` alone, at `T`: the
+    // same question as its `Ok` arm asks below, so that a `T` without validators is
+    // reported once, and an `E` that is no response only by its own check.
+    let carries = match (args.mode, result_parts(&handler.output)) {
+        (Mode::Hash { .. }, _) => quote!(#private::Carries::ETAG),
+        (Mode::Value, Some((ok, _))) if nameable => quote_spanned! {ok.span()=>
+            <#ok as #private::IntoConditionalResponse>::CARRIES
+        },
+        (Mode::Value, None) if nameable => quote_spanned! {ret_span=>
             <#ret as #private::IntoConditionalResponse>::CARRIES
         },
-        Mode::Value => quote!(#private::Carries::BOTH),
+        (Mode::Value, _) => quote!(#private::Carries::BOTH),
     };
 
     // Spanned at the return type, and a direct trait call: a type that cannot answer

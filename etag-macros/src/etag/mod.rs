@@ -94,7 +94,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("const __ETAG_CONFIG : :: etag_runtime :: __private :: Config = :: etag_runtime :: __private :: Config { require : :: etag_runtime :: __private :: Require :: Nothing , tags : :: etag_runtime :: __private :: Tags :: Value , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , carries : < Result < Json < Item > , StatusCode > as :: etag_runtime :: __private :: IntoConditionalResponse > :: CARRIES , } ;"),
+            out.contains("const __ETAG_CONFIG : :: etag_runtime :: __private :: Config = :: etag_runtime :: __private :: Config { require : :: etag_runtime :: __private :: Require :: Nothing , tags : :: etag_runtime :: __private :: Tags :: Value , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , carries : < Json < Item > as :: etag_runtime :: __private :: IntoConditionalResponse > :: CARRIES , } ;"),
             "{out}"
         );
         assert!(out.find("register !").unwrap() > out.find("__ETAG_CONFIG").unwrap());
