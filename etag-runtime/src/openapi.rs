@@ -73,7 +73,9 @@
 //! where it can carry a `Last-Modified` ([`Versioned::HAS_LAST_MODIFIED`]: a model with a
 //! `#[last_modified]` field or a timestamp version, or [`WithValidators`], whose
 //! validators are chosen at run time; not a list, nor a model with a counter alone). A
-//! return type written as `impl Trait` is documented as carrying both.
+//! write that returns a bare status (a DELETE's 204) says nothing of the resource's time
+//! and keeps `If-Unmodified-Since`. A return type written as `impl Trait`, or naming the
+//! handler's generics, is documented as carrying both.
 //!
 //! [`Versioned::HAS_LAST_MODIFIED`]: crate::Versioned::HAS_LAST_MODIFIED
 //! [`WithValidators`]: crate::WithValidators
