@@ -137,12 +137,12 @@ const PROBLEM_SCHEMA: &str = "PreconditionProblem";
 /// /// Writes without lost updates.
 /// #[utoipa::path(put, path = "/notes/{id}", responses((status = 204)))]
 /// #[etag_runtime::etag(require_precondition)]
-/// async fn put_note() -> axum::http::StatusCode {
+/// async fn replace_note() -> axum::http::StatusCode {
 ///     axum::http::StatusCode::NO_CONTENT
 /// }
 ///
 /// #[derive(OpenApi)]
-/// #[openapi(paths(put_note), modifiers(&ConditionalRequests))]
+/// #[openapi(paths(replace_note), modifiers(&ConditionalRequests))]
 /// struct ApiDoc;
 ///
 /// let doc = ApiDoc::openapi();
