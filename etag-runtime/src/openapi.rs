@@ -171,7 +171,8 @@ const PROBLEM_SCHEMA: &str = "PreconditionProblem";
 /// # Panics
 ///
 /// When an operation's `operation_id` is the name of `#[etag]` handlers in different
-/// modules that answer differently (see above).
+/// modules that answer differently (see above); handlers that differ only in the
+/// validators their return types carry are documented as carrying what either does.
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConditionalRequests;
@@ -209,17 +210,27 @@ fn document(openapi: &mut OpenApi, registered: &[&Registered]) {
 }
 
 /// The configuration of the handlers named `name`, if any.
+///
+/// Handlers that differ only in the validators their return types carry are documented as
+/// carrying what either does: that is true of the operation, whichever handler it is.
 fn config_of(name: &str, registered: &[&Registered]) -> Option<Config> {
     let mut named = registered.iter().filter(|r| r.name == name);
     let first = named.next()?;
-    if let Some(other) = named.find(|r| r.config != first.config) {
-        panic!(
-            "the operation `{name}` may be the #[etag] handler `{}::{name}` or `{}::{name}`, which answer differently; \
-             rename one of the fns (OpenAPI operation ids must be unique, and utoipa takes them from the fn names)",
-            first.module, other.module
-        );
+    let mut config = first.config;
+    for other in named {
+        let carries = other.config.carries;
+        let unlike = Config { carries, ..config } != other.config;
+        if unlike {
+            panic!(
+                "the operation `{name}` may be the #[etag] handler `{}::{name}` or `{}::{name}`, which answer differently; \
+                 rename one of the fns (OpenAPI operation ids must be unique, and utoipa takes them from the fn names)",
+                first.module, other.module
+            );
+        }
+        config.carries.etag |= carries.etag;
+        config.carries.last_modified |= carries.last_modified;
     }
-    Some(first.config)
+    Some(config)
 }
 
 /// How the runtime treats a request of the operation's method.
@@ -809,6 +820,27 @@ mod tests {
         let b = registered("get", "app::b", READ);
         assert_eq!(config_of("get", &[&a, &b]), Some(READ));
         assert_eq!(config_of("other", &[&a, &b]), None);
+        // Told apart only by what their return types carry: either may be sent.
+        let tag = registered(
+            "put",
+            "app::a",
+            Config {
+                carries: Carries::ETAG,
+                ..READ
+            },
+        );
+        let status = registered(
+            "put",
+            "app::b",
+            Config {
+                carries: Carries::NONE,
+                ..READ
+            },
+        );
+        assert_eq!(
+            config_of("put", &[&status, &tag]).map(|c| c.carries),
+            Some(Carries::ETAG)
+        );
     }
 
     #[test]
