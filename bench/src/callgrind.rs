@@ -29,6 +29,16 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    // Not a request: `If-None-Match` parsed and evaluated, by the crate or by `headers`.
+    if let Some(which) = uri.strip_prefix(PARSE_EVAL) {
+        let ours = which == "ours";
+        // One first, as for the requests.
+        crate::scenarios::parse_eval_once(ours);
+        for _ in 0..n {
+            crate::scenarios::parse_eval_once(ours);
+        }
+        return Ok(());
+    }
     let app = crate::scenarios::router();
     rt.block_on(async {
         // One request first, so that lazily built state is built in both runs.
@@ -39,6 +49,10 @@ pub(crate) fn child(args: &[String]) -> Result<(), String> {
     });
     Ok(())
 }
+
+/// The child's "URI" for one-member `If-None-Match` parsing and evaluation:
+/// `parse-eval:ours` or `parse-eval:headers`.
+const PARSE_EVAL: &str = "parse-eval:";
 
 /// Instructions of a whole child run.
 fn instructions(uri: &str, tag: Option<&str>, n: u64) -> Result<u64, String> {
@@ -90,7 +104,7 @@ pub(crate) fn run(
     hand_tag: &str,
     figures: &mut Vec<Figure>,
 ) -> Result<(), String> {
-    let paths: [(&str, Request<'_>, Request<'_>, u64, Goal); 4] = [
+    let paths: [(&str, Request<'_>, Request<'_>, u64, Goal); 5] = [
         (
             "callgrind_200_vs_plain",
             ("/item/plain", None),
@@ -117,7 +131,14 @@ pub(crate) fn run(
             ("/small/plain", None),
             ("/small/etag", None),
             10,
-            Goal::AtMost(1.05),
+            Goal::AtMost(1.03),
+        ),
+        (
+            "callgrind_parse_eval_1_vs_headers",
+            ("parse-eval:headers", None),
+            ("parse-eval:ours", None),
+            1_000,
+            Goal::AtMost(1.0),
         ),
     ];
     for (name, (base_uri, base_tag), (uri, tag), k, goal) in paths {

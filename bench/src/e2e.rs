@@ -134,6 +134,7 @@ pub(crate) fn run(
             goal: if late { Goal::Info } else { Goal::AtLeast(5.0) },
         });
         if !late {
+            go_peer(server.addr(), products, seconds, rounds, figures, notes)?;
             let item_tag = etag_of(server.addr(), "/products/1")?;
             let item = pair(server.addr(), "/products/1", &item_tag, seconds, rounds)?;
             figures.push(Figure {
@@ -149,6 +150,109 @@ pub(crate) fn run(
         }
     }
     scale_out(&binary, smoke, figures, notes)
+}
+
+/// The Go peer (bench/go-peer): net/http's `ServeContent` over database/sql and
+/// mattn/go-sqlite3, seeded with the same rows; stopped when dropped.
+struct GoPeer {
+    child: Child,
+    dir: std::path::PathBuf,
+    addr: String,
+}
+
+impl Drop for GoPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Builds the Go peer from Debian's packaged sources (golang-go and
+/// golang-github-mattn-go-sqlite3-dev), in GOPATH mode: no module proxy is needed. `None`
+/// when `go` is not installed.
+fn start_go_peer(products: usize) -> Result<Option<GoPeer>, String> {
+    if Command::new("go").arg("version").output().is_err() {
+        return Ok(None);
+    }
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("go-peer/main.go");
+    let dir = std::env::temp_dir().join(format!("etag-bench-go-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let binary = dir.join("go-peer");
+    let gopath = std::env::var("GOPATH").unwrap_or_else(|_| "/usr/share/gocode".into());
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&binary)
+        .arg(&source)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", gopath)
+        .env("GOFLAGS", "")
+        .output()
+        .map_err(|e| format!("go build: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "go build of bench/go-peer failed (needs golang-github-mattn-go-sqlite3-dev): {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = Command::new(&binary)
+        .args([addr.as_str(), &products.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the Go peer: {e}"))?;
+    let peer = GoPeer { child, dir, addr };
+    for _ in 0..200 {
+        if TcpStream::connect(&peer.addr).is_ok() {
+            return Ok(Some(peer));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("the Go peer did not listen within 10 s".into())
+}
+
+/// The example against the Go peer, 200 paths of one product and of the 1,000-row list,
+/// both on in-memory SQLite with the same rows, in alternating rounds.
+fn go_peer(
+    example: &str,
+    products: usize,
+    seconds: u32,
+    rounds: usize,
+    figures: &mut Vec<Figure>,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some(peer) = start_go_peer(products)? else {
+        notes.push(
+            "go not found: the figures against the Go peer were skipped (apt-get install \
+             golang-go golang-github-mattn-go-sqlite3-dev)"
+                .into(),
+        );
+        return Ok(());
+    };
+    for (name, path) in [("item", "/products/1"), ("list", LIST)] {
+        let (ratio, go, ours) = versus(&peer.addr, example, path, None, seconds, rounds)?;
+        let rows = if name == "list" {
+            format!("; {products} rows")
+        } else {
+            String::new()
+        };
+        figures.push(Figure {
+            name: format!("vs_go_{name}_200_e2e"),
+            value: ratio,
+            unit: "ratio".into(),
+            baseline: format!(
+                "requests/s of the Go peer (net/http ServeContent, database/sql, mattn/go-sqlite3, in-memory) over loopback with wrk ({go:.0}/s; the example: {ours:.0}/s{rows})"
+            ),
+            goal: Goal::AtLeast(1.0),
+        });
+    }
+    Ok(())
 }
 
 /// The PostgreSQL admin URL the PostgreSQL figures create their database through.

@@ -8,6 +8,7 @@ mod e2e;
 mod harness;
 mod report;
 mod scenarios;
+mod varnish;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
@@ -67,6 +68,10 @@ fn main() {
     }
     if let Err(e) = e2e::run(smoke, &mut figures, &mut notes) {
         eprintln!("loopback benchmark failed: {e}");
+        std::process::exit(1);
+    }
+    if let Err(e) = varnish::run(smoke, &mut figures, &mut notes) {
+        eprintln!("cache-group benchmark failed: {e}");
         std::process::exit(1);
     }
 

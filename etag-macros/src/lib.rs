@@ -79,7 +79,7 @@ use proc_macro::TokenStream;
 /// |---|---|
 /// | `hash` | A strong ETag from the SHA-256 of the rendered body instead, for any `IntoResponse`. The body is buffered up to 4 MiB; a larger body goes out unchanged, without an ETag. Only a `200 OK` to a GET or HEAD without `Cache-Control: no-store` is tagged. |
 /// | `hash(limit = <bytes>)` | The same with another limit, an integer literal. |
-/// | `require_precondition` | A PUT, PATCH, DELETE or POST without `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` gets `428 Precondition Required` with a problem+json body (RFC 6585 section 3), before any of the handler's extractors runs, the body extractor included. An `If-Unmodified-Since` later than the server's clock does not count (it proves nothing), and neither does one alone on a resource that does not exist (RFC 9110 section 13.1.4 ignores it there), which `Conditions::check_upsert` answers with 428. It makes the header mandatory; the handler still checks it against the state it loads (see "Writes"). |
+/// | `require_precondition` | A PUT, PATCH, DELETE or POST without `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` gets `428 Precondition Required` with a problem+json body (RFC 6585 section 3), before any of the handler's extractors runs, the body extractor included. An `If-Unmodified-Since` later than the server's clock does not count (it proves nothing), and neither does one alone on a resource that does not exist (RFC 9110 section 13.1.4 ignores it there), which `Conditions::write` answers with 428. It makes the header mandatory; the handler still checks it against the state it loads (see "Writes"). |
 /// | `require_entity_tag` | The same, but only an entity tag counts (`If-Match` or `If-None-Match: *`): an HTTP date has one-second resolution, so only a tag makes the no-lost-update promise. |
 /// | `cache_control = "..."` | `Cache-Control` for 2xx and 304 responses that do not set one, for example `"no-cache"` (store, but revalidate every time). |
 /// | `error = Type` | The 412s and 428s the macro answers itself go through `Type: From<Precondition> + IntoResponse`, the application's own error format (see "Your own error format"). A 304 has no body and goes out as it is. |
@@ -97,13 +97,13 @@ use proc_macro::TokenStream;
 ///
 /// # Writes
 ///
-/// A write takes [`Conditions`](struct.Conditions.html) (an extractor that never rejects),
-/// loads the current state, and lets
-/// [`Conditions::check_upsert`](struct.Conditions.html#method.check_upsert) (or
-/// [`check_update`](struct.Conditions.html#method.check_update) for a resource that must
-/// exist) say what the write may do. The write itself is then made conditional on the
-/// state that was checked, in one atomic statement, so that a concurrent writer cannot
-/// slip in between: never check, then write.
+/// A write takes [`Conditions`](struct.Conditions.html) (an extractor that never rejects)
+/// and runs through [`Conditions::write`](struct.Conditions.html#method.write): it reads the
+/// current state, decides the preconditions against it, and hands the write a
+/// [`Guard`](write/enum.Guard.html) saying what its statement must still find (nothing
+/// there, the row whatever its version, or the row at the version read). When the
+/// statement finds the row changed, another writer won: the step reads and decides again,
+/// so a stale tag gets 412 and `If-Match: *` never does.
 ///
 /// A version must never repeat for one URL: a client still holding the tag of a deleted
 /// resource must not match the resource created in its place. Here every write takes the
@@ -118,7 +118,8 @@ use proc_macro::TokenStream;
 /// use axum::http::StatusCode;
 /// use axum::routing::put;
 /// use axum::{Json, Router};
-/// use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
+/// use etag_runtime::write::Guard;
+/// use etag_runtime::{Conditions, Precondition, Versioned, etag};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Clone, Serialize, Versioned)]
@@ -150,32 +151,30 @@ use proc_macro::TokenStream;
 ///     Path(id): Path<u32>,
 ///     Json(input): Json<Input>,
 /// ) -> Result<(StatusCode, Json<Product>), Precondition> {
-///     let mut db = db.lock().unwrap();
-///     let current = db.products.get(&id).cloned(); // SELECT ... WHERE id = $1
-///     let check = conditions.check_upsert(current.as_ref())?;
-///     db.revision += 1;
-///     let version = db.revision;
-///     match check {
-///         Upsert::Update(found) => {
-///             // UPDATE products SET name = $1, version = nextval('revision')
-///             //  WHERE id = $2 AND version = $3      -- found.version
-///             // Zero rows changed: another writer won since the SELECT: 412.
-///             let row = db
-///                 .products
-///                 .get_mut(&id)
-///                 .filter(|row| row.version == found.version)
-///                 .ok_or_else(|| conditions.failed())?;
-///             row.name = input.name;
-///             row.version = version;
-///             Ok((StatusCode::OK, Json(row.clone())))
-///         }
-///         Upsert::Create => {
-///             // INSERT ... ON CONFLICT (id) DO NOTHING; zero rows inserted is a 412 too.
-///             let row = Product { id, name: input.name, version };
-///             db.products.insert(id, row.clone());
-///             Ok((StatusCode::CREATED, Json(row)))
-///         }
-///     }
+///     let (db, name) = (&db, &input.name);
+///     let (status, product) = conditions
+///         .write(
+///             // SELECT ... WHERE id = $1
+///             || async { Ok(db.lock().unwrap().products.get(&id).cloned()) },
+///             |guard| async move {
+///                 let mut db = db.lock().unwrap();
+///                 // INSERT ... ON CONFLICT DO NOTHING, or UPDATE ... WHERE id = $1
+///                 // AND ($2 IS NULL OR version = $2): nothing written means "read again".
+///                 let found = db.products.get(&id).map(|row| row.version);
+///                 let status = match (&guard, found) {
+///                     (Guard::Absent, None) => StatusCode::CREATED,
+///                     (Guard::Exists(_), Some(_)) => StatusCode::OK,
+///                     (Guard::Unchanged(read), Some(v)) if v == read.version => StatusCode::OK,
+///                     _ => return Ok(None),
+///                 };
+///                 db.revision += 1;
+///                 let row = Product { id, name: name.clone(), version: db.revision };
+///                 db.products.insert(id, row.clone());
+///                 Ok(Some((status, row)))
+///             },
+///         )
+///         .await?;
+///     Ok((status, Json(product)))
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -191,6 +190,7 @@ use proc_macro::TokenStream;
 /// // PUT, If-None-Match: *  -> 201, ETag: "1"      (create only if absent)
 /// // PUT, If-Match: "1"     -> 200, ETag: "2"      (the response carries the new tag)
 /// // PUT, If-Match: "1"     -> 412                 (stale: someone wrote "2")
+/// // PUT, If-Match: *       -> 200, ETag: "3"      (it exists: whatever its version)
 /// // PUT, no precondition   -> 428
 /// # let res = app.clone().oneshot(req(Some(("if-none-match", "*")), r#"{"name":"a"}"#)).await.unwrap();
 /// # assert_eq!(res.status(), 201);
@@ -200,49 +200,15 @@ use proc_macro::TokenStream;
 /// # assert_eq!(res.headers()["etag"], "\"2\"");
 /// # let res = app.clone().oneshot(req(Some(("if-match", "\"1\"")), r#"{"name":"c"}"#)).await.unwrap();
 /// # assert_eq!(res.status(), 412);
+/// # let res = app.clone().oneshot(req(Some(("if-match", "*")), r#"{"name":"d"}"#)).await.unwrap();
+/// # assert_eq!(res.headers()["etag"], "\"3\"");
 /// # let res = app.oneshot(req(None, "{not json")).await.unwrap();
 /// # assert_eq!(res.status(), 428);
 /// # }
 /// ```
 ///
-/// When the version can be read back from the tag (integers, strings, UUIDs, timestamps),
-/// [`Conditions::expected_version`](struct.Conditions.html#method.expected_version) makes
-/// the check and the write one statement, without reading the row first:
-///
-/// ```
-/// # use std::collections::HashMap;
-/// # use std::sync::{Arc, Mutex};
-/// # use axum::extract::{Path, State};
-/// # use axum::Json;
-/// # use etag_runtime::{Conditions, Precondition, Versioned, etag};
-/// # use serde::{Deserialize, Serialize};
-/// # #[derive(Clone, Serialize, Versioned)]
-/// # struct Product { id: u32, name: String, #[version] version: i64 }
-/// # #[derive(Deserialize)]
-/// # struct Input { name: String }
-/// # type Db = Arc<Mutex<HashMap<u32, Product>>>;
-/// #[etag(require_precondition)]
-/// async fn rename(
-///     State(db): State<Db>,
-///     conditions: Conditions,
-///     Path(id): Path<u32>,
-///     Json(input): Json<Input>,
-/// ) -> Result<Json<Product>, Precondition> {
-///     // `If-Match: "7"` -> Some(7); `*`, a weak or a foreign tag -> None.
-///     let expected = conditions.expected_version::<i64>();
-///     // UPDATE products SET name = $1, version = nextval('revision')
-///     //  WHERE id = $2 AND version = $3 RETURNING *   -- zero rows: 412
-///     let mut rows = db.lock().unwrap();
-///     let row = rows
-///         .get_mut(&id)
-///         .filter(|row| Some(row.version) == expected)
-///         .ok_or_else(|| conditions.failed())?;
-///     row.name = input.name;
-///     row.version += 1;
-///     Ok(Json(row.clone()))
-/// }
-/// # let _: axum::Router = axum::Router::new().route("/{id}", axum::routing::put(rename)).with_state(Db::default());
-/// ```
+/// The README's notes service does the same on PostgreSQL, SQLite and MySQL, with every
+/// statement.
 ///
 /// # Validators first, then the expensive work
 ///
@@ -644,6 +610,26 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   that are equivalent rather than byte-identical across versions of the encoding.
 /// - `#[versioned(crate = "path")]` on the struct: the path the runtime is reachable at,
 ///   when it is renamed or re-exported (default: `::etag_runtime`).
+/// - `#[versioned(group = "product")]` on the struct and `#[group_key]` on the field that
+///   keys it (any `Display` type): the value's cache group (RFC 9875) is `product/<key>`,
+///   and a list of them belongs to `product` too (see the runtime's `groups` module).
+///
+/// ```
+/// use etag_runtime::Versioned;
+/// use etag_runtime::groups::CacheGroups;
+///
+/// #[derive(Versioned)]
+/// #[versioned(group = "product")]
+/// struct Product {
+///     #[group_key]
+///     id: i64,
+///     #[version]
+///     version: i64,
+/// }
+///
+/// let groups = CacheGroups::of(&Product { id: 17, version: 2 });
+/// assert_eq!(groups.iter().collect::<Vec<_>>(), ["product/17"]);
+/// ```
 ///
 /// Tuple structs and generics work the same way. No bounds are added to the generated
 /// impl: a generic field type carries its own bound, as in the `where` clause here.
@@ -735,7 +721,7 @@ pub fn etag(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// On any of these, a placeholder impl is still emitted next to the error, so that code
 /// using the type as `Versioned` is not reported too.
-#[proc_macro_derive(Versioned, attributes(version, last_modified, versioned))]
+#[proc_macro_derive(Versioned, attributes(version, last_modified, versioned, group_key))]
 pub fn derive_versioned(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     versioned::derive(&input).into()

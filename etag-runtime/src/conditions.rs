@@ -5,14 +5,13 @@ use std::time::SystemTime;
 use http::header::{
     IF_MATCH, IF_MODIFIED_SINCE, IF_NONE_MATCH, IF_RANGE, IF_UNMODIFIED_SINCE, RANGE,
 };
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::date::{not_after, parse_http_date};
 use crate::handler::Require;
 use crate::header::TagList;
 use crate::precondition::{Field, Precondition};
-use crate::version::ParseVersion;
-use crate::{Checked, ETag, Proceed, Upsert, Validators, Versioned};
+use crate::{Checked, ETag, Proceed, Validators};
 
 /// The preconditions of one request: its method and its conditional header fields, parsed.
 ///
@@ -25,10 +24,10 @@ use crate::{Checked, ETag, Proceed, Upsert, Validators, Versioned};
 ///
 /// | the handler | check |
 /// |---|---|
-/// | reads, with validators computed before the expensive load | [`check`](Self::check) |
-/// | writes to a resource that exists (PATCH, DELETE) | [`check_update`](Self::check_update) |
-/// | writes to a resource that may not exist yet (PUT) | [`check_upsert`](Self::check_upsert) |
+/// | reads, with validators computed before the expensive load | [`read`](Self::read) |
+/// | writes (PUT, PATCH, DELETE, POST), decided against the state they write over | [`write`](Self::write) |
 /// | must not write without a precondition (428) | [`require_precondition`](Self::require_precondition) |
+/// | validators that need no load | [`check`](Self::check) |
 /// | anything else: the RFC 9110 algorithm itself | [`evaluate`](Self::evaluate) |
 ///
 /// # Examples
@@ -82,45 +81,6 @@ impl OneLine {
     }
 }
 
-/// The lines of one field met while scanning a header map, in order.
-#[derive(Default)]
-struct LineCollector<'a> {
-    first: Option<&'a HeaderValue>,
-    rest: Vec<&'a HeaderValue>,
-}
-
-impl<'a> LineCollector<'a> {
-    fn push(&mut self, value: &'a HeaderValue) {
-        if self.first.is_none() {
-            self.first = Some(value);
-        } else {
-            self.rest.push(value);
-        }
-    }
-
-    fn into_list(self) -> Option<TagList> {
-        let first = self.first?;
-        Some(TagList::from_lines(std::iter::once(first).chain(self.rest)))
-    }
-
-    fn one_line(&self) -> OneLine {
-        match (self.first, self.single()) {
-            (None, _) => OneLine::Absent,
-            (Some(_), None) => OneLine::Repeated,
-            (Some(_), Some(one)) => OneLine::One(one.clone()),
-        }
-    }
-
-    /// The field's value if it has exactly one line.
-    fn single(&self) -> Option<&'a HeaderValue> {
-        if self.rest.is_empty() {
-            self.first
-        } else {
-            None
-        }
-    }
-}
-
 impl Conditions {
     /// Reads the conditional fields of a request.
     ///
@@ -134,44 +94,51 @@ impl Conditions {
     /// assert!(!c.is_conditional());
     /// ```
     pub fn from_headers(method: &Method, headers: &HeaderMap) -> Self {
-        // A request has a handful of fields: one pass over them beats six look-ups.
-        let mut if_match = LineCollector::default();
-        let mut if_none_match = LineCollector::default();
-        let mut if_modified_since = LineCollector::default();
-        let mut if_unmodified_since = LineCollector::default();
-        let mut if_range = LineCollector::default();
-        let mut range = LineCollector::default();
+        // A request has a handful of fields: one pass over them beats six look-ups. It
+        // keeps each field's first line; a field on several lines (rare) is read again
+        // whole.
+        static FIELDS: [HeaderName; 6] = [
+            IF_MATCH,
+            IF_NONE_MATCH,
+            IF_MODIFIED_SINCE,
+            IF_UNMODIFIED_SINCE,
+            IF_RANGE,
+            RANGE,
+        ];
+        let mut first: [Option<&HeaderValue>; 6] = [None; 6];
+        let mut repeated = 0u8;
         for (name, value) in headers {
-            let collector = if name == IF_MATCH {
-                &mut if_match
-            } else if name == IF_NONE_MATCH {
-                &mut if_none_match
-            } else if name == IF_MODIFIED_SINCE {
-                &mut if_modified_since
-            } else if name == IF_UNMODIFIED_SINCE {
-                &mut if_unmodified_since
-            } else if name == IF_RANGE {
-                &mut if_range
-            } else if name == RANGE {
-                &mut range
-            } else {
+            let Some(i) = FIELDS.iter().position(|field| name == field) else {
                 continue;
             };
-            collector.push(value);
+            match first[i] {
+                None => first[i] = Some(value),
+                Some(_) => repeated |= 1 << i,
+            }
         }
+        let single = |i: usize| first[i].filter(|_| repeated & (1 << i) == 0);
+        let list = |i: usize| {
+            let line = first[i]?;
+            Some(if repeated & (1 << i) == 0 {
+                TagList::from_lines(std::iter::once(line))
+            } else {
+                TagList::from_lines(headers.get_all(&FIELDS[i]))
+            })
+        };
+        let one_line = |i: usize| match (first[i], single(i)) {
+            (None, _) => OneLine::Absent,
+            (Some(_), None) => OneLine::Repeated,
+            (Some(_), Some(one)) => OneLine::One(one.clone()),
+        };
         Self {
             method: method.clone(),
-            if_match: if_match.into_list(),
-            if_none_match: if_none_match.into_list(),
+            if_match: list(0),
+            if_none_match: list(1),
             // A date field is valid only as exactly one line holding one HTTP-date.
-            if_modified_since: if_modified_since
-                .single()
-                .and_then(|v| parse_http_date(v.as_bytes())),
-            if_unmodified_since: if_unmodified_since
-                .single()
-                .and_then(|v| parse_http_date(v.as_bytes())),
-            if_range: if_range.one_line(),
-            range: range.one_line(),
+            if_modified_since: single(2).and_then(|v| parse_http_date(v.as_bytes())),
+            if_unmodified_since: single(3).and_then(|v| parse_http_date(v.as_bytes())),
+            if_range: one_line(4),
+            range: one_line(5),
             require: Require::Nothing,
             personal: false,
         }
@@ -416,31 +383,6 @@ impl Conditions {
         }
         false
     }
-
-    /// The version a client expects, read from the first strong `If-Match` tag that is an
-    /// encoding of a `V` (see [`ETag::from_version`]).
-    ///
-    /// With it a handler can make the check and the write one atomic statement:
-    /// `UPDATE ... SET version = version + 1 WHERE id = $1 AND version = $2`, where zero
-    /// rows changed means 412. `None` when there is no `If-Match`, it is `*`, or no member
-    /// decodes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-match", (&ETag::from_version(&7_i64)).into());
-    /// assert_eq!(Conditions::from_headers(&Method::PUT, &h).expected_version::<i64>(), Some(7));
-    /// ```
-    pub fn expected_version<V: ParseVersion>(&self) -> Option<V> {
-        self.if_match
-            .as_ref()?
-            .strong_tags()
-            .find_map(|t| t.version())
-    }
 }
 
 /// GET and HEAD: the methods whose matching `If-None-Match` is answered 304 rather than
@@ -490,113 +432,16 @@ impl Conditions {
         }
     }
 
-    /// Evaluates the preconditions of a write to a resource that exists (a PATCH, a
-    /// DELETE) against the state it found: `Ok` is that state, to make the write
-    /// conditional on (`UPDATE ... WHERE id = $1 AND version = $2`).
-    ///
-    /// # Errors
-    ///
-    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag, Versioned};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// struct Doc { version: i64 }
-    /// impl Versioned for Doc {
-    ///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
-    /// }
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-match", "\"4\"".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::DELETE, &h);
-    /// // DELETE ... WHERE id = ? AND version = 4
-    /// assert_eq!(c.check_update(&Doc { version: 4 }).unwrap().version, 4);
-    /// assert_eq!(c.check_update(&Doc { version: 5 }).err().unwrap().status(), 412);
-    /// ```
-    pub fn check_update<'a, T: Versioned + ?Sized>(
-        &self,
-        current: &'a T,
-    ) -> Result<&'a T, Precondition> {
-        self.check(current.validators()).map(|_| current)
-    }
-
-    /// Evaluates the preconditions of a write that creates the resource when it does not
-    /// exist (a PUT) against the state it found (`None`: it does not exist).
-    ///
-    /// # Errors
-    ///
-    /// The 412 to answer (or the 304 of a GET or HEAD whose `If-None-Match` matches). Under
-    /// `#[etag(require_precondition)]`, a 428 for a missing resource when the request's only
-    /// precondition is `If-Unmodified-Since`: RFC 9110 section 13.1.4 ignores it when there
-    /// is no modification date, which leaves the write unconditional.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::{Conditions, ETag, Upsert, Versioned};
-    /// use http::{HeaderMap, Method};
-    ///
-    /// #[derive(Debug, PartialEq)]
-    /// struct Doc;
-    /// impl Versioned for Doc {
-    ///     fn etag(&self) -> ETag { ETag::from_version(&1_u8) }
-    /// }
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-none-match", "*".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::PUT, &h);
-    /// assert_eq!(c.check_upsert::<Doc>(None), Ok(Upsert::Create));
-    /// assert_eq!(c.check_upsert(Some(&Doc)).unwrap_err().status(), 412);
-    /// ```
-    pub fn check_upsert<'a, T: Versioned + ?Sized>(
-        &self,
-        current: Option<&'a T>,
-    ) -> Result<Upsert<&'a T>, Precondition> {
-        match current {
-            Some(state) => self.check_update(state).map(Upsert::Update),
-            // Section 13.1.4: with no resource, there is no modification date, and
-            // If-Unmodified-Since is ignored; a write it alone made conditional is then
-            // unconditional.
-            None if self.require != Require::Nothing && !self.protects_by_tag() => {
-                Err(Precondition::required(&self.method))
-            }
-            None => self.evaluate(None).map(|_| Upsert::Create),
+    /// The preconditions of a write to a resource that does not exist: the guard of
+    /// [`write`](Self::write) when there is no current state. Under
+    /// `#[etag(require_precondition)]`, a 428 when the request's only precondition is
+    /// `If-Unmodified-Since`: RFC 9110 section 13.1.4 ignores it when there is no
+    /// modification date, which leaves the write unconditional.
+    pub(crate) fn check_absent(&self) -> Result<(), Precondition> {
+        if self.require != Require::Nothing && !self.protects_by_tag() {
+            return Err(Precondition::required(&self.method));
         }
-    }
-
-    /// The 412 of a write whose conditional statement changed no row: another writer
-    /// changed or deleted the resource between the check and the write (or the write was
-    /// made straight from [`expected_version`](Self::expected_version) and the version
-    /// did not match).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use etag_runtime::Conditions;
-    /// use http::{HeaderMap, Method};
-    ///
-    /// let mut h = HeaderMap::new();
-    /// h.insert("if-match", "\"7\"".parse().unwrap());
-    /// let c = Conditions::from_headers(&Method::PUT, &h);
-    /// // UPDATE ... WHERE id = $1 AND version = 7 changed zero rows:
-    /// let refused = c.failed();
-    /// assert_eq!(refused.status(), 412);
-    /// assert!(refused.detail().contains("re-apply your change"));
-    /// ```
-    pub fn failed(&self) -> Precondition {
-        let field = if self.if_match.is_some() {
-            Field::IfMatch
-        } else if self.if_unmodified_since.is_some() {
-            Field::IfUnmodifiedSince
-        } else if self.if_none_match.is_some() {
-            Field::IfNoneMatch
-        } else {
-            Field::None
-        };
-        self.failed_on(field, None)
+        self.evaluate(None).map(|_| ())
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:

@@ -81,7 +81,8 @@ use http::header::{self, HeaderName};
 /// (`Access-Control-Expose-Headers`): `ETag`, which it sends back in `If-Match` and
 /// `If-None-Match`; `Last-Modified`, for `If-Unmodified-Since` (CORS already exposes it;
 /// named so that the list says what the crate sends); `Content-Range` and
-/// `Accept-Ranges`, of range requests.
+/// `Accept-Ranges`, of range requests; `Cache-Groups` and `Cache-Group-Invalidation`
+/// (RFC 9875), for a script that keeps its own cache by group.
 ///
 /// ```
 /// use axum::http::header;
@@ -93,11 +94,13 @@ pub static EXPOSE_HEADERS: &[HeaderName] = &EXPOSED;
 // Statics that the public slices borrow, rather than `const` slices: a name outside
 // `http`'s standard set (`HeaderName::from_static("cache-groups")`) holds a `Bytes`, which
 // a constant cannot lend out for the whole program.
-static EXPOSED: [HeaderName; 4] = [
+static EXPOSED: [HeaderName; 6] = [
     header::ETAG,
     header::LAST_MODIFIED,
     header::CONTENT_RANGE,
     header::ACCEPT_RANGES,
+    crate::groups::CACHE_GROUPS,
+    crate::groups::CACHE_GROUP_INVALIDATION,
 ];
 
 /// The request header fields this crate reads that a script sets, and that a preflight

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use arrayvec::ArrayString;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -56,11 +57,12 @@ impl std::hash::Hash for ETag {
 }
 
 /// How many bytes of a tag's wire form are kept inline, without a heap allocation: every
-/// integer, timestamp, UUID and hashed tag fits.
-const INLINE: usize = 46;
+/// integer (40 characters at most), timestamp, UUID and hashed tag fits, weak or strong.
+const INLINE: usize = 44;
 
 /// A small string buffer that lives inline and moves to the heap only when it outgrows
-/// 46 bytes, so that making a tag costs no allocation.
+/// 44 bytes, so that making a tag costs no allocation. Both forms are string types, so
+/// reading the tag back costs no UTF-8 check.
 #[derive(Clone)]
 pub(crate) struct TagBuf {
     storage: Storage,
@@ -68,7 +70,7 @@ pub(crate) struct TagBuf {
 
 #[derive(Clone)]
 enum Storage {
-    Inline { len: u8, bytes: [u8; INLINE] },
+    Inline(ArrayString<INLINE>),
     Heap(String),
 }
 
@@ -88,26 +90,18 @@ impl TagBuf {
     /// An empty buffer.
     pub(crate) const fn new() -> Self {
         Self {
-            storage: Storage::Inline {
-                len: 0,
-                bytes: [0; INLINE],
-            },
+            storage: Storage::Inline(ArrayString::new_const()),
         }
     }
 
     /// Appends a string.
+    #[inline]
     pub(crate) fn push_str(&mut self, s: &str) {
         match &mut self.storage {
-            Storage::Inline { len, bytes } => {
-                let start = usize::from(*len);
-                let end = start + s.len();
-                if let Some(slot) = bytes.get_mut(start..end) {
-                    slot.copy_from_slice(s.as_bytes());
-                    // `end <= INLINE < 256`.
-                    *len = end as u8;
-                } else {
-                    let mut heap = String::with_capacity(end.max(2 * INLINE));
-                    heap.push_str(std::str::from_utf8(&bytes[..start]).unwrap_or_default());
+            Storage::Inline(inline) => {
+                if inline.try_push_str(s).is_err() {
+                    let mut heap = String::with_capacity((inline.len() + s.len()).max(2 * INLINE));
+                    heap.push_str(inline);
                     heap.push_str(s);
                     self.storage = Storage::Heap(heap);
                 }
@@ -122,19 +116,17 @@ impl TagBuf {
     }
 
     /// What was written so far.
+    #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match &self.storage {
-            // Only whole `str`s are ever copied in, so the prefix is always UTF-8.
-            Storage::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
+            Storage::Inline(inline) => inline,
             Storage::Heap(heap) => heap,
         }
     }
 
     fn into_header_value(self) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
         match self.storage {
-            Storage::Inline { len, bytes } => HeaderValue::from_bytes(&bytes[..usize::from(len)]),
+            Storage::Inline(inline) => HeaderValue::from_bytes(inline.as_bytes()),
             Storage::Heap(heap) => HeaderValue::from_maybe_shared(Bytes::from(heap)),
         }
     }
@@ -189,12 +181,9 @@ fn validate_opaque(opaque: &[u8]) -> Result<(), InvalidETag> {
 impl ETag {
     fn build(weak: bool, opaque: &str) -> Self {
         let mut repr = TagBuf::new();
-        if weak {
-            repr.push_str("W/");
-        }
-        repr.push('"');
+        repr.push_str(if weak { "W/\"" } else { "\"" });
         repr.push_str(opaque);
-        repr.push('"');
+        repr.push_str("\"");
         Self { repr }
     }
 
@@ -253,10 +242,10 @@ impl ETag {
     /// ```
     pub fn from_version<V: VersionValue + ?Sized>(version: &V) -> Self {
         let mut repr = TagBuf::new();
-        repr.push('"');
+        repr.push_str("\"");
         // Writing into a `TagBuf` cannot fail.
         let _ = version.encode(&mut repr);
-        repr.push('"');
+        repr.push_str("\"");
         let wire = repr.as_str().as_bytes();
         if validate_opaque(&wire[1..wire.len() - 1]).is_ok() {
             return Self { repr };
@@ -277,7 +266,19 @@ impl ETag {
     }
 
     /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url): the tag
-    /// of a representation known only by its bytes.
+    /// of a representation known only by its bytes. `#[etag(hash)]` and `ETagLayer` tag
+    /// bodies with it.
+    ///
+    /// Why SHA-256, when lists use the faster XXH3: a body tag must differ whenever the
+    /// bytes differ, and bodies are often partly written by clients (a name, a comment).
+    /// With XXH3, whose algorithm and secret are public and fixed (as they must be for
+    /// tags to agree across processes, platforms and releases), whoever controls part of
+    /// two bodies can make them collide, and a client holding the first would be told
+    /// "304, still current" about the second. A seeded or keyed fast hash would stop that
+    /// but give each process its own tags. SHA-256 keeps collisions out of reach for
+    /// anyone, is fixed by its standard on every platform, and runs in hardware on current
+    /// x86 and ARM CPUs; lists are hashed with XXH3 only because their input is versions
+    /// the server assigns, which no client chooses.
     ///
     /// # Examples
     ///
@@ -324,8 +325,9 @@ impl ETag {
     /// ```
     /// assert!(!etag_runtime::ETag::strong("a").unwrap().is_weak());
     /// ```
+    #[inline]
     pub fn is_weak(&self) -> bool {
-        self.repr.as_str().starts_with('W')
+        self.repr.as_str().as_bytes().first() == Some(&b'W')
     }
 
     /// The opaque tag, without quotes or `W/`.
@@ -335,10 +337,13 @@ impl ETag {
     /// ```
     /// assert_eq!(etag_runtime::ETag::weak("a").unwrap().opaque(), "a");
     /// ```
+    #[inline]
     pub fn opaque(&self) -> &str {
-        let start = if self.is_weak() { 3 } else { 1 };
         let wire = self.repr.as_str();
-        &wire[start..wire.len() - 1]
+        let start = if self.is_weak() { 3 } else { 1 };
+        // Every constructor writes the quotes, so both ends are ASCII and in range.
+        wire.get(start..wire.len().saturating_sub(1))
+            .unwrap_or_default()
     }
 
     /// The wire form, as sent in an `ETag` header.

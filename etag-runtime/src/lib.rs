@@ -69,12 +69,14 @@
 //!
 //! The crate root holds what an application names: the two macros, [`ETag`],
 //! [`Versioned`], [`Validators`], [`Conditions`] and what its checks return ([`Checked`],
-//! [`Proceed`], [`Upsert`], [`Precondition`]), and [`WithValidators`]. The modules hold the
+//! [`Proceed`], [`Precondition`]), and [`WithValidators`]. The modules hold the
 //! rest: [`header`] (entity-tag lists and HTTP dates), [`version`] (the field types a
 //! version or a timestamp can have), [`response`] (the return types `#[etag]` knows),
-//! [`layer`] (tower layers: body-hash tags for routes without a model, and a tag per
-//! content-coding behind a compressor), [`cors`] (the header fields a page on another
-//! origin must be allowed to read and send), [`principal`] (tags of per-user responses) and,
+//! [`layer`] (tower layers: body-hash tags for routes without a model, a tag per
+//! content-coding behind a compressor, and cache groups for CDNs and purge hooks),
+//! [`groups`] (the cache groups of RFC 9875), [`cors`] (the header fields a page on
+//! another origin must be allowed to read and send), [`principal`] (tags of per-user
+//! responses) and,
 //! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document).
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
@@ -114,6 +116,7 @@ mod vary;
 mod versioned;
 
 pub mod cors;
+pub mod groups;
 pub mod layer;
 #[cfg(feature = "utoipa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
@@ -141,7 +144,7 @@ pub mod __private;
 
 pub use conditions::Conditions;
 pub use etag::ETag;
-pub use outcome::{Checked, Proceed, Upsert};
+pub use outcome::{Checked, Proceed};
 pub use precondition::Precondition;
 pub use validators::{Validators, WithValidators};
 pub use versioned::Versioned;

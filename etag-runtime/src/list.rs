@@ -246,9 +246,12 @@ impl TagList {
     /// not name. In the `If-None-Match` of a write it counts all the same, which refuses
     /// the write: the safe reading there.
     pub(crate) fn holds_for(&self, current: Option<&ETag>, strong: bool, star_alone: bool) -> bool {
-        let want = current
-            .filter(|t| !(strong && t.is_weak()))
-            .map(|t| t.opaque().as_bytes());
+        let current = current.filter(|t| !(strong && t.is_weak()));
+        // What clients send most: one line that is the current tag exactly.
+        if current.is_some_and(|t| self.line_of(t).is_some()) {
+            return true;
+        }
+        let want = current.map(|t| t.opaque().as_bytes());
         let (mut any, mut others) = (false, false);
         for member in self.members() {
             match member {
@@ -263,6 +266,16 @@ impl TagList {
             }
         }
         any && !(star_alone && others)
+    }
+
+    /// The field's line, if it is one line that is `tag`'s wire form byte for byte: then
+    /// it holds for `tag` (whichever comparison), and it can be sent back as the tag's
+    /// header value without copying it.
+    pub(crate) fn line_of(&self, tag: &ETag) -> Option<&HeaderValue> {
+        match &self.lines {
+            Lines::One(line) if line.as_bytes() == tag.as_str().as_bytes() => Some(line),
+            _ => None,
+        }
     }
 
     /// The well-formed strong tags of the list, in order.

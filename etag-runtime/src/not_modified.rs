@@ -75,6 +75,13 @@ pub(crate) fn replacing(full: Response, decided: &HeaderMap) -> Response {
 }
 
 /// An empty 304.
+/// The 304 of a representation whose `ETag` is `etag` (so without `Last-Modified`).
+pub(crate) fn with_etag(etag: http::HeaderValue) -> Response {
+    let mut res = empty();
+    res.headers_mut().insert(header::ETAG, etag);
+    res
+}
+
 pub(crate) fn empty() -> Response {
     let mut res = Response::new(Body::new(NoBody));
     *res.status_mut() = StatusCode::NOT_MODIFIED;

@@ -1,5 +1,5 @@
 //! What the checks of [`Conditions`](crate::Conditions) hand back when the preconditions
-//! hold: [`Proceed`], [`Checked`] and [`Upsert`].
+//! hold: [`Proceed`] and [`Checked`].
 
 use crate::{Validators, WithValidators};
 
@@ -112,42 +112,4 @@ impl Checked {
     pub(crate) fn into_validators(self) -> Validators {
         self.validators
     }
-}
-
-/// What a write whose preconditions held may do: update the state it found, or create the
-/// resource. Do the write atomically against it; never check, then write.
-///
-/// Made by [`Conditions::check_upsert`](crate::Conditions::check_upsert).
-///
-/// # Examples
-///
-/// ```
-/// use etag_runtime::{Conditions, ETag, Upsert, Versioned};
-/// use http::{HeaderMap, Method};
-///
-/// struct Doc { version: i64 }
-/// impl Versioned for Doc {
-///     fn etag(&self) -> ETag { ETag::from_version(&self.version) }
-/// }
-///
-/// let mut h = HeaderMap::new();
-/// h.insert("if-match", "\"4\"".parse().unwrap());
-/// let conditions = Conditions::from_headers(&Method::PUT, &h);
-/// let current = Doc { version: 4 };
-/// let next = match conditions.check_upsert(Some(&current)).unwrap() {
-///     // UPDATE docs SET ..., version = version + 1 WHERE id = ? AND version = 4;
-///     // zero rows changed means another writer won: answer 412.
-///     Upsert::Update(doc) => doc.version + 1,
-///     // INSERT ... ON CONFLICT DO NOTHING: zero rows means another writer created it: 412.
-///     Upsert::Create => 1,
-/// };
-/// assert_eq!(next, 5);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[must_use = "make the write conditional on this state (UPDATE ... WHERE version = <its version>); a separate check-then-write loses updates"]
-pub enum Upsert<T> {
-    /// The resource exists: update it only if it is still at this state's version.
-    Update(T),
-    /// The resource does not exist: create it only if it still does not.
-    Create,
 }

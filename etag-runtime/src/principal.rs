@@ -15,8 +15,8 @@
 //! On the way in, the tags of `If-Match` and `If-None-Match` that were made for the
 //! requesting principal are turned back into the resource's own tags, and every other tag
 //! is dropped from the list (a list left empty matches nothing). The handler and its
-//! [`Conditions`](crate::Conditions) see the tags they made, so writes and
-//! [`Conditions::expected_version`](crate::Conditions::expected_version) work unchanged,
+//! [`Conditions`](crate::Conditions) see the tags they made, so reads and writes work
+//! unchanged,
 //! and another principal's tag never matches: B gets a 200 where A would get a 304, and a
 //! 412 where A's write would go through.
 //!

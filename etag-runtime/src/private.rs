@@ -8,6 +8,8 @@ pub use core::option::Option;
 pub use std::time::SystemTime as Time;
 
 pub use crate::collection::Fingerprint;
+pub use crate::groups::{CacheGroups, DisplayWith, ResponseGroups};
+
 pub use crate::handler::{
     Carries, Config, Context, ErrorResponse, Optional, Require, RequireEntityTag,
     RequirePrecondition, StateTagKey, Tags, UserContext, respond, typed,

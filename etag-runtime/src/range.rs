@@ -154,20 +154,44 @@ async fn read_ranges(
 ///
 /// RFC 9110 section 14.2 defines range handling for GET only: a HEAD gets the 200's fields
 /// (with `Accept-Ranges`), as it would without a `Range`.
-pub(crate) async fn apply(conditions: &Conditions, mut res: Response) -> Response {
+pub(crate) async fn apply(conditions: &Conditions, res: Response) -> Response {
+    match prepare(conditions, res) {
+        Prepared::Done(res) => res,
+        Prepared::Cut(res, len) => cut(conditions, res, len).await,
+    }
+}
+
+/// What [`apply`] does without reading the body.
+pub(crate) enum Prepared {
+    /// The response to send as it is, `Accept-Ranges` added where it belongs.
+    Done(Response),
+    /// A 200 of `len > 0` bytes that a range is to be cut from, by [`cut`].
+    Cut(Response, u64),
+}
+
+/// The part of [`apply`] that needs no body.
+pub(crate) fn prepare(conditions: &Conditions, mut res: Response) -> Prepared {
     let method = conditions.method();
     if res.status() != StatusCode::OK || !crate::conditions::is_read(method) {
-        return res;
+        return Prepared::Done(res);
     }
     let Some(len) = rangeable_len(&res) else {
-        return res;
+        return Prepared::Done(res);
     };
     res.headers_mut()
         .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     // An empty representation has no byte to select: it is sent whole, as if no range had
     // been asked for (section 14.1.3 leaves a suffix range on it satisfiable, with nothing
     // that Content-Range could describe).
-    let Some(range) = conditions.range().filter(|_| len > 0) else {
+    if conditions.range().is_none() || len == 0 {
+        return Prepared::Done(res);
+    }
+    Prepared::Cut(res, len)
+}
+
+/// The rest of [`apply`], for a 200 of `len > 0` bytes and a request with a `Range`.
+pub(crate) async fn cut(conditions: &Conditions, res: Response, len: u64) -> Response {
+    let Some(range) = conditions.range() else {
         return res;
     };
     // Section 13.1.5: If-Range against the validators the 200 carries.

@@ -72,7 +72,9 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
 
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         let validators = self.validators();
-        responder.respond(validators, || self.into_response())
+        let groups = responder.groups_of(&self);
+        let res = responder.respond(validators, || self.into_response());
+        Responder::with_groups(res, groups)
     }
 }
 

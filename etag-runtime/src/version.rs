@@ -259,6 +259,13 @@ fn encode_nanos(nanos: i128, out: &mut dyn fmt::Write) -> fmt::Result {
     out.write_str(itoa::Buffer::new().format(nanos))
 }
 
+/// Timestamps feed a collection's fingerprint alike, whichever crate they come from: their
+/// nanoseconds' bits rather than their text.
+#[inline]
+fn fingerprint_nanos(nanos: i128, out: &mut Fingerprint) {
+    out.push(&nanos.to_le_bytes());
+}
+
 fn decode_nanos(opaque: &str) -> Option<i128> {
     canonical_integer(opaque)
 }
@@ -271,6 +278,9 @@ impl VersionValue for SystemTime {
         Some(self)
     }
     const IS_TIMESTAMP: bool = true;
+    fn fingerprint(&self, out: &mut Fingerprint) {
+        fingerprint_nanos(system_time_nanos(*self), out);
+    }
 }
 
 impl ParseVersion for SystemTime {
@@ -287,7 +297,7 @@ impl TimestampValue for SystemTime {
 
 #[cfg(feature = "uuid")]
 mod uuid_impls {
-    use super::{ParseVersion, VersionValue, fmt};
+    use super::{Fingerprint, ParseVersion, VersionValue, fmt};
 
     /// With the `uuid` feature.
     #[cfg_attr(docsrs, doc(cfg(feature = "uuid")))]
@@ -295,6 +305,9 @@ mod uuid_impls {
         fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
             let mut buf = uuid::Uuid::encode_buffer();
             out.write_str(self.hyphenated().encode_lower(&mut buf))
+        }
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            out.push(self.as_bytes());
         }
     }
 
@@ -313,8 +326,8 @@ mod uuid_impls {
 #[cfg(feature = "chrono")]
 mod chrono_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -332,6 +345,9 @@ mod chrono_impls {
             Some(self)
         }
         const IS_TIMESTAMP: bool = true;
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(nanos(self), out);
+        }
     }
 
     /// With the `chrono` feature.
@@ -366,6 +382,9 @@ mod chrono_impls {
             Some(self)
         }
         const IS_TIMESTAMP: bool = true;
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            self.and_utc().fingerprint(out);
+        }
     }
 
     /// With the `chrono` feature.
@@ -390,8 +409,8 @@ mod chrono_impls {
 #[cfg(feature = "time")]
 mod time_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -405,6 +424,9 @@ mod time_impls {
             Some(self)
         }
         const IS_TIMESTAMP: bool = true;
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(self.unix_timestamp_nanos(), out);
+        }
     }
 
     /// With the `time` feature.
@@ -436,6 +458,9 @@ mod time_impls {
             Some(self)
         }
         const IS_TIMESTAMP: bool = true;
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            self.assume_utc().fingerprint(out);
+        }
     }
 
     /// With the `time` feature.
@@ -461,8 +486,8 @@ mod time_impls {
 #[cfg(feature = "jiff")]
 mod jiff_impls {
     use super::{
-        ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos, encode_nanos, fmt,
-        system_time_from_nanos,
+        Fingerprint, ParseVersion, SystemTime, TimestampValue, VersionValue, decode_nanos,
+        encode_nanos, fingerprint_nanos, fmt, system_time_from_nanos,
     };
     use jiff::Timestamp;
 
@@ -476,6 +501,9 @@ mod jiff_impls {
             Some(self)
         }
         const IS_TIMESTAMP: bool = true;
+        fn fingerprint(&self, out: &mut Fingerprint) {
+            fingerprint_nanos(self.as_nanosecond(), out);
+        }
     }
 
     /// With the `jiff` feature.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::collection::Fingerprint;
+use crate::groups::CacheGroups;
 use crate::version::VersionValue;
 use crate::{ETag, Validators};
 
@@ -21,16 +22,18 @@ use crate::{ETag, Validators};
 /// put the resource's creation time in the tag.
 ///
 /// Slices and `Vec`s of versioned items are versioned too: their tag is a digest (a
-/// [`Fingerprint`]) of the count and of each member's version and last-modified time, in
-/// order. Two things to know:
+/// [`Fingerprint`]) of the count and of each member's version, in order (a member
+/// implemented by hand rather than derived gives its tag and its last-modified time). Two
+/// things to know:
 ///
 /// - A list has no `Last-Modified`. The newest member's time does not move when a member
 ///   is deleted, so `If-Modified-Since` against it would answer 304 with a stale list.
-/// - Members are told apart by their validators only. If one member can be replaced by
-///   another with the same version and no (or the same) last-modified time, the list's tag
-///   does not change. Give members a `#[last_modified]` field, or, better for lists that
-///   change, compute the list's validators from a collection revision and attach them with
-///   [`Conditions::check`](crate::Conditions::check) (the example app does this).
+/// - Members are told apart by their versions only. If one member can be replaced by
+///   another at the same version (two rows whose counters both start at 1), the list's
+///   tag does not change. Take versions from one store-wide revision, which no two rows
+///   share, or, better for lists that change, compute the list's validators from a
+///   collection revision and attach them with [`Conditions::check`](crate::Conditions::check)
+///   (the example app does this).
 ///
 /// # Examples
 ///
@@ -112,6 +115,58 @@ pub trait Versioned {
         out.time(self.last_modified());
     }
 
+    /// Adds the cache groups (RFC 9875) a response of this value belongs to, and a
+    /// successful write of it changes: by default none. `#[derive(Versioned)]` with
+    /// `#[versioned(group = "product")]` and a `#[group_key]` field adds `product/<key>`;
+    /// a list adds its collection's group and each member's.
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    /// use etag_runtime::groups::CacheGroups;
+    ///
+    /// #[derive(Versioned)]
+    /// #[versioned(group = "order")]
+    /// struct Order {
+    ///     #[group_key]
+    ///     id: u64,
+    ///     #[version]
+    ///     version: u64,
+    /// }
+    ///
+    /// let mut groups = CacheGroups::new();
+    /// Order { id: 5, version: 1 }.cache_groups(&mut groups);
+    /// assert_eq!(groups.iter().collect::<Vec<_>>(), ["order/5"]);
+    /// ```
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        let _ = out;
+    }
+
+    /// The group of the collection values of this type belong to: `product` for
+    /// `#[versioned(group = "product")]`; by default none. A list's response belongs to it,
+    /// and a create, change or delete of a member invalidates it.
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    ///
+    /// #[derive(Versioned)]
+    /// #[versioned(group = "order")]
+    /// struct Order {
+    ///     #[group_key]
+    ///     id: u64,
+    ///     #[version]
+    ///     version: u64,
+    /// }
+    ///
+    /// assert_eq!(Order::collection_group(), Some("order"));
+    /// assert_eq!(<Vec<Order>>::collection_group(), None);
+    /// ```
+    fn collection_group() -> Option<&'static str>
+    where
+        Self: Sized,
+    {
+        None
+    }
+
     /// Both validators.
     fn validators(&self) -> Validators {
         Validators::new()
@@ -132,6 +187,9 @@ impl<T: Versioned + ?Sized> Versioned for &T {
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
     }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
+    }
 }
 
 impl<T: Versioned + ?Sized> Versioned for Box<T> {
@@ -145,6 +203,9 @@ impl<T: Versioned + ?Sized> Versioned for Box<T> {
     }
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
+    }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
     }
 }
 
@@ -160,6 +221,9 @@ impl<T: Versioned + ?Sized> Versioned for Arc<T> {
     fn fingerprint(&self, out: &mut Fingerprint) {
         (**self).fingerprint(out);
     }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        (**self).cache_groups(out);
+    }
 }
 
 impl<T: Versioned> Versioned for axum::Json<T> {
@@ -173,6 +237,12 @@ impl<T: Versioned> Versioned for axum::Json<T> {
     }
     fn fingerprint(&self, out: &mut Fingerprint) {
         self.0.fingerprint(out);
+    }
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        self.0.cache_groups(out);
+    }
+    fn collection_group() -> Option<&'static str> {
+        T::collection_group()
     }
 }
 

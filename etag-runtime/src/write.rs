@@ -235,8 +235,8 @@ impl Conditions {
         current: Option<S>,
     ) -> Result<Guard<S>, (Precondition, Option<S>)> {
         let Some(state) = current else {
-            return match self.check_upsert::<S>(None) {
-                Ok(_) => Ok(Guard::Absent),
+            return match self.check_absent() {
+                Ok(()) => Ok(Guard::Absent),
                 Err(refused) => Err((refused, None)),
             };
         };

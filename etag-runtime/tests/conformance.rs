@@ -230,26 +230,6 @@ fn rfc9110_section_13_table() {
 }
 
 #[test]
-fn rfc9110_13_1_1_expected_version_from_if_match() {
-    let mut h = HeaderMap::new();
-    h.append("if-match", HeaderValue::from_static("W/\"7\", junk"));
-    h.append("if-match", HeaderValue::from_static("\"x\", \"8\""));
-    let c = Conditions::from_headers(&Method::PUT, &h);
-    // Weak tags never strong-match, so they give no expected version.
-    assert_eq!(c.expected_version::<i64>(), Some(8));
-    let star = Conditions::from_headers(&Method::PUT, &{
-        let mut h = HeaderMap::new();
-        h.insert("if-match", HeaderValue::from_static("*"));
-        h
-    });
-    assert_eq!(star.expected_version::<i64>(), None);
-    assert_eq!(
-        Conditions::from_headers(&Method::PUT, &HeaderMap::new()).expected_version::<i64>(),
-        None
-    );
-}
-
-#[test]
 fn rfc6585_3_precondition_required_recognises_protecting_fields() {
     let cases: &[(&str, &[u8], bool)] = &[
         ("if-match", b"\"1\"", true),

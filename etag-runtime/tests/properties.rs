@@ -144,7 +144,6 @@ proptest! {
             .with_etag(ETag::from_version(&1_u8))
             .with_last_modified(std::time::SystemTime::now());
         let _ = c.evaluate(exists.then_some(&current));
-        let _ = c.expected_version::<String>();
         let _ = c.require_precondition();
     }
 }

@@ -34,6 +34,12 @@ pub struct Config {
     /// them in `Origin`; none when empty (see
     /// [`ApiOptions::cors_origins`](crate::router::ApiOptions::cors_origins)).
     pub cors_origins: Vec<HeaderValue>,
+    /// Cache mode: how long shared caches may keep responses that name their cache groups
+    /// (see [`ApiOptions::shared_max_age`](crate::router::ApiOptions::shared_max_age)).
+    pub shared_max_age: Option<Duration>,
+    /// Where writes purge the groups they changed (see
+    /// [`ApiOptions::purge_url`](crate::router::ApiOptions::purge_url)).
+    pub purge_url: Option<String>,
 }
 
 /// What the server allows a connection, and how long it waits for requests at shutdown.
@@ -73,12 +79,10 @@ impl Default for Limits {
 }
 
 /// What the command line asks for.
-// Made once per process and matched at once: boxing the configuration would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Serve with this configuration.
-    Serve(Config),
+    Serve(Box<Config>),
     /// Print this usage text (`--help`, `-h`) and exit.
     Help(String),
     /// Print the OpenAPI document and exit.
@@ -142,6 +146,17 @@ struct Cli {
     /// print the OpenAPI document (GET /openapi.json) and exit
     #[arg(long)]
     openapi: bool,
+    /// cache mode: shared caches (Varnish, a CDN) may keep a response that names its cache
+    /// groups this long (CDN-Cache-Control), since every write invalidates its groups;
+    /// clients still revalidate each time
+    #[arg(long, value_name = "DURATION", env = "SHARED_MAX_AGE", hide_env_values = true,
+        help_heading = "Shared caches", value_parser = parse_duration)]
+    shared_max_age: Option<Duration>,
+    /// after each write, send PURGE with the groups it changed (xkey-purge) to this
+    /// Varnish, for the writes that do not pass through it (deploy/varnish)
+    #[arg(long, value_name = "URL", env = "PURGE_URL", hide_env_values = true,
+        help_heading = "Shared caches", value_parser = NonEmptyStringValueParser::new())]
+    purge_url: Option<String>,
     /// print this help
     #[arg(short, long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -254,7 +269,7 @@ impl Config {
         if cli.openapi {
             return Ok(Command::OpenApi);
         }
-        Ok(Command::Serve(Self {
+        Ok(Command::Serve(Box::new(Self {
             listen: cli.listen,
             database_url: cli.database,
             db: DbSettings {
@@ -273,7 +288,9 @@ impl Config {
             },
             tag_key,
             cors_origins: cli.cors_origin,
-        }))
+            shared_max_age: cli.shared_max_age,
+            purge_url: cli.purge_url,
+        })))
     }
 }
 
@@ -397,7 +414,7 @@ mod tests {
     }
 
     fn serve(listen: &str, database_url: &str, late_check: bool) -> Command {
-        Command::Serve(Config {
+        Command::Serve(Box::new(Config {
             listen: listen.into(),
             database_url: database_url.into(),
             db: DbSettings::default(),
@@ -405,12 +422,14 @@ mod tests {
             limits: Limits::default(),
             tag_key: None,
             cors_origins: Vec::new(),
-        })
+            shared_max_age: None,
+            purge_url: None,
+        }))
     }
 
     fn config(args: &[&str]) -> Config {
         match parse(args) {
-            Ok(Command::Serve(config)) => config,
+            Ok(Command::Serve(config)) => *config,
             other => panic!("{args:?}: {other:?}"),
         }
     }
@@ -579,6 +598,13 @@ mod tests {
             Ok(Command::Help(_))
         ));
         assert_eq!(parse(&["--openapi"]), Ok(Command::OpenApi));
+        let cached = config(&[
+            "--shared-max-age=3600",
+            "--purge-url",
+            "http://127.0.0.1:6081/",
+        ]);
+        assert_eq!(cached.shared_max_age, Some(Duration::from_secs(3600)));
+        assert_eq!(cached.purge_url.as_deref(), Some("http://127.0.0.1:6081/"));
         assert!(parse(&["--openapi=yes"]).is_err());
     }
 
@@ -621,6 +647,11 @@ mod tests {
             "[default: 512]",
             "--shutdown-timeout <DURATION>",
             "[env: SHUTDOWN_TIMEOUT]",
+            "Shared caches:",
+            "--shared-max-age <DURATION>",
+            "[env: SHARED_MAX_AGE]",
+            "--purge-url <URL>",
+            "[env: PURGE_URL]",
             "TAG_KEY",
             "RUST_LOG",
             "9007199254740991",
@@ -642,6 +673,8 @@ mod tests {
             &["--max-connections", "0"],
             &["--max-connections", "-3"],
             &["--shutdown-timeout"],
+            &["--shared-max-age=1h"],
+            &["--purge-url="],
         ] {
             let err = parse(args).unwrap_err().to_string();
             assert!(err.ends_with("(see --help)"), "{args:?}: {err}");

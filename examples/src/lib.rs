@@ -20,6 +20,7 @@ pub mod model;
 pub mod openapi;
 pub mod problem;
 mod products;
+pub mod purge;
 pub mod router;
 pub mod secret;
 pub mod server;
@@ -78,6 +79,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             late_check: config.late_check,
             tag_key: Some(tag_key),
             cors_origins: config.cors_origins.clone(),
+            shared_max_age: config.shared_max_age,
+            purge_url: config.purge_url.clone(),
         },
     );
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves
@@ -92,6 +95,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         %database,
         db = ?config.db,
         late_check = config.late_check,
+        shared_max_age = ?config.shared_max_age,
+        purge_url = ?config.purge_url,
         limits = ?config.limits,
         cors_origins = ?config.cors_origins,
         "started"

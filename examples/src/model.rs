@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use etag_runtime::groups::CacheGroups;
 use etag_runtime::{ETag, Versioned};
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -11,11 +12,14 @@ use utoipa::ToSchema;
 /// A product as the API shows it.
 ///
 /// Its `ETag` is its version (`"3"`) and its `Last-Modified` is `updated_at`, both given by
-/// `#[derive(Versioned)]`.
+/// `#[derive(Versioned)]`; its cache group (RFC 9875) is `product/<id>`, and the list's is
+/// `product`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Versioned, ToSchema)]
+#[versioned(group = "product")]
 pub struct Product {
     /// The product's id, its URL is `/products/{id}`.
     #[schema(example = 1, minimum = 1, maximum = 9_007_199_254_740_991_i64)]
+    #[group_key]
     pub id: i64,
     /// The product's name.
     #[schema(example = "Wireless Mouse")]
@@ -91,62 +95,67 @@ impl PageRequest {
     pub const MAX_LIMIT: i64 = 1000;
 }
 
-/// What a page's validators are computed from: the collection's `modified_at` and, for each
-/// product on the page, its id and version; whether a page follows it. Read by one cheap
-/// query before the page itself is loaded.
+/// What a page's validators are computed from: the collection's `modified_at`, and of the
+/// products on the page their count, the last one's id and the highest `revision` (the
+/// collection revision each product was last written at); whether a page follows it. One
+/// aggregate row, read by one query before the page itself is loaded, whatever the page
+/// size.
 ///
-/// The `ETag` is a digest of the ids, the versions and whether there is a next page, so it
-/// changes when a product on the page changes, is added to it or is deleted from it, and
-/// not when a product on another page does. (A version is never reused for an id, even
-/// across a delete, so an id and a version name one state of a product.)
+/// Why these four name one state of the page: every write sets its product's `revision` to
+/// the collection revision it bumped, which is above every revision any row holds. Take
+/// two reads of the page, the first at time t1, with the same stamp. No product on the
+/// second page was written after t1 (it would hold a revision above every one at t1, so
+/// above the first page's highest), so each was on the table at t1 as it is now, with an
+/// id in the page's range (after `after`, up to the same last id). At t1 the first page
+/// held every product in that range, as many as the second holds: so the same ones, with
+/// the same contents. A product added or changed raises the highest revision; one deleted
+/// lowers the count or, when the next one moves up into the page, moves the last id.
 ///
 /// `Last-Modified` is the collection's: a page's own rows cannot give it, since deleting a
 /// product from the page moves no remaining row's `updated_at`. So `If-Modified-Since`
 /// revalidates a page only while nothing at all has changed; `If-None-Match` is exact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageStamp {
     /// When the collection last changed.
     pub modified_at: DateTime<Utc>,
-    /// `(id, version)` of each product on the page, by id.
-    pub rows: Vec<(i64, i64)>,
+    /// How many products are on the page.
+    pub count: i64,
+    /// The id of the page's last product; `None` when the page is empty.
+    pub last_id: Option<i64>,
+    /// The highest collection revision any product on the page was written at (0 for an
+    /// empty page).
+    pub revision: i64,
     /// Whether there are products after the page's last one.
     pub has_next: bool,
 }
 
 impl PageStamp {
-    /// The stamp of a loaded page.
-    pub fn of(modified_at: DateTime<Utc>, products: &[Product], has_next: bool) -> Self {
-        Self {
-            modified_at,
-            rows: products.iter().map(|p| (p.id, p.version)).collect(),
-            has_next,
-        }
-    }
-
     /// The id the next page starts after, when there is one.
     pub fn next_after(&self) -> Option<i64> {
-        self.rows
-            .last()
-            .map(|&(id, _)| id)
-            .filter(|_| self.has_next)
+        self.last_id.filter(|_| self.has_next)
     }
 }
 
 impl Versioned for PageStamp {
     fn etag(&self) -> ETag {
-        const HEAD: &[u8] = b"products page v1\0";
-        let mut bytes = Vec::with_capacity(HEAD.len() + 16 * self.rows.len() + 1);
-        bytes.extend_from_slice(HEAD);
-        for &(id, version) in &self.rows {
-            bytes.extend_from_slice(&id.to_le_bytes());
-            bytes.extend_from_slice(&version.to_le_bytes());
-        }
-        bytes.push(u8::from(self.has_next));
+        let mut bytes = [0u8; 42];
+        bytes[..17].copy_from_slice(b"products page v2\0");
+        bytes[17..25].copy_from_slice(&self.count.to_le_bytes());
+        bytes[25..33].copy_from_slice(&self.last_id.unwrap_or(0).to_le_bytes());
+        bytes[33..41].copy_from_slice(&self.revision.to_le_bytes());
+        bytes[41] = u8::from(self.has_next);
         ETag::digest(&bytes)
     }
 
     fn last_modified(&self) -> Option<SystemTime> {
         Some(SystemTime::from(self.modified_at))
+    }
+
+    /// The page's cache group, known before the page is loaded, so that its 304 names the
+    /// same groups as its 200: the collection's, which every write of a product
+    /// invalidates. (The stamp is one aggregate row: it does not know the products' ids.)
+    fn cache_groups(&self, out: &mut CacheGroups) {
+        out.add_collection::<Product>();
     }
 }
 

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
-use etag_runtime::header::TagList;
+use etag_runtime::groups::{CacheGroups, ResponseGroups};
 use etag_runtime::write::Guard;
 use etag_runtime::{Conditions, Versioned, WithValidators, etag};
 use serde_json::Value;
@@ -58,9 +58,10 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 /// `GET /products?limit=N&after=ID`: the products with an id above `after`, by id, at most
 /// `limit` of them (default 100, at most 1000), and a `Link` to the next page.
 ///
-/// Each page has its own validators ([`PageStamp`]), computed from one query that reads
-/// only the page's ids and versions; the page is loaded only when the client's copy is
-/// stale.
+/// Each page has its own validators ([`PageStamp`]), computed in the database as one
+/// aggregate row; for a conditional request they are read first, and the page is loaded
+/// only when the client's copy is stale. A request without preconditions goes straight to
+/// the one statement that loads the page and its stamp together.
 #[utoipa::path(
     get,
     path = "/products",
@@ -80,21 +81,30 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
 pub(crate) async fn list_products(
     State(app): State<AppState>,
     conditions: Conditions,
+    groups: ResponseGroups,
     uri: Uri,
 ) -> Result<WithValidators<Page>, ApiError> {
     let page = PageQuery::parse(uri.query())?.page()?;
-    if app.options.late_check {
+    if app.options.late_check || !conditions.is_conditional() {
         let (stamp, products) = app.store.list_page(page).await?;
+        groups.edit().add_all(&CacheGroups::of(&stamp));
         let checked = conditions.check(stamp.validators())?;
         return Ok(checked.respond(page_response(page, &stamp, products)));
     }
     // The page's validators from its ids and versions alone; the page itself only when
-    // the client's copy is stale, sent with the validators it was read at.
+    // the client's copy is stale, sent with the validators it was read at. Its groups on
+    // the 304 as on the 200.
+    let groups = &groups;
     conditions
         .read(
-            async { Ok::<_, ApiError>(app.store.page_stamp(page).await?.validators()) },
+            async {
+                let stamp = app.store.page_stamp(page).await?;
+                groups.edit().add_all(&CacheGroups::of(&stamp));
+                Ok::<_, ApiError>(stamp.validators())
+            },
             || async {
                 let (stamp, products) = app.store.list_page(page).await?;
+                groups.edit().add_all(&CacheGroups::of(&stamp));
                 Ok((stamp.validators(), page_response(page, &stamp, products)))
             },
         )
@@ -121,7 +131,10 @@ pub(crate) async fn get_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<WithValidators<Json<Product>>, ApiError> {
+    // On the 304 as on the 200: `product/{id}`.
+    groups.edit().add_key::<Product>(id);
     if app.options.late_check || !conditions.is_conditional() {
         let product = app
             .store
@@ -212,19 +225,16 @@ pub(crate) async fn put_product(
     body: Result<Json<ProductBody>, JsonRejection>,
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
-    let (store, input, asked) = (&app.store, &input, &conditions);
+    let (store, input) = (&app.store, &input);
     let written = conditions
         .write(
             || async { Ok::<_, ApiError>(store.get(id).await?) },
             |guard| async move {
                 match guard {
-                    // INSERT ... ON CONFLICT (id) DO NOTHING, and only when the client asked
-                    // for a create (If-None-Match: *). An If-Unmodified-Since alone on a
-                    // missing product is ignored (it has no date), which is a 428 already.
-                    Guard::Absent if asked.if_none_match().is_some_and(TagList::is_any) => {
-                        Ok(store.create_at(id, input).await?.map(created))
-                    }
-                    Guard::Absent => Err(asked.failed().into()),
+                    // INSERT ... ON CONFLICT (id) DO NOTHING: only If-None-Match: * gets
+                    // here (the handler's 428 refuses an If-None-Match with tags alone, and
+                    // an If-Unmodified-Since alone on a missing product, which has no date).
+                    Guard::Absent => Ok(store.create_at(id, input).await?.map(created)),
                     // UPDATE ... WHERE id = $1 AND ($2 IS NULL OR version = $2)
                     guard => {
                         let expected = guard.expected().map(|p| p.version);
@@ -335,6 +345,7 @@ pub(crate) async fn delete_product(
     State(app): State<AppState>,
     ProductId(id): ProductId,
     conditions: Conditions,
+    groups: ResponseGroups,
 ) -> Result<StatusCode, ApiError> {
     // A missing product is a 404 whatever the preconditions (RFC 9110 section 13.2.1).
     let store = &app.store;
@@ -351,5 +362,10 @@ pub(crate) async fn delete_product(
             },
         )
         .await?;
+    // A 204 has no product to take them from: the product's and the list's.
+    groups
+        .edit()
+        .add_key::<Product>(id)
+        .add_collection::<Product>();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,9 +2,9 @@
 //! and the state the handlers share.
 //!
 //! Reads compute their validators first, from a query that reads nothing else, and answer
-//! 304 or 412 before loading the resource ([`Conditions::check`]). Writes evaluate the
-//! request's preconditions against the state they found ([`Conditions::check_upsert`]) and
-//! then write only if the row is still at that state's version, in one statement.
+//! 304 or 412 before loading the resource ([`Conditions::read`]). Writes evaluate the
+//! request's preconditions against the state they found and write only if the row is
+//! still in the state the preconditions need, in one statement ([`Conditions::write`]).
 //!
 //! `#[etag]` does the rest: `Cache-Control: no-cache` on reads, 428 for writes without a
 //! precondition (before their body is read), and the new `ETag` and `Last-Modified` on
@@ -20,18 +20,23 @@
 //! serves the document they make ([`openapi`]), in which [`ConditionalRequests`] documents
 //! the conditional side of each `#[etag]` handler.
 //!
-//! [`Conditions::check`]: etag_runtime::Conditions::check
-//! [`Conditions::check_upsert`]: etag_runtime::Conditions::check_upsert
+//! [`Conditions::read`]: etag_runtime::Conditions::read
+//! [`Conditions::write`]: etag_runtime::Conditions::write
 //! [`Caller`]: crate::auth::Caller
 //! [`openapi`]: crate::openapi::openapi
 //! [`ConditionalRequests`]: etag_runtime::openapi::ConditionalRequests
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, Request};
 use axum::http::HeaderValue;
-use axum::middleware;
+use axum::http::header::HeaderName;
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
-use etag_runtime::layer::{Compression, ETagLayer};
+use etag_runtime::groups::CACHE_GROUPS;
+use etag_runtime::layer::{CacheGroupsLayer, Compression, ETagLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
 
@@ -45,10 +50,11 @@ use crate::problem::{no_route, problem_for_405};
 use crate::products::{
     create_product, delete_product, get_product, list_products, patch_product, put_product,
 };
+use crate::purge::VarnishPurge;
 use crate::secret::Secret;
 use crate::store::Store;
 
-/// How the API decides conditional reads.
+/// How the API decides conditional reads, and how shared caches may keep its responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiOptions {
     /// Load the whole resource first and decide 304/412 afterwards, as most frameworks do,
@@ -66,6 +72,14 @@ pub struct ApiOptions {
     /// [`EXPOSE_HEADERS`]: etag_runtime::cors::EXPOSE_HEADERS
     /// [`ALLOW_HEADERS`]: etag_runtime::cors::ALLOW_HEADERS
     pub cors_origins: Vec<HeaderValue>,
+    /// Cache mode: how long shared caches may keep a response that names its cache groups
+    /// (`CDN-Cache-Control: max-age=N`, RFC 9213), since every write invalidates its
+    /// groups; clients still revalidate every time (`Cache-Control: no-cache`). `None`:
+    /// shared caches revalidate too.
+    pub shared_max_age: Option<Duration>,
+    /// Where writes send the groups they changed (`PURGE` with `xkey-purge`, as
+    /// deploy/varnish/default.vcl takes it), for the writes that do not pass through it.
+    pub purge_url: Option<String>,
 }
 
 /// What every handler is given: the store, the options, and the key of per-user tags.
@@ -86,15 +100,17 @@ impl FromRef<AppState> for TagKey {
 /// The products API on `store`.
 ///
 /// Outermost first: the request log; with [`ApiOptions::cors_origins`], tower-http's CORS
-/// layer, which answers preflights itself; [`Compression`], the compressor (gzip and br)
-/// with a tag per content-coding; the 405 problem body; [`ETagLayer`], which tags the
-/// routes that have no model (`/`) and leaves the tags of the `#[etag]` routes as they
-/// are; the routes.
+/// layer, which answers preflights itself; in cache mode, `CDN-Cache-Control` on the
+/// responses that name their cache groups; with a purge URL, [`CacheGroupsLayer`] and its
+/// [`VarnishPurge`]; [`Compression`], the compressor (gzip and br) with a tag per
+/// content-coding; the 405 problem body; [`ETagLayer`], which tags the routes that have no
+/// model (`/`) and leaves the tags of the `#[etag]` routes as they are; the routes.
 ///
 /// # Panics
 ///
 /// Without [`ApiOptions::tag_key`], when the system's random source is unavailable (the
-/// `products` binary makes its secret before, and fails with an error instead).
+/// `products` binary makes its secret before, and fails with an error instead); with
+/// [`ApiOptions::purge_url`], when the HTTP client cannot be built.
 pub fn router(store: Store, options: ApiOptions) -> Router {
     let products = Router::new()
         .route("/products", get(list_products).post(create_product))
@@ -113,6 +129,11 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
                 .as_bytes(),
         ),
     };
+    let shared_max_age = options.shared_max_age;
+    let purge = options.purge_url.as_ref().map(|url| {
+        CacheGroupsLayer::new()
+            .purge(VarnishPurge::new(url.clone()).expect("an HTTP client for the purges"))
+    });
     let mut app = Router::new()
         .route("/", get(index))
         .route("/health", get(health))
@@ -126,6 +147,14 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .layer(Compression::new(
             CompressionLayer::new().gzip(true).br(true),
         ));
+    if let Some(purge) = purge {
+        app = app.layer(purge);
+    }
+    if let Some(age) = shared_max_age {
+        app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
+            shared_lifetime(age, req, next)
+        }));
+    }
     if !options.cors_origins.is_empty() {
         app = app.layer(cors_layer(&options.cors_origins));
     }
@@ -135,4 +164,20 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
             options,
             tag_key,
         })
+}
+
+/// `CDN-Cache-Control` (RFC 9213).
+const CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
+
+/// Cache mode: a response that names its cache groups may be kept by shared caches for
+/// `age`, because a write invalidates them; the others (errors, per-user responses, the
+/// routes without a model) keep their `Cache-Control` alone.
+async fn shared_lifetime(age: Duration, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    if res.headers().contains_key(CACHE_GROUPS)
+        && let Ok(value) = HeaderValue::from_str(&format!("max-age={}", age.as_secs()))
+    {
+        res.headers_mut().insert(CDN_CACHE_CONTROL, value);
+    }
+    res
 }

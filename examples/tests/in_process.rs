@@ -215,6 +215,75 @@ async fn list_304_reads_the_page_stamps_only_scenario(store: Store) {
 }
 
 on_both!(
+    page_stamp_is_the_stamp_of_the_page_loaded,
+    page_stamp_is_the_stamp_of_the_page_loaded_on_postgres,
+    page_stamp_is_the_stamp_of_the_page_loaded_scenario
+);
+
+/// The one aggregate row a conditional GET reads agrees with the stamp of the page loaded
+/// with it, on full pages, the last one, an empty one and after writes to each page; and a
+/// write to a page moves that page's stamp only.
+async fn page_stamp_is_the_stamp_of_the_page_loaded_scenario(store: Store) {
+    use etag_examples::model::PageRequest;
+    for i in 0..25 {
+        store
+            .create(&new_product(&format!("P{i}"), i), None)
+            .await
+            .unwrap();
+    }
+    let pages = [0, 10, 20, 25, 1000].map(|after| PageRequest { after, limit: 10 });
+    let stamps = async || {
+        let mut all = Vec::new();
+        for page in pages {
+            let early = store.page_stamp(page).await.unwrap();
+            let (loaded, products) = store.list_page(page).await.unwrap();
+            assert_eq!(early, loaded, "{page:?}");
+            assert_eq!(early.count, products.len() as i64);
+            assert_eq!(early.last_id, products.last().map(|p| p.id));
+            all.push(early.etag());
+        }
+        all
+    };
+    let before = stamps().await;
+    assert_eq!(before[3], before[4], "two empty pages");
+    assert_eq!(
+        before[..4]
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        4
+    );
+
+    // A change to product 15 (page 2) moves page 2's stamp only.
+    let p15 = store.get(15).await.unwrap().unwrap();
+    store
+        .update(15, Some(p15.version), &new_product("changed", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let after_update = stamps().await;
+    assert_eq!(after_update[0], before[0]);
+    assert_ne!(after_update[1], before[1]);
+    assert_eq!(after_update[2], before[2]);
+
+    // Deleting product 3 moves product 11 up into page 1: page 1 changes although no
+    // product left on it was written.
+    let p3 = store.get(3).await.unwrap().unwrap();
+    assert!(store.delete(3, Some(p3.version)).await.unwrap());
+    let after_delete = stamps().await;
+    assert_ne!(after_delete[0], after_update[0]);
+    // Created again at id 3 (its versions continue): page 1 changes again.
+    store
+        .create_at(3, &new_product("again", 2))
+        .await
+        .unwrap()
+        .unwrap();
+    let again = stamps().await;
+    assert_ne!(again[0], after_delete[0]);
+    assert_ne!(again[0], after_update[0]);
+}
+
+on_both!(
     collection_etag_changes_after_each_kind_of_write,
     collection_etag_changes_after_each_kind_of_write_on_postgres,
     collection_etag_changes_after_each_kind_of_write_scenario

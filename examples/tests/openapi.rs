@@ -672,3 +672,59 @@ async fn documented_validators_follow_what_each_route_sends() {
     assert!(!params(&put).iter().any(|n| n == "If-Unmodified-Since"));
     assert!(!headers(&put, "200").iter().any(|h| h == "Last-Modified"));
 }
+
+/// RFC 9875 in the document: `Cache-Groups` on the 200 and the 304 of the product reads,
+/// `Cache-Group-Invalidation` on the 2xx of the product writes, and neither on the
+/// per-user list or the routes without a model.
+#[tokio::test]
+async fn the_cache_group_fields_are_documented_where_they_are_sent() {
+    let server = Server::start().await;
+    let (_, doc) = document(&server).await;
+    for path in ["/products", "/products/{id}"] {
+        let get = op(&doc, path, HttpMethod::Get);
+        for status in ["200", "304"] {
+            let fields = headers(&get, status);
+            for field in ["Cache-Groups", "CDN-Cache-Control"] {
+                assert!(
+                    fields.iter().any(|n| n == field),
+                    "{path} {status}: {fields:?}"
+                );
+            }
+            assert!(!fields.iter().any(|n| n == "Cache-Group-Invalidation"));
+        }
+        let error = if path == "/products" { "400" } else { "404" };
+        assert!(!headers(&get, error).iter().any(|n| n == "Cache-Groups"));
+    }
+    for (path, method, status) in [
+        ("/products", HttpMethod::Post, "201"),
+        ("/products/{id}", HttpMethod::Put, "200"),
+        ("/products/{id}", HttpMethod::Put, "201"),
+        ("/products/{id}", HttpMethod::Patch, "200"),
+        ("/products/{id}", HttpMethod::Delete, "204"),
+    ] {
+        let write = op(&doc, path, method.clone());
+        let fields = headers(&write, status);
+        assert!(
+            fields.iter().any(|n| n == "Cache-Group-Invalidation"),
+            "{path} {status}: {fields:?}"
+        );
+        assert!(
+            !headers(&write, "412")
+                .iter()
+                .any(|n| n.starts_with("Cache-Group"))
+        );
+    }
+    for (path, method) in [
+        ("/me/favorites", HttpMethod::Get),
+        ("/me/favorites", HttpMethod::Put),
+        ("/", HttpMethod::Get),
+    ] {
+        let plain = op(&doc, path, method);
+        assert!(
+            !headers(&plain, "200")
+                .iter()
+                .any(|n| n.starts_with("Cache-Group")),
+            "{path}"
+        );
+    }
+}

@@ -12,7 +12,8 @@ use axum::routing::get;
 use bytes::Bytes;
 use etag_runtime::layer::{ETagLayer, EncodingTagsLayer};
 use etag_runtime::principal::{Principal, TagKey};
-use etag_runtime::{Conditions, ETag, Precondition, Upsert, Versioned, etag};
+use etag_runtime::write::Guard;
+use etag_runtime::{Conditions, ETag, Precondition, Versioned, etag};
 use http::header::{self, HeaderMap, HeaderName};
 use http::request::Parts;
 use http::{Request, StatusCode};
@@ -157,15 +158,26 @@ async fn write_doc(
     conditions: Conditions,
     body: Bytes,
 ) -> Result<(StatusCode, Doc), Precondition> {
-    let mut rows = store.lock();
-    let current = rows.doc.clone();
-    let status = match conditions.check_upsert(current.as_ref())? {
-        Upsert::Update(_) => StatusCode::OK,
-        Upsert::Create => StatusCode::CREATED,
-    };
-    let doc = next_version(&mut rows, body);
-    rows.doc = Some(doc.clone());
-    Ok((status, doc))
+    let (store, body) = (&store, &body);
+    conditions
+        .write(
+            || async { Ok::<_, Precondition>(store.lock().doc.clone()) },
+            |guard| async move {
+                let mut rows = store.lock();
+                // The guarded statement: nothing written when the guard no longer holds.
+                let found = rows.doc.as_ref().map(|doc| doc.version);
+                let status = match (&guard, found) {
+                    (Guard::Absent, None) => StatusCode::CREATED,
+                    (Guard::Exists(_), Some(_)) => StatusCode::OK,
+                    (Guard::Unchanged(read), Some(v)) if v == read.version => StatusCode::OK,
+                    _ => return Ok(None),
+                };
+                let doc = next_version(&mut rows, body.clone());
+                rows.doc = Some(doc.clone());
+                Ok(Some((status, doc)))
+            },
+        )
+        .await
 }
 
 #[etag(require_precondition)]
@@ -177,7 +189,8 @@ async fn delete_doc(
     let Some(current) = rows.doc.clone() else {
         return Ok(StatusCode::NOT_FOUND);
     };
-    conditions.check_update(&current)?;
+    // Under the lock, nothing can change between the check and the write.
+    conditions.evaluate(Some(&current.validators()))?;
     rows.doc = None;
     rows.revision += 1;
     Ok(StatusCode::NO_CONTENT)
@@ -259,7 +272,8 @@ async fn write_inbox(
     let Some(current) = rows.doc.clone() else {
         return Ok(StatusCode::NOT_FOUND);
     };
-    conditions.check_update(&current)?;
+    // Under the lock, nothing can change between the check and the write.
+    conditions.evaluate(Some(&current.validators()))?;
     let body = current.body.clone();
     let doc = next_version(&mut rows, body);
     rows.doc = Some(doc);

@@ -28,7 +28,8 @@ pub mod app {
     use axum::routing::get;
     use axum::{Json, Router};
     use etag_runtime::version::VersionValue;
-    use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
+    use etag_runtime::write::Guard;
+    use etag_runtime::{Conditions, Precondition, Versioned, etag};
     use serde::{Deserialize, Serialize};
 
     /// A named model with both helpers.
@@ -103,19 +104,31 @@ pub mod app {
         State(db): State<Db>,
         conditions: Conditions,
         Path(id): Path<u32>,
-        Json(mut body): Json<Product>,
+        Json(body): Json<Product>,
     ) -> Result<(StatusCode, Json<Product>), Precondition> {
-        let current = load(&db, id);
-        let status = match conditions.check_upsert(current.as_ref())? {
-            Upsert::Update(current) => {
-                body.version = current.version + 1;
-                StatusCode::OK
-            }
-            Upsert::Create => StatusCode::CREATED,
-        };
-        let mut map = db.lock().map_err(|_| conditions.failed())?;
-        let _previous = map.insert(id, body.clone());
-        Ok((status, Json(body)))
+        let (db, body) = (&db, &body);
+        let (status, saved) = conditions
+            .write(
+                || async { Ok::<_, Precondition>(load(db, id)) },
+                |guard| async move {
+                    let mut map = db.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut saved = body.clone();
+                    let status = match guard {
+                        Guard::Unchanged(current) | Guard::Exists(current) => {
+                            if map.get(&id).map(|p| p.version) != Some(current.version) {
+                                return Ok(None);
+                            }
+                            saved.version = current.version + 1;
+                            StatusCode::OK
+                        }
+                        Guard::Absent => StatusCode::CREATED,
+                    };
+                    let _previous = map.insert(id, saved.clone());
+                    Ok(Some((status, saved)))
+                },
+            )
+            .await?;
+        Ok((status, Json(saved)))
     }
 
     /// Hash, opaque.

@@ -50,12 +50,13 @@ async fn put_favorites(
     conditions: Conditions,
     Json(ids): Json<Vec<i64>>,
 ) -> Result<Json<Favorites>, Precondition> {
-    // The tag the client sent, opened: the version it read.
-    let expected = conditions.expected_version::<i64>();
     let mut rows = app.rows.lock().unwrap();
     let row = rows.entry(caller.0).or_default();
-    conditions.check_update(&*row)?;
-    assert_eq!(expected, Some(row.version));
+    // Under the lock, nothing can change between the check and the write.
+    conditions.evaluate(Some(&row.validators()))?;
+    // The tag the client sent, opened: the version it read.
+    let sent = conditions.if_match().expect("If-Match, or a 428 already");
+    assert!(sent.strong_match(&row.etag()));
     row.ids = ids;
     row.version += 1;
     Ok(Json(row.clone()))

@@ -12,7 +12,8 @@ use axum::http::{Method, StatusCode};
 use axum::routing::put;
 use axum::{Json, Router};
 use common::{Reply, fetch, send};
-use etag_runtime::{Conditions, Precondition, Upsert, Versioned, etag};
+use etag_runtime::write::Guard;
+use etag_runtime::{Conditions, Precondition, Versioned, etag};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Versioned)]
@@ -35,7 +36,17 @@ async fn get_product(State(db): State<Db>, Path(id): Path<u32>) -> Option<Json<P
     db.lock().unwrap().get(&id).cloned().map(Json)
 }
 
-/// Update or create, conditional on the state found.
+/// The guarded statement over the map: whether the row is still what `guard` needs
+/// (`INSERT ... ON CONFLICT DO NOTHING`, `UPDATE ... WHERE id = $1 [AND version = $2]`).
+fn holds(rows: &HashMap<u32, Product>, id: u32, guard: &Guard<Product>) -> bool {
+    match (guard, rows.get(&id)) {
+        (Guard::Absent, None) | (Guard::Exists(_), Some(_)) => true,
+        (Guard::Unchanged(read), Some(now)) => now.version == read.version,
+        _ => false,
+    }
+}
+
+/// Update or create, decided against the state it writes over.
 #[etag(require_precondition)]
 async fn put_product(
     State(db): State<Db>,
@@ -43,78 +54,56 @@ async fn put_product(
     Path(id): Path<u32>,
     Json(input): Json<Input>,
 ) -> Result<(StatusCode, Json<Product>), Precondition> {
-    let mut rows = db.lock().unwrap();
-    let current = rows.get(&id).cloned();
-    match conditions.check_upsert(current.as_ref())? {
-        Upsert::Update(found) => {
-            // UPDATE products SET name = $1, version = version + 1
-            //  WHERE id = $2 AND version = $3 (found.version); zero rows means 412.
-            let row = rows
-                .get_mut(&id)
-                .filter(|row| row.version == found.version)
-                .ok_or_else(|| conditions.failed())?;
-            row.name = input.name;
-            row.version += 1;
-            Ok((StatusCode::OK, Json(row.clone())))
-        }
-        Upsert::Create => {
-            // INSERT ... ON CONFLICT DO NOTHING; zero rows means 412.
-            if rows.contains_key(&id) {
-                return Err(conditions.failed());
-            }
-            let row = Product {
-                id,
-                name: input.name,
-                version: 1,
-            };
-            rows.insert(id, row.clone());
-            Ok((StatusCode::CREATED, Json(row)))
-        }
-    }
+    let (db, name) = (&db, &input.name);
+    let (status, row) = conditions
+        .write(
+            || async { Ok::<_, Precondition>(db.lock().unwrap().get(&id).cloned()) },
+            |guard| async move {
+                let mut rows = db.lock().unwrap();
+                if !holds(&rows, id, &guard) {
+                    return Ok(None);
+                }
+                let (status, version) = match rows.get(&id) {
+                    Some(row) => (StatusCode::OK, row.version + 1),
+                    None => (StatusCode::CREATED, 1),
+                };
+                let row = Product {
+                    id,
+                    name: name.clone(),
+                    version,
+                };
+                rows.insert(id, row.clone());
+                Ok(Some((status, row)))
+            },
+        )
+        .await?;
+    Ok((status, Json(row)))
 }
 
-/// One statement: the version comes from If-Match itself.
-#[etag(require_precondition)]
-async fn rename(
-    State(db): State<Db>,
-    conditions: Conditions,
-    Path(id): Path<u32>,
-    Json(input): Json<Input>,
-) -> Result<Json<Product>, Precondition> {
-    let expected = conditions
-        .expected_version::<i64>()
-        .ok_or_else(|| conditions.failed())?;
-    // UPDATE products SET name = $1, version = version + 1 WHERE id = $2 AND version = $3
-    let mut rows = db.lock().unwrap();
-    let row = rows
-        .get_mut(&id)
-        .filter(|row| row.version == expected)
-        .ok_or_else(|| conditions.failed())?;
-    row.name = input.name;
-    row.version += 1;
-    Ok(Json(row.clone()))
-}
-
-/// Answers with the representation it removed.
+/// Answers with the representation it removed; 404 for none.
 #[etag(require_precondition)]
 async fn delete_product(
     State(db): State<Db>,
     conditions: Conditions,
     Path(id): Path<u32>,
-) -> Result<Json<Product>, Precondition> {
-    let mut rows = db.lock().unwrap();
-    let current = rows.get(&id).cloned();
-    match conditions.check_upsert(current.as_ref())? {
-        Upsert::Update(found) => {
-            // DELETE FROM products WHERE id = $1 AND version = $2
-            let version = found.version;
-            match rows.remove(&id) {
-                Some(row) if row.version == version => Ok(Json(row)),
-                _ => Err(conditions.failed()),
-            }
-        }
-        Upsert::Create => Err(conditions.failed()),
-    }
+) -> Result<Option<Json<Product>>, Precondition> {
+    let db = &db;
+    conditions
+        .write(
+            || async { Ok::<_, Precondition>(db.lock().unwrap().get(&id).cloned()) },
+            |guard| async move {
+                let mut rows = db.lock().unwrap();
+                if let Guard::Absent = guard {
+                    return Ok(Some(None));
+                }
+                // DELETE FROM products WHERE id = $1 [AND version = $2]
+                if !holds(&rows, id, &guard) {
+                    return Ok(None);
+                }
+                Ok(Some(rows.remove(&id).map(Json)))
+            },
+        )
+        .await
 }
 
 fn app() -> (Router, Db) {
@@ -132,7 +121,6 @@ fn app() -> (Router, Db) {
             "/products/{id}",
             put(put_product).get(get_product).delete(delete_product),
         )
-        .route("/products/{id}/name", put(rename))
         .with_state(db.clone());
     (app, db)
 }
@@ -314,34 +302,6 @@ async fn rfc9110_13_2_2_if_match_on_a_missing_resource_is_412() {
     assert_eq!(version_of(&db, 9), None);
 }
 
-#[tokio::test]
-async fn expected_version_makes_the_check_and_the_write_one_statement() {
-    let (app, db) = app();
-    let res = put_json(
-        &app,
-        "/products/1/name",
-        &[("if-match", "\"2\"")],
-        r#"{"name":"x"}"#,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(version_of(&db, 1), Some(3));
-
-    let res = put_json(
-        &app,
-        "/products/1/name",
-        &[("if-match", "\"3\"")],
-        r#"{"name":"Pen"}"#,
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.expect_header("etag"), "\"4\"");
-    assert_eq!(db.lock().unwrap()[&1].name, "Pen");
-
-    let res = put_json(&app, "/products/1/name", &[], r#"{"name":"x"}"#).await;
-    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
-}
-
 /// Versions from one store-wide revision, the pattern the docs teach: a resource deleted
 /// and created again never gets a version it had before.
 mod revision {
@@ -362,19 +322,30 @@ mod revision {
         Path(id): Path<u32>,
         Json(input): Json<Input>,
     ) -> Result<(StatusCode, Json<Product>), Precondition> {
-        let mut db = db.lock().unwrap();
-        let current = db.rows.get(&id).cloned();
-        let status = match conditions.check_upsert(current.as_ref())? {
-            Upsert::Update(_) => StatusCode::OK,
-            Upsert::Create => StatusCode::CREATED,
-        };
-        db.revision += 1;
-        let row = Product {
-            id,
-            name: input.name,
-            version: db.revision,
-        };
-        db.rows.insert(id, row.clone());
+        let (db, name) = (&db, &input.name);
+        let (status, row) = conditions
+            .write(
+                || async { Ok::<_, Precondition>(db.lock().unwrap().rows.get(&id).cloned()) },
+                |guard| async move {
+                    let mut db = db.lock().unwrap();
+                    if !holds(&db.rows, id, &guard) {
+                        return Ok(None);
+                    }
+                    let status = match guard {
+                        Guard::Absent => StatusCode::CREATED,
+                        _ => StatusCode::OK,
+                    };
+                    db.revision += 1;
+                    let row = Product {
+                        id,
+                        name: name.clone(),
+                        version: db.revision,
+                    };
+                    db.rows.insert(id, row.clone());
+                    Ok(Some((status, row)))
+                },
+            )
+            .await?;
         Ok((status, Json(row)))
     }
 
@@ -384,14 +355,24 @@ mod revision {
         conditions: Conditions,
         Path(id): Path<u32>,
     ) -> Result<StatusCode, Precondition> {
-        let mut db = db.lock().unwrap();
-        let Some(current) = db.rows.get(&id).cloned() else {
-            return Ok(StatusCode::NOT_FOUND);
-        };
-        conditions.check_update(&current)?;
-        db.revision += 1;
-        db.rows.remove(&id);
-        Ok(StatusCode::NO_CONTENT)
+        let db = &db;
+        conditions
+            .write(
+                || async { Ok::<_, Precondition>(db.lock().unwrap().rows.get(&id).cloned()) },
+                |guard| async move {
+                    let mut db = db.lock().unwrap();
+                    if let Guard::Absent = guard {
+                        return Ok(Some(StatusCode::NOT_FOUND));
+                    }
+                    if !holds(&db.rows, id, &guard) {
+                        return Ok(None);
+                    }
+                    db.revision += 1;
+                    db.rows.remove(&id);
+                    Ok(Some(StatusCode::NO_CONTENT))
+                },
+            )
+            .await
     }
 
     pub(super) fn app() -> Router {
@@ -460,11 +441,14 @@ async fn strict_put(
     conditions: Conditions,
     Path(id): Path<u32>,
 ) -> Result<StatusCode, Precondition> {
-    let current = db.lock().unwrap().get(&id).cloned();
-    match conditions.check_upsert(current.as_ref())? {
-        // The write itself is not the point here.
-        Upsert::Update(_) | Upsert::Create => Ok(StatusCode::NO_CONTENT),
-    }
+    let db = &db;
+    conditions
+        .write(
+            || async { Ok::<_, Precondition>(db.lock().unwrap().get(&id).cloned()) },
+            // The write itself is not the point here.
+            |_guard| async { Ok(Some(StatusCode::NO_CONTENT)) },
+        )
+        .await
 }
 
 #[tokio::test]

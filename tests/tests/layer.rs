@@ -79,7 +79,8 @@ async fn put_doc(
     Json(text): Json<String>,
 ) -> Result<Json<Doc>, Precondition> {
     let mut doc = db.lock().unwrap();
-    conditions.check_update(&*doc)?;
+    // Under the lock, nothing can change between the check and the write.
+    conditions.evaluate(Some(&doc.validators()))?;
     doc.text = text;
     doc.version += 1;
     Ok(Json(doc.clone()))

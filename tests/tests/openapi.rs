@@ -32,7 +32,7 @@ async fn get_note(Path(id): Path<u32>) -> Json<Note> {
 #[etag(require_precondition)]
 #[utoipa::path(put, path = "/notes/{id}", responses((status = 200, body = Note)))]
 async fn put_note(conditions: Conditions, Path(id): Path<u32>) -> Result<Json<Note>, Precondition> {
-    conditions.check_update(&Note { id, version: 1 })?;
+    conditions.evaluate(Some(&Note { id, version: 1 }.validators()))?;
     Ok(Json(Note { id, version: 2 }))
 }
 

@@ -80,8 +80,14 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
             continue;
         }
         // The conditions the context read (with the handler's requirement), not read again.
-        if is_conditions(ty) {
+        if is_named(ty, "Conditions") {
             handed.push(quote!(let #name = #context::conditions(&#cx);));
+            bindings.push(quote!(#(#attrs)* let #pat: #ty = #name;));
+            continue;
+        }
+        // The groups the response is finished with: the context keeps the other handle.
+        if is_named(ty, "ResponseGroups") {
+            handed.push(quote!(let #name = #context::groups(&#cx);));
             bindings.push(quote!(#(#attrs)* let #pat: #ty = #name;));
             continue;
         }
@@ -398,15 +404,16 @@ fn impl_trait_as_infer(mut ty: Type) -> Type {
     ty
 }
 
-/// Whether an argument is the runtime's `Conditions`, by the last segment of its path (as
-/// body extractors are recognized): the context hands it over instead of reading it again.
-fn is_conditions(ty: &Type) -> bool {
+/// Whether an argument is the runtime's `Conditions` or `ResponseGroups`, by the last
+/// segment of its path (as body extractors are recognized): the context hands it over
+/// instead of it being extracted.
+fn is_named(ty: &Type, name: &str) -> bool {
     match ty {
         Type::Path(path) if path.qself.is_none() => path
             .path
             .segments
             .last()
-            .is_some_and(|last| last.ident == "Conditions" && last.arguments.is_none()),
+            .is_some_and(|last| last.ident == name && last.arguments.is_none()),
         _ => false,
     }
 }

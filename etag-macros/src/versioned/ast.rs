@@ -10,6 +10,8 @@ pub(crate) struct Input<'a> {
     pub(crate) original: &'a DeriveInput,
     pub(crate) weak: bool,
     pub(crate) runtime: RuntimePath,
+    /// `#[versioned(group = "...")]`.
+    pub(crate) group: Option<syn::LitStr>,
     /// `None` for enums and unions (already reported).
     pub(crate) fields: Option<Vec<FieldInfo<'a>>>,
 }
@@ -53,6 +55,7 @@ impl<'a> Input<'a> {
             original: input,
             weak: container.weak,
             runtime: container.runtime,
+            group: container.group,
             fields,
         }
     }

@@ -55,8 +55,9 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
         },
     };
 
-    // A strong model feeds its version's bits into a collection's tag, without building
-    // its own tag; a weak one keeps the default, which also marks the collection weak.
+    // A strong model feeds its version's bits into a collection's tag, and nothing else:
+    // no tag is built, and its time is not read (a version already changes on every
+    // write). A weak one keeps the default, which also marks the collection weak.
     let fingerprint = if weak {
         TokenStream::new()
     } else {
@@ -68,9 +69,39 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             #[inline]
             fn fingerprint(&self, #out: &mut #private::Fingerprint) {
                 #version;
-                #out.time(#private::Versioned::last_modified(self));
             }
         }
+    };
+
+    // `#[versioned(group = "...")]`: the member's group from its key, spanned at the key's
+    // type, which must be `Display`.
+    let groups = match (&model.input.group, model.group_key) {
+        (Some(group), Some(field)) => {
+            let member = &field.member;
+            let ty = &field.original.ty;
+            // The key is written through `<Type as Display>::fmt`, named at the field's
+            // type: a type that is not `Display` is reported there.
+            let display = quote_spanned! {ty.span()=>
+                <#ty as ::core::fmt::Display>::fmt
+            };
+            let add = quote! {
+                #private::CacheGroups::add_key::<Self>(
+                    __etag_out,
+                    #private::DisplayWith(&#this.#member, #display),
+                )
+            };
+            quote! {
+                #[inline]
+                fn cache_groups(&self, __etag_out: &mut #private::CacheGroups) {
+                    #add;
+                }
+                #[inline]
+                fn collection_group() -> #private::Option<&'static str> {
+                    #private::Option::Some(#group)
+                }
+            }
+        }
+        _ => TokenStream::new(),
     };
 
     wrap(
@@ -82,6 +113,7 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             fn etag(&self) -> #private::ETag {
                 #etag
             }
+            #groups
             #[inline]
             fn last_modified(&self) -> #private::Option<#private::Time> {
                 #last_modified

@@ -1,7 +1,7 @@
 //! The rules that span fields: exactly one `#[version]`, at most one `#[last_modified]`.
 
 use super::ast::{FieldInfo, Input};
-use super::attr::{LAST_MODIFIED, VERSION};
+use super::attr::{GROUP_KEY, LAST_MODIFIED, VERSION};
 use crate::errors::Errors;
 
 /// A struct the impl can be generated for.
@@ -9,12 +9,30 @@ pub(crate) struct Model<'a> {
     pub(crate) input: &'a Input<'a>,
     pub(crate) version: &'a FieldInfo<'a>,
     pub(crate) last_modified: Option<&'a FieldInfo<'a>>,
+    /// With `#[versioned(group = "...")]`: the `#[group_key]` field.
+    pub(crate) group_key: Option<&'a FieldInfo<'a>>,
 }
 
 pub(crate) fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Model<'a>> {
     let fields = input.fields.as_ref()?;
     let version = single(fields, VERSION, |f| &f.attrs.version, errors);
     let last_modified = single(fields, LAST_MODIFIED, |f| &f.attrs.last_modified, errors);
+    let group_key = single(fields, GROUP_KEY, |f| &f.attrs.group_key, errors);
+    match (&input.group, group_key) {
+        (Some(group), None) => errors.spanned(
+            group,
+            "a cache group needs the field that keys its members: mark it `#[group_key]`, for example `#[group_key] id: i64`",
+        ),
+        (None, Some(field)) => {
+            for attr in &field.attrs.group_key {
+                errors.spanned(
+                    attr,
+                    "`#[group_key]` keys a cache group: name the group on the struct, for example `#[versioned(group = \"product\")]`",
+                );
+            }
+        }
+        _ => {}
+    }
     let Some(version) = version else {
         let ident = &input.original.ident;
         errors.spanned(
@@ -27,6 +45,7 @@ pub(crate) fn check<'a>(input: &'a Input<'a>, errors: &mut Errors) -> Option<Mod
         input,
         version,
         last_modified,
+        group_key,
     })
 }
 
@@ -43,10 +62,10 @@ fn single<'a>(
             if found.is_none() {
                 found = Some(field);
             } else {
-                let what = if name == VERSION {
-                    "the ETag comes from exactly one field"
-                } else {
-                    "Last-Modified comes from at most one field"
+                let what = match name {
+                    VERSION => "the ETag comes from exactly one field",
+                    GROUP_KEY => "a cache group is keyed by exactly one field",
+                    _ => "Last-Modified comes from at most one field",
                 };
                 errors.spanned(attr, format!("duplicate `#[{name}]`: {what}"));
             }

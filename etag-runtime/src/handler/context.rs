@@ -2,26 +2,35 @@
 //! the handler's output.
 
 use std::borrow::Cow;
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::OnceLock;
+
+use futures_util::future::Either;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, HeaderValue};
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
 use http::request::Parts;
 
 use super::StateTagKey;
 use super::{Config, Require, Requirement, Tags};
 use crate::Conditions;
 use crate::Precondition;
+use crate::groups::{CACHE_GROUP_INVALIDATION, CACHE_GROUPS, CacheGroups, ResponseGroups};
 use crate::handler::Responder;
 use crate::principal::{Personal, Principal, open_request, seal_response};
+use crate::range::Prepared;
 
 /// The extractor `#[etag]` puts first in the handler's arguments. Under a requirement
 /// (`#[etag(require_precondition)]`) it answers 428 before any other extractor runs, so
 /// before the body is read. `E` renders the 412 and 428 (`#[etag(error = E)]`).
 pub struct Context<R, E = Precondition> {
     conditions: Conditions,
+    /// Made when the handler takes a `ResponseGroups` argument.
+    groups: OnceLock<ResponseGroups>,
     marker: PhantomData<fn() -> (R, E)>,
 }
 
@@ -52,17 +61,22 @@ where
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
+            groups: OnceLock::new(),
             marker: PhantomData,
         })
     }
 }
 
 /// What both contexts hand the handler's output to: their conditions, and `E` for refusals.
-fn responder<E: From<Precondition> + IntoResponse>(conditions: &Conditions) -> Responder<'_> {
+fn responder<'a, E: From<Precondition> + IntoResponse>(
+    conditions: &'a Conditions,
+    groups: &'a OnceLock<ResponseGroups>,
+) -> Responder<'a> {
     Responder {
         conditions,
         refuse: refuse::<E>,
         plain: false,
+        groups: groups.get(),
     }
 }
 
@@ -73,7 +87,7 @@ fn refuse<E: From<Precondition> + IntoResponse>(refused: Precondition) -> Respon
 impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        responder::<E>(&self.conditions)
+        responder::<E>(&self.conditions, &self.groups)
     }
 
     /// The request's conditions, for a `Conditions` argument of the handler: the ones
@@ -81,21 +95,105 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
     pub fn conditions(&self) -> Conditions {
         self.conditions.clone()
     }
+
+    /// The response's groups, for a `ResponseGroups` argument of the handler.
+    pub fn groups(&self) -> ResponseGroups {
+        self.groups.get_or_init(ResponseGroups::default).clone()
+    }
 }
 
 /// The handler's output as the response: its validators (from the value, decided before
 /// rendering, or under `hash` from the rendered body), its `Cache-Control`, then the
 /// request's `Range`, if it may be served.
-pub async fn respond(responder: Responder<'_>, response: Response, config: &Config) -> Response {
-    let res = match config.tags {
-        Tags::Hash { limit } => crate::hash::hash_response(&responder, response, limit).await,
-        Tags::Value => response,
+///
+/// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
+/// future then holds a response, not the state of reading one, and is that much smaller
+/// to move.
+pub fn respond<'a>(
+    responder: Responder<'a>,
+    response: Response,
+    config: &'a Config,
+) -> Respond<'a> {
+    match config.tags {
+        Tags::Value => {
+            let res = groups(finish(response, config), &responder, config);
+            match crate::range::prepare(responder.conditions, res) {
+                Prepared::Done(res) => Either::Left(std::future::ready(res)),
+                Prepared::Cut(res, len) => {
+                    Either::Right(Box::pin(crate::range::cut(responder.conditions, res, len)))
+                }
+            }
+        }
+        Tags::Hash { limit } => Either::Right(Box::pin(async move {
+            let res = crate::hash::hash_response(&responder, response, limit).await;
+            let res = groups(finish(res, config), &responder, config);
+            crate::range::apply(responder.conditions, res).await
+        })),
+    }
+}
+
+/// What [`respond`] returns: the response, or the future that reads a body to make it.
+pub(crate) type Respond<'a> =
+    Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
+
+/// The response's cache groups (RFC 9875): the value's (put on the response by the
+/// responder) and the handler's (`ResponseGroups`), as `Cache-Groups` on the 2xx and the
+/// 304 of a read, as `Cache-Group-Invalidation` on the 2xx of a write, and as a
+/// [`CacheGroups`] extension for `layer::CacheGroupsLayer`. None on a per-user or
+/// otherwise `private` response: no shared cache may store it.
+fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Response {
+    let mut groups = res.extensions_mut().remove::<CacheGroups>();
+    if let Some(handle) = responder.groups {
+        let declared = handle.snapshot();
+        if !declared.is_empty() {
+            groups
+                .get_or_insert_with(CacheGroups::new)
+                .add_all(&declared);
+        }
+    }
+    let Some(groups) = groups.filter(|g| !g.is_empty()) else {
+        return res;
     };
-    let res = finish(res, config);
-    crate::range::apply(responder.conditions, res).await
+    if config.per_user || is_private(res.headers()) {
+        return res;
+    }
+    let status = res.status();
+    let name = if crate::conditions::is_read(responder.conditions.method()) {
+        if !status.is_success() && status != StatusCode::NOT_MODIFIED {
+            return res;
+        }
+        CACHE_GROUPS
+    } else {
+        if !status.is_success() {
+            return res;
+        }
+        CACHE_GROUP_INVALIDATION
+    };
+    if let Some(value) = groups.field_value() {
+        res.headers_mut().insert(name, value);
+        res.extensions_mut().insert(groups);
+    }
+    res
+}
+
+/// Whether `Cache-Control` has the `private` directive.
+fn is_private(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|directive| {
+            let name = directive.trim().split('=').next().unwrap_or_default();
+            name.trim().eq_ignore_ascii_case("private")
+        })
 }
 
 fn finish(mut res: Response, config: &Config) -> Response {
+    // Most handlers set no `Cache-Control`: they pay for no look-up.
+    if config.cache_control.is_none() && !config.per_user {
+        return res;
+    }
     let status = res.status();
     if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
         && !res.headers().contains_key(CACHE_CONTROL)
@@ -121,6 +219,7 @@ fn finish(mut res: Response, config: &Config) -> Response {
 /// [`take_principal`](Self::take_principal); [`seal`](Self::seal) seals the response.
 pub struct UserContext<R, E, P> {
     conditions: Conditions,
+    groups: OnceLock<ResponseGroups>,
     principal: Option<P>,
     personal: Personal,
     marker: PhantomData<fn() -> (R, E)>,
@@ -149,6 +248,7 @@ where
         require::<R, E>(&mut conditions).map_err(|refused| *refused)?;
         Ok(Self {
             conditions,
+            groups: OnceLock::new(),
             principal: Some(principal),
             personal,
             marker: PhantomData,
@@ -168,12 +268,18 @@ impl<R, E: From<Precondition> + IntoResponse, P> UserContext<R, E, P> {
 
     /// The responder of the handler's output.
     pub fn responder(&self) -> Responder<'_> {
-        responder::<E>(&self.conditions)
+        responder::<E>(&self.conditions, &self.groups)
     }
 
     /// The request's conditions, for a `Conditions` argument of the handler.
     pub fn conditions(&self) -> Conditions {
         self.conditions.clone()
+    }
+
+    /// The response's groups, for a `ResponseGroups` argument of the handler: a per-user
+    /// response sends none, whatever is added.
+    pub fn groups(&self) -> ResponseGroups {
+        self.groups.get_or_init(ResponseGroups::default).clone()
     }
 
     /// The response with its tag sealed for the principal and `Vary` naming its fields.

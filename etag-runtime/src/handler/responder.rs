@@ -4,7 +4,8 @@
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::{Conditions, Precondition, Validators};
+use crate::groups::{CacheGroups, ResponseGroups};
+use crate::{Conditions, Precondition, Validators, Versioned};
 
 /// The request side of [`IntoConditionalResponse`](crate::response::IntoConditionalResponse). Public in a private module: its
 /// name cannot be written outside the crate, so no other crate can implement the trait
@@ -16,6 +17,8 @@ pub struct Responder<'a> {
     pub(crate) refuse: fn(Precondition) -> Response,
     /// Render only: no evaluation, no validators (a value under a non-2xx status).
     pub(crate) plain: bool,
+    /// The handler's `ResponseGroups`, when it takes one.
+    pub(crate) groups: Option<&'a ResponseGroups>,
 }
 
 impl Responder<'_> {
@@ -49,10 +52,37 @@ impl Responder<'_> {
         res
     }
 
+    /// The cache groups of a response of `value`: its own on a read; on a write, its own
+    /// and its collection's, which a create, change or delete of a member changes.
+    pub(crate) fn groups_of<T: Versioned>(&self, value: &T) -> CacheGroups {
+        let mut groups = CacheGroups::of(value);
+        if !self.plain && !crate::conditions::is_read(self.conditions.method()) {
+            groups.add_collection::<T>();
+        }
+        groups
+    }
+
+    /// Puts `groups` on the response, for the context to send (see `handler::respond`).
+    pub(crate) fn with_groups(mut res: Response, groups: CacheGroups) -> Response {
+        if !groups.is_empty() {
+            res.extensions_mut().insert(groups);
+        }
+        res
+    }
+
     /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.
     pub(crate) fn refuse(&self, refused: Precondition) -> Response {
         if refused.status() == StatusCode::NOT_MODIFIED {
-            refused.into_response()
+            // The client sent the current tag as the whole `If-None-Match`: the 304's `ETag`
+            // is that line, shared rather than copied into a new header value.
+            let sent = refused
+                .validators()
+                .and_then(Validators::etag)
+                .and_then(|tag| self.conditions.if_none_match()?.line_of(tag));
+            match sent {
+                Some(line) => crate::not_modified::with_etag(line.clone()),
+                None => refused.into_response(),
+            }
         } else {
             (self.refuse)(refused)
         }

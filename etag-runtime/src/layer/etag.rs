@@ -344,6 +344,7 @@ where
                 conditions: &conditions,
                 refuse,
                 plain: false,
+                groups: None,
             };
             let res = hash_response(&responder, res.map(Body::new), layer.limit).await;
             // A `Range` is served from the tagged 200, as under `#[etag]`.

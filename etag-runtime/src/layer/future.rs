@@ -7,8 +7,10 @@ use std::task::{Context, Poll};
 
 use axum::response::Response;
 
-/// The response future of [`ETagService`](super::ETagService) and [`EncodingTagsService`](super::EncodingTagsService): the response,
-/// once the layer has tagged it.
+/// The response future of [`ETagService`](super::ETagService),
+/// [`EncodingTagsService`](super::EncodingTagsService) and
+/// [`CacheGroupsService`](super::CacheGroupsService): the response, once the layer has
+/// done its part.
 ///
 /// # Examples
 ///

@@ -1,4 +1,5 @@
-//! Tower layers: ETags for routes without a model, and a tag per content-coding.
+//! Tower layers: ETags for routes without a model, a tag per content-coding, and cache
+//! groups for the shared caches a response does not pass through.
 //!
 //! - [`ETagLayer`] gives every `200 OK` to a GET or HEAD that has no `ETag` a strong tag
 //!   from the SHA-256 of its body, and answers the request's preconditions against it
@@ -9,6 +10,9 @@
 //! - [`EncodingTagsLayer`] makes the tags of a compressing stack right: each
 //!   content-coding gets its own strong tag, and the tags a client got from a compressed
 //!   response still revalidate and still make writes conditional.
+//! - [`CacheGroupsLayer`] repeats the cache groups of `#[etag]` responses under a CDN's own
+//!   header, and hands each successful write's groups to a [`Purge`] hook before the
+//!   response goes out (see [`groups`](crate::groups)).
 //!
 //! # Compression
 //!
@@ -156,6 +160,7 @@ mod compression;
 mod encoding;
 mod etag;
 mod future;
+mod groups;
 
 #[cfg(feature = "compression")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
@@ -163,6 +168,7 @@ pub use compression::Compression;
 pub use encoding::{EncodingTagsLayer, EncodingTagsService};
 pub use etag::{ETagLayer, ETagService};
 pub use future::ResponseFuture;
+pub use groups::{CacheGroupsLayer, CacheGroupsService, NoPurge, Purge, PurgeError};
 
 /// Put on a request by [`EncodingTagsService`]: an encoding-tags layer is outside, and
 /// gives the tags of coded responses their coding on the way out.

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::parse_from(std::env::args_os()) {
-        Ok(Command::Serve(config)) => config,
+        Ok(Command::Serve(config)) => *config,
         Ok(Command::Help(usage)) => return print(&usage),
         Ok(Command::OpenApi) => {
             return match etag_examples::openapi::openapi().to_pretty_json() {

@@ -4,10 +4,15 @@ use super::rows::{now, to_micros};
 use super::{Pool, Store, StoreError};
 
 /// The schema, in order. Each entry runs once, in a transaction, and is recorded in
-/// `schema_migrations`; each is written so that running it twice does no harm.
+/// `schema_migrations`; each but the third (an `ADD COLUMN`, which SQLite cannot make
+/// conditional) is written so that running it twice does no harm.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_products.sql")),
     (2, include_str!("../../migrations/0002_favorites.sql")),
+    (
+        3,
+        include_str!("../../migrations/0003_product_revisions.sql"),
+    ),
 ];
 
 /// The key of PostgreSQL's transaction-level advisory lock that serializes migrations.

@@ -1,5 +1,7 @@
 //! The products table and the collection's state: the reads that give validators alone or
-//! whole rows, and the writes, each a conditional statement in one write transaction.
+//! whole rows, and the writes, each a conditional statement in one write transaction that
+//! also stamps the row with the collection revision it bumped (`revision`, which a page's
+//! validators are computed from).
 
 use std::sync::atomic::Ordering;
 
@@ -97,8 +99,10 @@ impl Store {
         })
     }
 
-    /// A page's validators only: the collection's `modified_at` and the id and version of
-    /// each product on the page, in one query that reads no other column.
+    /// A page's validators only: one aggregate row, whatever the page size. The
+    /// collection's `modified_at`, and of the page's products their count, the last id and
+    /// the highest revision (see [`PageStamp`]), and whether a product follows the page,
+    /// from one statement that reads no other column.
     ///
     /// # Errors
     ///
@@ -106,35 +110,38 @@ impl Store {
     pub async fn page_stamp(&self, page: PageRequest) -> Result<PageStamp, StoreError> {
         self.count_queries(1);
         // One statement: the collection row and the page's rows from the same snapshot.
-        // One row more than the page holds tells whether another page follows.
-        const SQL: &str = "SELECT c.modified_at, p.id, p.version
-             FROM collection_state c
-             LEFT JOIN (SELECT id, version FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
-                 ON 1 = 1
-             ORDER BY p.id";
-        let (modified_at, mut stamps) = with_pool!(self, pool => {
-            let rows = sqlx::query(SQL)
+        // `CASE WHEN EXISTS`: an integer on both backends (EXISTS alone is a boolean on
+        // PostgreSQL and an integer on SQLite).
+        const SQL: &str = "SELECT s.modified_at, s.count, s.last_id, s.revision,
+                 CASE WHEN EXISTS (SELECT 1 FROM products q WHERE q.id > s.last_id)
+                      THEN 1 ELSE 0 END AS has_next
+             FROM (SELECT c.modified_at AS modified_at, COUNT(p.id) AS count,
+                          MAX(p.id) AS last_id, COALESCE(MAX(p.revision), 0) AS revision
+                   FROM collection_state c
+                   LEFT JOIN (SELECT id, revision FROM products
+                              WHERE id > $1 ORDER BY id LIMIT $2) p
+                       ON 1 = 1
+                   GROUP BY c.modified_at) s";
+        let (modified_at, count, last_id, revision, has_next) = with_pool!(self, pool => {
+            let row = sqlx::query(SQL)
                 .bind(page.after)
-                .bind(page.limit + 1)
-                .fetch_all(pool)
+                .bind(page.limit)
+                .fetch_one(pool)
                 .await?;
-            let first = rows.first().ok_or(sqlx::Error::RowNotFound)?;
-            let modified_at: i64 = column(first, "modified_at")?;
-            let mut stamps = Vec::with_capacity(rows.len());
-            for row in &rows {
-                if let Some(id) = column::<_, Option<i64>>(row, "id")? {
-                    stamps.push((id, column(row, "version")?));
-                }
-            }
-            (modified_at, stamps)
+            (
+                column::<_, i64>(&row, "modified_at")?,
+                column::<_, i64>(&row, "count")?,
+                column::<_, Option<i64>>(&row, "last_id")?,
+                column::<_, i64>(&row, "revision")?,
+                column::<_, i32>(&row, "has_next")?,
+            )
         });
-        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
-        let has_next = stamps.len() > limit;
-        stamps.truncate(limit);
         Ok(PageStamp {
             modified_at: from_micros(modified_at)?,
-            rows: stamps,
-            has_next,
+            count,
+            last_id,
+            revision,
+            has_next: has_next != 0,
         })
     }
 
@@ -152,33 +159,45 @@ impl Store {
         self.count_queries(1);
         self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
         const SQL: &str = concat!(
-            "SELECT c.modified_at, p.id, p.name, p.price_cents, p.version, p.updated_at
+            "SELECT c.modified_at, p.id, p.name, p.price_cents, p.version, p.updated_at,
+                    p.revision
              FROM collection_state c
              LEFT JOIN (SELECT ",
             product_columns!(),
-            " FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
+            ", revision FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
                  ON 1 = 1
              ORDER BY p.id"
         );
-        let (modified_at, mut products) = with_pool!(self, pool => {
+        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+        let (modified_at, revision, mut products) = with_pool!(self, pool => {
             let rows = sqlx::query(SQL)
                 .bind(page.after)
                 .bind(page.limit + 1)
                 .fetch_all(pool)
                 .await?;
             let mut modified_at = None;
+            let mut revision = 0;
             let mut products = Vec::with_capacity(rows.len());
             for row in &rows {
                 let (time, product) = page_row(row)?;
                 modified_at = Some(time);
+                // The row after the page only says that one follows.
+                if product.is_some() && products.len() < limit {
+                    revision = revision.max(column::<_, i64>(row, "revision")?);
+                }
                 products.extend(product);
             }
-            (modified_at.ok_or(sqlx::Error::RowNotFound)?, products)
+            (modified_at.ok_or(sqlx::Error::RowNotFound)?, revision, products)
         });
-        let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
         let has_next = products.len() > limit;
         products.truncate(limit);
-        let stamp = PageStamp::of(from_micros(modified_at)?, &products, has_next);
+        let stamp = PageStamp {
+            modified_at: from_micros(modified_at)?,
+            count: i64::try_from(products.len()).unwrap_or(i64::MAX),
+            last_id: products.last().map(|p| p.id),
+            revision,
+            has_next,
+        };
         Ok((stamp, products))
     }
 
@@ -206,8 +225,9 @@ impl Store {
         const INSERT: &str = concat!(
             "INSERT INTO products (",
             product_columns!(),
-            ") VALUES ($1, $2, $3,
-                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+            ", revision) VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4,
+                 (SELECT revision FROM collection_state))
              RETURNING ",
             product_columns!()
         );
@@ -253,8 +273,9 @@ impl Store {
         const SQL: &str = concat!(
             "INSERT INTO products (",
             product_columns!(),
-            ") VALUES ($1, $2, $3,
-                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4)
+            ", revision) VALUES ($1, $2, $3,
+                 COALESCE((SELECT version FROM deleted_products WHERE id = $1), 0) + 1, $4,
+                 (SELECT revision FROM collection_state))
              ON CONFLICT (id) DO NOTHING
              RETURNING ",
             product_columns!()
@@ -303,7 +324,8 @@ impl Store {
              SET name = $3,
                  price_cents = $4,
                  version = version + 1,
-                 updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END
+                 updated_at = CASE WHEN $5 > updated_at THEN $5 ELSE updated_at + 1 END,
+                 revision = (SELECT revision FROM collection_state)
              WHERE id = $1 AND ($2 IS NULL OR version = $2)
              RETURNING ",
             product_columns!()

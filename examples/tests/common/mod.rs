@@ -349,3 +349,158 @@ impl Drop for Nginx {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The variable the Varnish tests take varnishd from: `1` to look for it (on `PATH`, then
+/// in `/usr/sbin`), or the binary's path. Those tests are `#[ignore]`d; run without
+/// Varnish (and its xkey vmod, Debian's varnish-modules), they fail.
+pub const VARNISH_VAR: &str = "ETAG_TEST_VARNISH";
+
+/// The varnishd binary: [`VARNISH_VAR`]'s path, or the first found. Panics, naming
+/// `test`, when there is none.
+pub fn varnish_binary(test: &str) -> String {
+    let configured = std::env::var(VARNISH_VAR)
+        .ok()
+        .filter(|v| !v.is_empty() && v != "1");
+    let candidates = match &configured {
+        Some(path) => vec![path.as_str()],
+        None => vec!["varnishd", "/usr/sbin/varnishd", "/usr/local/sbin/varnishd"],
+    };
+    for candidate in candidates {
+        let found = std::process::Command::new(candidate)
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if found {
+            return candidate.to_owned();
+        }
+    }
+    match configured {
+        Some(path) => panic!("{test} needs varnish: {VARNISH_VAR}={path} does not run"),
+        None => panic!(
+            "{test} needs varnish, which is not installed (apt-get install varnish \
+             varnish-modules; {VARNISH_VAR}=/path/to/varnishd names another)"
+        ),
+    }
+}
+
+/// The backend line of deploy/varnish/default.vcl, which the tests point at their process.
+pub const VCL_BACKEND_PORT: &str = ".port = \"3001\";";
+
+/// varnishd with deploy/varnish/default.vcl in front of one process, from a work
+/// directory of its own (`-n`), on a free loopback port, in the foreground (`-F`): never
+/// the system's service. Stopped (manager and child) when dropped.
+pub struct Varnish {
+    child: Child,
+    pub dir: std::path::PathBuf,
+    pub endpoint: Endpoint,
+}
+
+impl Varnish {
+    /// Starts it in front of `backend` (`127.0.0.1:PORT`).
+    pub async fn start(test: &str, backend: &str) -> Self {
+        let binary = varnish_binary(test);
+        let source = deploy_dir().join("varnish/default.vcl");
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+        assert_eq!(
+            text.matches(VCL_BACKEND_PORT).count(),
+            1,
+            "default.vcl names its backend's port with `{VCL_BACKEND_PORT}`, which the tests replace"
+        );
+        let port = backend.rsplit(':').next().expect("host:port");
+        let dir = temp_dir();
+        // The child runs as an unprivileged user when varnishd starts as root.
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the varnish directory");
+        let vcl = dir.join("default.vcl");
+        std::fs::write(
+            &vcl,
+            text.replace(VCL_BACKEND_PORT, &format!(".port = \"{port}\";")),
+        )
+        .expect("write default.vcl");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let work = dir.join("work");
+        // Its messages (a VCL that does not compile, a vmod that is missing), for the panic.
+        let log = dir.join("varnishd.log");
+        let child = Command::new(&binary)
+            .arg("-F")
+            .arg("-n")
+            .arg(&work)
+            .args(["-a", &listen, "-f"])
+            .arg(&vcl)
+            .args(["-p", "http_gzip_support=off", "-s", "malloc,64m"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create varnishd.log"))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{test}: cannot start {binary}: {e}"));
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(&listen).await.is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "varnishd did not listen on {listen} within 30 s: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self {
+            child,
+            dir,
+            endpoint: Endpoint::new(format!("http://{listen}")),
+        }
+    }
+
+    /// Varnish's own counter `name` (`MAIN.backend_req`: requests sent to the origin),
+    /// once it has stopped moving: a worker adds its counts when it finishes a task.
+    pub async fn counter(&self, name: &str) -> u64 {
+        let mut last = None;
+        for _ in 0..50 {
+            let now = self.read_counter(name);
+            if last == Some(now) {
+                return now;
+            }
+            last = Some(now);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{name} is still moving after 2.5 s")
+    }
+
+    fn read_counter(&self, name: &str) -> u64 {
+        let out = std::process::Command::new("varnishstat")
+            .arg("-n")
+            .arg(self.dir.join("work"))
+            .args(["-1", "-f", name])
+            .output()
+            .expect("run varnishstat (Debian's varnish package)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|line| {
+                let mut fields = line.split_whitespace();
+                (fields.next() == Some(name)).then(|| fields.next()?.parse().ok())?
+            })
+            .unwrap_or_else(|| panic!("varnishstat has no {name}: {text}"))
+    }
+}
+
+impl Drop for Varnish {
+    fn drop(&mut self) {
+        // SIGTERM to the manager, which stops its child.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
