@@ -9,6 +9,8 @@ use crate::{ETag, Versioned};
 /// A collection's tag: the [`Fingerprint`] of its count and of its members' validators in
 /// order, weak if any member's tag is weak. No `Last-Modified`: see [`Versioned`].
 impl<T: Versioned> Versioned for [T] {
+    const HAS_LAST_MODIFIED: bool = false;
+
     fn etag(&self) -> ETag {
         let mut out = Fingerprint::new(self.len());
         for item in self {
@@ -30,6 +32,8 @@ impl<T: Versioned> Versioned for [T] {
 }
 
 impl<T: Versioned> Versioned for Vec<T> {
+    const HAS_LAST_MODIFIED: bool = false;
+
     fn etag(&self) -> ETag {
         self.as_slice().etag()
     }

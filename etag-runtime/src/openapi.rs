@@ -61,12 +61,24 @@
 //!
 //! | operation | request header parameters | responses |
 //! |---|---|---|
-//! | GET, HEAD | `If-None-Match`, `If-Modified-Since`, `If-Match`, `If-Unmodified-Since`; on GET `Range` and `If-Range` | `ETag` and `Last-Modified` on the 2xx but a 204; `304`; `412`; on GET `206` and `416` |
+//! | GET, HEAD | `If-None-Match`, `If-Modified-Since`\*, `If-Match`, `If-Unmodified-Since`\*; on GET `Range` and `If-Range` | `ETag` and `Last-Modified`\* on the 2xx but a 204; `304`; `412`; on GET `206` and `416` |
 //! | `hash`: GET, HEAD | `If-None-Match`, `If-Match`; on GET `Range` and `If-Range` | `ETag` on the 200; `304`; `412`; on GET `206` and `416` |
-//! | POST, PUT, PATCH, DELETE | `If-Match`, `If-None-Match`, `If-Unmodified-Since` | `ETag` and `Last-Modified` (of the new state) on the 2xx but a 204, not with `hash`; `412` |
+//! | POST, PUT, PATCH, DELETE | `If-Match`, `If-None-Match`, `If-Unmodified-Since`\* | `ETag` and `Last-Modified`\* (of the new state) on the 2xx but a 204, not with `hash`; `412` |
 //! | `require_precondition` | the same, each saying that one of them is required | also `428` |
 //! | `per_user` | | `Vary` and `Cache-Control` on the 2xx and the 304 |
 //! | `cache_control = "..."` | | `Cache-Control` on the 2xx and the 304 |
+//!
+//! The validators follow from the handler's return type, a fact the compiler knows: `ETag`
+//! where the type carries one (not a bare `StatusCode`), and the fields marked \* only
+//! where it can carry a `Last-Modified` ([`Versioned::HAS_LAST_MODIFIED`]: a model with a
+//! `#[last_modified]` field or a timestamp version, or [`WithValidators`], whose
+//! validators are chosen at run time; not a list, nor a model with a counter alone). A
+//! write that returns a bare status (a DELETE's 204) says nothing of the resource's time
+//! and keeps `If-Unmodified-Since`. A return type written as `impl Trait`, or naming the
+//! handler's generics, is documented as carrying both.
+//!
+//! [`Versioned::HAS_LAST_MODIFIED`]: crate::Versioned::HAS_LAST_MODIFIED
+//! [`WithValidators`]: crate::WithValidators
 //!
 //! Every description says what the client should send next: the 304 to use its copy, a
 //! read's 412 to read again, a write's 412 to read, re-apply its change and send the new
@@ -125,12 +137,12 @@ const PROBLEM_SCHEMA: &str = "PreconditionProblem";
 /// /// Writes without lost updates.
 /// #[utoipa::path(put, path = "/notes/{id}", responses((status = 204)))]
 /// #[etag_runtime::etag(require_precondition)]
-/// async fn put_note() -> axum::http::StatusCode {
+/// async fn replace_note() -> axum::http::StatusCode {
 ///     axum::http::StatusCode::NO_CONTENT
 /// }
 ///
 /// #[derive(OpenApi)]
-/// #[openapi(paths(put_note), modifiers(&ConditionalRequests))]
+/// #[openapi(paths(replace_note), modifiers(&ConditionalRequests))]
 /// struct ApiDoc;
 ///
 /// let doc = ApiDoc::openapi();
@@ -159,7 +171,8 @@ const PROBLEM_SCHEMA: &str = "PreconditionProblem";
 /// # Panics
 ///
 /// When an operation's `operation_id` is the name of `#[etag]` handlers in different
-/// modules that answer differently (see above).
+/// modules that answer differently (see above); handlers that differ only in the
+/// validators their return types carry are documented as carrying what either does.
 #[cfg_attr(docsrs, doc(cfg(feature = "utoipa")))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConditionalRequests;
@@ -197,17 +210,27 @@ fn document(openapi: &mut OpenApi, registered: &[&Registered]) {
 }
 
 /// The configuration of the handlers named `name`, if any.
+///
+/// Handlers that differ only in the validators their return types carry are documented as
+/// carrying what either does: that is true of the operation, whichever handler it is.
 fn config_of(name: &str, registered: &[&Registered]) -> Option<Config> {
     let mut named = registered.iter().filter(|r| r.name == name);
     let first = named.next()?;
-    if let Some(other) = named.find(|r| r.config != first.config) {
-        panic!(
-            "the operation `{name}` may be the #[etag] handler `{}::{name}` or `{}::{name}`, which answer differently; \
-             rename one of the fns (OpenAPI operation ids must be unique, and utoipa takes them from the fn names)",
-            first.module, other.module
-        );
+    let mut config = first.config;
+    for other in named {
+        let carries = other.config.carries;
+        let unlike = Config { carries, ..config } != other.config;
+        if unlike {
+            panic!(
+                "the operation `{name}` may be the #[etag] handler `{}::{name}` or `{}::{name}`, which answer differently; \
+                 rename one of the fns (OpenAPI operation ids must be unique, and utoipa takes them from the fn names)",
+                first.module, other.module
+            );
+        }
+        config.carries.etag |= carries.etag;
+        config.carries.last_modified |= carries.last_modified;
     }
-    Some(first.config)
+    Some(config)
 }
 
 /// How the runtime treats a request of the operation's method.
@@ -292,25 +315,28 @@ fn patch(operation: &mut Operation, method: Method, config: Config) {
         }
     } else {
         add("412", problem(WRITE_FAILED));
-        match config.require {
-            Require::Nothing => {}
-            Require::EntityTag => add("428", problem(REQUIRED_TAG_ONLY)),
-            Require::Precondition => add("428", problem(REQUIRED_ANY)),
+        match (config.require, is_dated(method, config)) {
+            (Require::Nothing, _) => {}
+            (Require::EntityTag, _) => add("428", problem(REQUIRED_TAG_ONLY)),
+            (Require::Precondition, true) => add("428", problem(REQUIRED_ANY)),
+            (Require::Precondition, false) => add("428", problem(REQUIRED_UNDATED)),
         }
     }
 }
 
 /// The request header fields the handler honours for this method.
 fn parameters(method: Method, config: Config) -> Vec<Parameter> {
+    // The date fields compare with a `Last-Modified`: only where one can be sent.
+    let dated = is_dated(method, config);
     let mut params = Vec::new();
     match method {
         Method::Get | Method::Head => {
             params.push(param("If-None-Match", IF_NONE_MATCH_READ));
-            if !config.is_hash() {
+            if dated {
                 params.push(param("If-Modified-Since", IF_MODIFIED_SINCE));
             }
             params.push(param("If-Match", IF_MATCH_READ));
-            if !config.is_hash() {
+            if dated {
                 params.push(param("If-Unmodified-Since", IF_UNMODIFIED_SINCE_READ));
             }
             if method == Method::Get {
@@ -319,23 +345,38 @@ fn parameters(method: Method, config: Config) -> Vec<Parameter> {
             }
         }
         Method::Write => {
-            let required = match config.require {
-                Require::Nothing => "",
-                Require::EntityTag => REQUIRED_TAG_PARAM,
-                Require::Precondition => REQUIRED_ANY_PARAM,
+            let required = match (config.require, dated) {
+                (Require::Nothing, _) => "",
+                (Require::Precondition, true) => REQUIRED_ANY_PARAM,
+                (Require::Precondition, false) => REQUIRED_TAG_UNDATED_PARAM,
+                (Require::EntityTag, _) => REQUIRED_TAG_PARAM,
             };
             params.push(param("If-Match", &format!("{IF_MATCH_WRITE}{required}")));
             params.push(param(
                 "If-None-Match",
                 &format!("{IF_NONE_MATCH_WRITE}{required}"),
             ));
-            params.push(param(
-                "If-Unmodified-Since",
-                &format!("{IF_UNMODIFIED_SINCE_WRITE}{required}"),
-            ));
+            if dated {
+                params.push(param(
+                    "If-Unmodified-Since",
+                    &format!("{IF_UNMODIFIED_SINCE_WRITE}{required}"),
+                ));
+            }
         }
     }
     params
+}
+
+/// Whether the date fields apply: the resource has a `Last-Modified` to compare them with.
+/// A read's is on the representation it returns, so its return type says (never under
+/// `hash`). A write's return type is the state it leaves, usually the same model; a bare
+/// status (a DELETE's 204) says nothing of the resource, which may have a time.
+fn is_dated(method: Method, config: Config) -> bool {
+    match method {
+        _ if config.is_hash() => false,
+        Method::Write => config.carries.last_modified || !config.carries.etag,
+        Method::Get | Method::Head => config.carries.last_modified,
+    }
 }
 
 /// The validators on the handler's successful responses to this method.
@@ -343,14 +384,22 @@ fn validator_headers(method: Method, config: Config) -> Vec<(&'static str, Heade
     match (method, config.is_hash()) {
         (Method::Write, true) => Vec::new(),
         (_, true) => vec![("ETag", header(ETAG_HASH))],
-        (Method::Write, false) => vec![
-            ("ETag", header(ETAG_WRITE)),
-            ("Last-Modified", header(LAST_MODIFIED_WRITE)),
-        ],
-        (_, false) => vec![
-            ("ETag", header(ETAG_READ)),
-            ("Last-Modified", header(LAST_MODIFIED_READ)),
-        ],
+        (method, false) => {
+            let write = method == Method::Write;
+            let mut headers = Vec::new();
+            if config.carries.etag {
+                headers.push(("ETag", header(if write { ETAG_WRITE } else { ETAG_READ })));
+            }
+            if config.carries.last_modified {
+                let text = if write {
+                    LAST_MODIFIED_WRITE
+                } else {
+                    LAST_MODIFIED_READ
+                };
+                headers.push(("Last-Modified", header(text)));
+            }
+            headers
+        }
     }
 }
 
@@ -462,12 +511,14 @@ const IF_MODIFIED_SINCE: &str = "An HTTP date, the `Last-Modified` of the client
 const IF_MATCH_READ: &str = "ETags (or `*`): `412 Precondition Failed` unless the current representation has one of them (strong comparison).";
 const IF_UNMODIFIED_SINCE_READ: &str = "An HTTP date: `412 Precondition Failed` when the resource changed after it. Ignored when `If-Match` is sent.";
 const RANGE: &str = "`bytes=` ranges of the representation: `206 Partial Content` with those bytes, `416 Range Not Satisfiable` when none is within it; the whole representation when invalid.";
-const IF_RANGE: &str = "A strong ETag or the exact `Last-Modified` of the part the client holds: `Range` is served only while the representation is still that one; otherwise the whole new representation, `200`.";
+const IF_RANGE: &str = "The strong ETag of the part the client holds: `Range` is served only while the representation is still that one; otherwise, and for a date (which cannot tell two versions of one second apart), the whole representation, `200`.";
 const IF_MATCH_WRITE: &str = "The ETag of the version the change was made to: `412 Precondition Failed` when the resource is at another one, so that no change overwrites one the client has not seen.";
 const IF_NONE_MATCH_WRITE: &str =
     "`*`: create the resource only if it does not exist; `412 Precondition Failed` if it does.";
 const IF_UNMODIFIED_SINCE_WRITE: &str = "An HTTP date, the `Last-Modified` the change was made to: `412 Precondition Failed` when the resource changed after it. Ignored when `If-Match` is sent; one-second resolution, so prefer `If-Match`.";
 const REQUIRED_ANY_PARAM: &str = " One of `If-Match`, `If-Unmodified-Since` or `If-None-Match: *` is required: `428 Precondition Required` without.";
+const REQUIRED_TAG_UNDATED_PARAM: &str =
+    " One of `If-Match` or `If-None-Match: *` is required: `428 Precondition Required` without.";
 const REQUIRED_TAG_PARAM: &str = " One of `If-Match` or `If-None-Match: *` is required: `428 Precondition Required` without (`If-Unmodified-Since` alone does not count).";
 
 const ETAG_READ: &str = "The representation's entity tag: send it in `If-None-Match` to revalidate (`304`), or in `If-Match` to change exactly this version.";
@@ -485,6 +536,7 @@ const NOT_MODIFIED: &str = "Not Modified: the copy the client holds (named by `I
 const READ_FAILED: &str = "Precondition Failed: the representation no longer matches `If-Match` (or changed after `If-Unmodified-Since`). Send the request again without them to get the current one and its new `ETag`.";
 const WRITE_FAILED: &str = "Precondition Failed: the resource changed since the client's copy (`If-Match` names another version, it changed after `If-Unmodified-Since`, or `If-None-Match: *` found it existing). Nothing was changed: GET it again, re-apply the change to what it returns, and send that with its `ETag` in `If-Match`.";
 const REQUIRED_ANY: &str = "Precondition Required: the request did not say which version it changes. GET the resource and send the change with its `ETag` in `If-Match` (or `If-Unmodified-Since` with its `Last-Modified`), or send `If-None-Match: *` to create it only if it does not exist.";
+const REQUIRED_UNDATED: &str = "Precondition Required: the request did not say which version it changes. GET the resource and send the change with its `ETag` in `If-Match`, or send `If-None-Match: *` to create it only if it does not exist.";
 const REQUIRED_TAG_ONLY: &str = "Precondition Required: the request did not say which version it changes. GET the resource and send the change with its `ETag` in `If-Match`, or send `If-None-Match: *` to create it only if it does not exist; `If-Unmodified-Since` alone does not count.";
 const PARTIAL: &str = "Partial Content: the ranges `Range` asked for (several as `multipart/byteranges`), of the representation `If-Range` names when it is sent. To resume, ask for the rest with `Range` and this `ETag` in `If-Range`.";
 const UNSATISFIABLE: &str = "Range Not Satisfiable: no range in `Range` is within the representation. Ask for a range within the length `Content-Range` gives.";
@@ -492,7 +544,7 @@ const UNSATISFIABLE: &str = "Range Not Satisfiable: no range in `Range` is withi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::Tags;
+    use crate::handler::{Carries, Tags};
     use utoipa::openapi::path::OperationBuilder;
     use utoipa::openapi::{HttpMethod, PathItem, Paths};
 
@@ -501,6 +553,7 @@ mod tests {
         tags: Tags::Value,
         per_user: false,
         cache_control: None,
+        carries: Carries::BOTH,
     };
 
     fn registered(name: &'static str, module: &'static str, config: Config) -> Registered {
@@ -646,6 +699,66 @@ mod tests {
     }
 
     #[test]
+    fn what_the_return_type_cannot_carry_is_not_documented() {
+        // A list, or a model with a counter alone: an `ETag`, no `Last-Modified`.
+        let undated = Config {
+            carries: Carries::ETAG,
+            ..READ
+        };
+        let list = registered("list", "app", undated);
+        let put = registered(
+            "put_item",
+            "app",
+            Config {
+                require: Require::Precondition,
+                ..undated
+            },
+        );
+        let gone = registered(
+            "delete_item",
+            "app",
+            Config {
+                carries: Carries::NONE,
+                ..READ
+            },
+        );
+        let mut doc = doc(&[
+            ("/items", HttpMethod::Get, "list"),
+            ("/items/{id}", HttpMethod::Put, "put_item"),
+            ("/items/{id}", HttpMethod::Delete, "delete_item"),
+        ]);
+        document(&mut doc, &[&list, &put, &gone]);
+        let get = op(&doc, "/items", HttpMethod::Get);
+        assert_eq!(
+            params(get),
+            ["If-None-Match", "If-Match", "Range", "If-Range"]
+        );
+        assert_eq!(headers(get, "200"), ["ETag"]);
+        assert_eq!(headers(get, "304"), ["ETag"]);
+        let write = op(&doc, "/items/{id}", HttpMethod::Put);
+        assert_eq!(params(write), ["If-Match", "If-None-Match"]);
+        assert_eq!(headers(write, "200"), ["ETag"]);
+        let RefOr::T(required) = &write.responses.responses["428"] else {
+            panic!()
+        };
+        assert!(!required.description.contains("If-Unmodified-Since"));
+        assert!(
+            inline(write)
+                .iter()
+                .all(|p| !p.description.as_deref().unwrap().contains("Unmodified"))
+        );
+        // A bare status carries nothing, and says nothing of the resource's time: its date
+        // condition stays.
+        let delete = op(&doc, "/items/{id}", HttpMethod::Delete);
+        assert!(headers(delete, "200").is_empty(), "a bare status");
+        assert_eq!(statuses(delete), ["200", "204", "412"]);
+        assert_eq!(
+            params(delete),
+            ["If-Match", "If-None-Match", "If-Unmodified-Since"]
+        );
+    }
+
+    #[test]
     fn hash_per_user_and_cache_control() {
         let page = registered(
             "page",
@@ -707,6 +820,27 @@ mod tests {
         let b = registered("get", "app::b", READ);
         assert_eq!(config_of("get", &[&a, &b]), Some(READ));
         assert_eq!(config_of("other", &[&a, &b]), None);
+        // Told apart only by what their return types carry: either may be sent.
+        let tag = registered(
+            "put",
+            "app::a",
+            Config {
+                carries: Carries::ETAG,
+                ..READ
+            },
+        );
+        let status = registered(
+            "put",
+            "app::b",
+            Config {
+                carries: Carries::NONE,
+                ..READ
+            },
+        );
+        assert_eq!(
+            config_of("put", &[&status, &tag]).map(|c| c.carries),
+            Some(Carries::ETAG)
+        );
     }
 
     #[test]

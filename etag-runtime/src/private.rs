@@ -11,8 +11,8 @@ pub use crate::collection::Fingerprint;
 pub use crate::groups::{CacheGroups, DisplayWith, ResponseGroups};
 
 pub use crate::handler::{
-    Config, Context, ErrorResponse, Optional, Require, RequireEntityTag, RequirePrecondition,
-    StateTagKey, Tags, UserContext, respond, typed,
+    Carries, Config, Context, ErrorResponse, Optional, Require, RequireEntityTag,
+    RequirePrecondition, StateTagKey, Tags, UserContext, respond, typed,
 };
 pub use crate::hash::DEFAULT_HASH_LIMIT;
 pub use crate::principal::{Principal, TagKey};

@@ -6,7 +6,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 #[cfg(feature = "fs")]
 pub use crate::file::File;
-use crate::handler::Responder;
+use crate::handler::{Carries, Responder};
 use crate::not_modified;
 use crate::precondition::problem;
 pub use crate::read::Loaded;
@@ -53,6 +53,11 @@ use crate::{Versioned, WithValidators};
     note = "or write `#[etag(hash)]` to tag any response by the SHA-256 of its body"
 )]
 pub trait IntoConditionalResponse {
+    /// Not public API: which validators the type's successful responses can carry, for the
+    /// OpenAPI document of the handlers that return it.
+    #[doc(hidden)]
+    const CARRIES: Carries;
+
     #[doc(hidden)]
     /// Evaluates the request's preconditions against the value's
     /// validators, then renders the 304, the 412, or the full response.
@@ -60,6 +65,11 @@ pub trait IntoConditionalResponse {
 }
 
 impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
+    const CARRIES: Carries = Carries {
+        etag: true,
+        last_modified: T::HAS_LAST_MODIFIED,
+    };
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         let validators = self.validators();
         let groups = responder.groups_of(&self);
@@ -69,6 +79,8 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
 }
 
 impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
+    const CARRIES: Carries = Carries::BOTH;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         // Under `#[etag]` the responder checks again, and leaves the same 304 to the layer.
         let WithValidators {
@@ -79,6 +91,8 @@ impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
 }
 
 impl<T: IntoConditionalResponse, E: IntoResponse> IntoConditionalResponse for Result<T, E> {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         match self {
             Ok(ok) => ok.into_conditional_response(responder),
@@ -90,6 +104,8 @@ impl<T: IntoConditionalResponse, E: IntoResponse> IntoConditionalResponse for Re
 /// A bare status, such as the 204 of a DELETE, has no representation: it goes out as it is,
 /// with no validators and no evaluation.
 impl IntoConditionalResponse for StatusCode {
+    const CARRIES: Carries = Carries::NONE;
+
     fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
         self.into_response()
     }
@@ -97,6 +113,8 @@ impl IntoConditionalResponse for StatusCode {
 
 /// `()` is an empty 200 with no representation to validate: it goes out as it is.
 impl IntoConditionalResponse for () {
+    const CARRIES: Carries = Carries::NONE;
+
     fn into_conditional_response(self, _responder: &Responder<'_>) -> Response {
         self.into_response()
     }
@@ -105,6 +123,8 @@ impl IntoConditionalResponse for () {
 /// `None` is a 404 with problem details; no preconditions apply to it (RFC 9110 section
 /// 13.2.1).
 impl<T: IntoConditionalResponse> IntoConditionalResponse for Option<T> {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         match self {
             Some(value) => value.into_conditional_response(responder),
@@ -151,12 +171,16 @@ fn with_status<T: IntoConditionalResponse>(
 }
 
 impl<T: IntoConditionalResponse> IntoConditionalResponse for (StatusCode, T) {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_status(self.0, self.1, responder)
     }
 }
 
 impl<T: IntoConditionalResponse> IntoConditionalResponse for (HeaderMap, T) {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.0, self.1.into_conditional_response(responder))
     }
@@ -170,12 +194,16 @@ where
     V::Error: std::fmt::Display,
     T: IntoConditionalResponse,
 {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.0, self.1.into_conditional_response(responder))
     }
 }
 
 impl<T: IntoConditionalResponse> IntoConditionalResponse for (StatusCode, HeaderMap, T) {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.1, with_status(self.0, self.2, responder))
     }
@@ -189,6 +217,8 @@ where
     V::Error: std::fmt::Display,
     T: IntoConditionalResponse,
 {
+    const CARRIES: Carries = T::CARRIES;
+
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.1, with_status(self.0, self.2, responder))
     }

@@ -48,6 +48,12 @@ pub trait VersionValue {
         None
     }
 
+    /// Not public API: whether [`as_timestamp`](Self::as_timestamp) returns a time, for
+    /// `#[derive(Versioned)]`'s `Versioned::HAS_LAST_MODIFIED` of a model whose version is
+    /// its time.
+    #[doc(hidden)]
+    const IS_TIMESTAMP: bool = false;
+
     /// Not public API: feeds the value into a collection's fingerprint, by default its
     /// [`encode`](Self::encode)d text; integers write their bits, which is cheaper.
     #[doc(hidden)]
@@ -103,6 +109,7 @@ pub trait TimestampValue {
 }
 
 impl<T: VersionValue + ?Sized> VersionValue for &T {
+    const IS_TIMESTAMP: bool = T::IS_TIMESTAMP;
     fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         (**self).encode(out)
     }
@@ -270,6 +277,7 @@ impl VersionValue for SystemTime {
     fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
         Some(self)
     }
+    const IS_TIMESTAMP: bool = true;
     fn fingerprint(&self, out: &mut Fingerprint) {
         fingerprint_nanos(system_time_nanos(*self), out);
     }
@@ -336,6 +344,7 @@ mod chrono_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
         fn fingerprint(&self, out: &mut Fingerprint) {
             fingerprint_nanos(nanos(self), out);
         }
@@ -372,6 +381,7 @@ mod chrono_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
         fn fingerprint(&self, out: &mut Fingerprint) {
             self.and_utc().fingerprint(out);
         }
@@ -413,6 +423,7 @@ mod time_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
         fn fingerprint(&self, out: &mut Fingerprint) {
             fingerprint_nanos(self.unix_timestamp_nanos(), out);
         }
@@ -446,6 +457,7 @@ mod time_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
         fn fingerprint(&self, out: &mut Fingerprint) {
             self.assume_utc().fingerprint(out);
         }
@@ -488,6 +500,7 @@ mod jiff_impls {
         fn as_timestamp(&self) -> Option<&dyn TimestampValue> {
             Some(self)
         }
+        const IS_TIMESTAMP: bool = true;
         fn fingerprint(&self, out: &mut Fingerprint) {
             fingerprint_nanos(self.as_nanosecond(), out);
         }
@@ -567,6 +580,7 @@ mod tests {
             Some(t)
         );
         assert!(5u32.as_timestamp().is_none());
+        const { assert!(!u32::IS_TIMESTAMP && SystemTime::IS_TIMESTAMP && <&SystemTime>::IS_TIMESTAMP) };
     }
 
     #[cfg(feature = "chrono")]

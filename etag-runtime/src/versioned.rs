@@ -71,6 +71,40 @@ pub trait Versioned {
         None
     }
 
+    /// Whether [`last_modified`](Self::last_modified) can return a time at all: `false`
+    /// when it always returns `None`.
+    ///
+    /// A fact of the type, for what is documented of the handlers that return it: with the
+    /// `utoipa` feature, an `#[etag]` handler's operation lists `Last-Modified`,
+    /// `If-Modified-Since` and `If-Unmodified-Since` only when its return type can carry a
+    /// time. `#[derive(Versioned)]` sets it (`true` with a `#[last_modified]` field or a
+    /// timestamp `#[version]`), lists have none, and a hand-written impl that never has a
+    /// time says so with `const HAS_LAST_MODIFIED: bool = false;`.
+    ///
+    /// ```
+    /// use etag_runtime::Versioned;
+    ///
+    /// #[derive(Versioned)]
+    /// struct Counter {
+    ///     #[version]
+    ///     n: u64,
+    /// }
+    ///
+    /// #[derive(Versioned)]
+    /// struct Dated {
+    ///     #[version]
+    ///     n: u64,
+    ///     #[last_modified]
+    ///     at: std::time::SystemTime,
+    /// }
+    ///
+    /// assert!(!Counter::HAS_LAST_MODIFIED);
+    /// assert!(Dated::HAS_LAST_MODIFIED);
+    /// // A list has no `Last-Modified`, whatever its members have.
+    /// assert!(!<Vec<Dated>>::HAS_LAST_MODIFIED);
+    /// ```
+    const HAS_LAST_MODIFIED: bool = true;
+
     /// Not public API: feeds the value's validators into a collection's tag, by default
     /// its entity tag and last-modification time. `#[derive(Versioned)]` writes the
     /// version itself instead, without building a tag, which makes a list's tag several
@@ -142,6 +176,8 @@ pub trait Versioned {
 }
 
 impl<T: Versioned + ?Sized> Versioned for &T {
+    const HAS_LAST_MODIFIED: bool = T::HAS_LAST_MODIFIED;
+
     fn etag(&self) -> ETag {
         (**self).etag()
     }
@@ -157,6 +193,8 @@ impl<T: Versioned + ?Sized> Versioned for &T {
 }
 
 impl<T: Versioned + ?Sized> Versioned for Box<T> {
+    const HAS_LAST_MODIFIED: bool = T::HAS_LAST_MODIFIED;
+
     fn etag(&self) -> ETag {
         (**self).etag()
     }
@@ -172,6 +210,8 @@ impl<T: Versioned + ?Sized> Versioned for Box<T> {
 }
 
 impl<T: Versioned + ?Sized> Versioned for Arc<T> {
+    const HAS_LAST_MODIFIED: bool = T::HAS_LAST_MODIFIED;
+
     fn etag(&self) -> ETag {
         (**self).etag()
     }
@@ -187,6 +227,8 @@ impl<T: Versioned + ?Sized> Versioned for Arc<T> {
 }
 
 impl<T: Versioned> Versioned for axum::Json<T> {
+    const HAS_LAST_MODIFIED: bool = T::HAS_LAST_MODIFIED;
+
     fn etag(&self) -> ETag {
         self.0.etag()
     }
@@ -261,6 +303,7 @@ mod tests {
         assert!(vec![Item(1, None, true)].etag().is_weak());
         assert_ne!(Vec::<Item>::new().etag(), vec![Item(1, None, false)].etag());
         assert_eq!(Vec::<Item>::new().last_modified(), None);
+        const { assert!(Item::HAS_LAST_MODIFIED && !<Vec<Item>>::HAS_LAST_MODIFIED) };
         // Members "1\n2" and "1" + "2" must not collide with one member "12".
         assert_ne!(
             vec![Item(1, None, false), Item(2, None, false)].etag(),

@@ -21,7 +21,9 @@ const EXPORT_ATTEMPTS: usize = 3;
     tag = "products",
     responses(
         (status = 200, description = "Every product, one CSV row each.", body = String, content_type = "text/csv"),
-        (status = 503, description = "The products changed on every read; try again after `Retry-After`.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 500, description = "Internal Server Error: the database failed. Try again later.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "Service Unavailable: the products changed on every read, or the database is unavailable. Try again after `Retry-After`.", body = ProblemBody, content_type = "application/problem+json",
+            headers(("Retry-After" = String, description = "Seconds to wait before trying again."))),
     )
 )]
 #[etag(cache_control = "no-cache", error = ApiError)]

@@ -73,10 +73,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ProductId {
 #[derive(Debug)]
 pub(crate) struct ProductBody(ProductFields);
 
+/// A product's fields as a client sends them: a name that is not blank (it has a character
+/// that is not Unicode white space) of at most 200 characters, and a price from 0 to
+/// 9999999999999.99 with at most two decimals.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProductFields {
+    /// The name: not blank, at most 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     name: String,
+    /// The price: at most two decimals.
+    #[schema(minimum = 0, maximum = 9999999999999.99, multiple_of = 0.01)]
     price: f64,
     #[serde(default, rename = "id")]
     #[schema(ignore)]
@@ -87,6 +98,31 @@ pub(crate) struct ProductFields {
     #[serde(default, rename = "updated_at")]
     #[schema(ignore)]
     _updated_at: Option<IgnoredAny>,
+}
+
+/// The schema of `PATCH /products/{id}`'s body: a JSON merge patch (RFC 7396) of a
+/// product, the fields to change, each as [`ProductFields`] has it. `null` would remove a
+/// field, which leaves no valid product (422), so a field is a value or absent. Only a
+/// schema: the handler merges the patch as JSON and reads the result as a [`ProductBody`].
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    dead_code,
+    reason = "a schema of the merge patch, which is read as JSON"
+)]
+pub(crate) struct ProductPatch {
+    /// The new name: not blank, at most 200 characters.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
+    name: String,
+    /// The new price: at most two decimals.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9999999999999.99, multiple_of = 0.01)]
+    price: f64,
 }
 
 impl<'de> Deserialize<'de> for ProductBody {
@@ -230,6 +266,61 @@ mod tests {
         }
         let err = serde_json::from_str::<ProductBody>("[\"Lamp\", 12]").unwrap_err();
         assert!(err.is_data(), "{err}");
+    }
+
+    /// The class `[^...]` of a schema's `pattern`, written as `\uXXXX` and `\uXXXX-\uXXXX`.
+    fn excluded(pattern: &str) -> Vec<(u32, u32)> {
+        let class = pattern
+            .strip_prefix("[^")
+            .and_then(|p| p.strip_suffix(']'))
+            .expect("a negated class");
+        let code = |s: &str| u32::from_str_radix(s.strip_prefix("\\u").expect(s), 16).unwrap();
+        let mut ranges = Vec::new();
+        let mut rest = class;
+        while !rest.is_empty() {
+            let (first, tail) = rest.split_at(6);
+            let first = code(first);
+            match tail.strip_prefix('-') {
+                Some(tail) => {
+                    ranges.push((first, code(&tail[..6])));
+                    rest = &tail[6..];
+                }
+                None => {
+                    ranges.push((first, first));
+                    rest = tail;
+                }
+            }
+        }
+        ranges
+    }
+
+    /// The schemas say what the server checks: the name's pattern excludes exactly the
+    /// characters `trim` removes (so a name matches it exactly when it is not blank), and
+    /// the bounds are the model's.
+    #[test]
+    fn the_body_schemas_are_what_is_checked() {
+        use utoipa::PartialSchema;
+        for schema in [ProductFields::schema(), ProductPatch::schema()] {
+            let schema = serde_json::to_value(schema).unwrap();
+            let name = &schema["properties"]["name"];
+            let ranges = excluded(name["pattern"].as_str().unwrap());
+            for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+                let in_class = ranges.iter().any(|&(a, b)| (a..=b).contains(&u32::from(c)));
+                assert_eq!(in_class, c.is_whitespace(), "{c:?}");
+            }
+            assert_eq!(name["maxLength"], NewProduct::MAX_NAME_CHARS);
+            assert_eq!(name["minLength"], 1);
+            let price = &schema["properties"]["price"];
+            assert_eq!(price["minimum"], 0);
+            assert_eq!(
+                price["maximum"]
+                    .as_f64()
+                    .map(|p| crate::model::Price::from_json(p).unwrap().cents()),
+                Some(crate::model::Price::MAX_CENTS)
+            );
+            assert_eq!(price["multipleOf"], 0.01);
+            assert_eq!(schema["additionalProperties"], false);
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 #[versioned(group = "product")]
 pub struct Product {
     /// The product's id, its URL is `/products/{id}`.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     #[group_key]
     pub id: i64,
     /// The product's name.

@@ -1,9 +1,13 @@
 //! The OpenAPI 3.1 document of the API: `GET /openapi.json`, and `products --openapi`.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use etag_runtime::openapi::ConditionalRequests;
-use utoipa::openapi::{HeaderBuilder, Object, RefOr, Type};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, Object, Ref, RefOr, Response, ResponseBuilder, Type,
+};
+use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::export::__path_export_csv;
 use crate::favorites::{__path_get_favorites, __path_put_favorites};
@@ -131,3 +135,126 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi())
 }
+
+/// A problem-details response (the `ProblemBody` schema), with these header fields.
+fn problem(description: &str, headers: &[(&str, &str)]) -> RefOr<Response> {
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/problem+json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ProblemBody")))
+            .build(),
+    );
+    for (name, text) in headers {
+        let header = HeaderBuilder::new()
+            .schema(Some(utoipa::openapi::schema::Object::with_type(
+                Type::String,
+            )))
+            .description(Some(*text))
+            .build();
+        response = response.header(*name, header);
+    }
+    RefOr::T(response.build())
+}
+
+/// What every route that reads a request body can answer about the body's delivery: 408
+/// when it stopped arriving or trickled past the deadline ([`Problem::rejected_body`]),
+/// and 413 over axum's default limit of 2 MiB, which the router keeps.
+///
+/// [`Problem::rejected_body`]: crate::problem::Problem::rejected_body
+fn body_delivery() -> BTreeMap<String, RefOr<Response>> {
+    BTreeMap::from([
+        (
+            "408".to_owned(),
+            problem(
+                "Request Timeout: the body did not arrive whole in time (a piece came later \
+                 than the request-body timeout, the whole body later than the request-body \
+                 deadline, or it was the oldest body still arriving when every connection was \
+                 taken). The connection is closed.",
+                &[("Connection", "`close`.")],
+            ),
+        ),
+        (
+            "413".to_owned(),
+            problem("Content Too Large: the body is larger than 2 MiB.", &[]),
+        ),
+    ])
+}
+
+/// The refusals of a JSON request body (`POST /products`, `PUT /products/{id}`, `PUT
+/// /me/favorites`): axum's `Json` rejections as problems ([`ApiError`]'s `From`), and
+/// [`body_delivery`]. A body that parses but is not what the route takes is the route's own
+/// 422.
+///
+/// [`ApiError`]: crate::problem::ApiError
+pub(crate) struct JsonBodyRefusals;
+
+impl IntoResponses for JsonBodyRefusals {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = body_delivery();
+        responses.insert(
+            "400".to_owned(),
+            problem(
+                "Bad Request: the body is not JSON (a syntax error, or it ends early).",
+                &[],
+            ),
+        );
+        responses.insert(
+            "415".to_owned(),
+            problem(
+                "Unsupported Media Type: no `Content-Type: application/json` (or another \
+                 `+json` type).",
+                &[],
+            ),
+        );
+        responses
+    }
+}
+
+/// The refusals of `PATCH /products/{id}`'s merge patch, checked by the handler itself:
+/// its content type first, then [`body_delivery`], then whether it is JSON.
+pub(crate) struct MergePatchRefusals;
+
+impl IntoResponses for MergePatchRefusals {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let mut responses = body_delivery();
+        responses.insert(
+            "400".to_owned(),
+            problem("Bad Request: the merge patch is not JSON.", &[]),
+        );
+        responses.insert(
+            "415".to_owned(),
+            problem(
+                "Unsupported Media Type: not `Content-Type: application/merge-patch+json`.",
+                &[(
+                    "Accept-Patch",
+                    "`application/merge-patch+json`: the one patch format accepted.",
+                )],
+            ),
+        );
+        responses
+    }
+}
+
+/// What every route that reads the database can answer when it fails ([`ApiError::Store`]):
+/// 503 with `Retry-After` while it is unavailable, 500 for any other failure.
+///
+/// [`ApiError::Store`]: crate::problem::ApiError::Store
+pub(crate) struct StoreFailures;
+
+impl IntoResponses for StoreFailures {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            ("500".to_owned(), problem(STORE_FAILED, &[])),
+            (
+                "503".to_owned(),
+                problem(STORE_UNAVAILABLE, &[("Retry-After", RETRY_AFTER)]),
+            ),
+        ])
+    }
+}
+
+const STORE_FAILED: &str = "Internal Server Error: the database failed. Try again later.";
+const STORE_UNAVAILABLE: &str = "Service Unavailable: the database is unavailable \
+    (a connection could not be had in time, or a statement ran out of time). Try again after \
+    `Retry-After`; a write sent again with the same `If-Match` cannot be applied twice.";
+const RETRY_AFTER: &str = "Seconds to wait before trying again.";

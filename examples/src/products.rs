@@ -11,9 +11,10 @@ use etag_runtime::write::Guard;
 use etag_runtime::{Conditions, Versioned, WithValidators, etag};
 use serde_json::Value;
 
-use crate::extract::{PageQuery, ProductBody, ProductFields, ProductId};
+use crate::extract::{PageQuery, ProductBody, ProductFields, ProductId, ProductPatch};
 use crate::merge_patch::merge_patch;
 use crate::model::{PageRequest, PageStamp, Product};
+use crate::openapi::{JsonBodyRefusals, MergePatchRefusals, StoreFailures};
 use crate::problem::{ApiError, Problem, ProblemBody};
 use crate::router::AppState;
 
@@ -66,13 +67,14 @@ fn page_response(page: PageRequest, stamp: &PageStamp, products: Vec<Product>) -
     path = "/products",
     tag = "products",
     params(
-        ("limit" = Option<i64>, Query, description = "At most this many products, 1 to 1000 (default 100)."),
-        ("after" = Option<i64>, Query, description = "Only products with a larger id: the last id of the previous page."),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "At most this many products, 1 to 1000 (default 100)."),
+        ("after" = Option<i64>, Query, minimum = 1, maximum = 9_007_199_254_740_991_i64, description = "Only products with a larger id: the last id of the previous page."),
     ),
     responses(
         (status = 200, description = "A page of products, by id.", body = Vec<Product>,
             headers(("Link" = String, description = "`</products?limit=N&after=LAST>; rel=\"next\"` when another page follows."))),
         (status = 400, description = "A query parameter that is not `limit` or `after`, repeated, or out of range.", body = ProblemBody, content_type = "application/problem+json"),
+        StoreFailures,
     )
 )]
 #[etag(cache_control = "no-cache", error = ApiError)]
@@ -117,10 +119,11 @@ pub(crate) async fn list_products(
     get,
     path = "/products/{id}",
     tag = "products",
-    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    params(("id" = i64, Path, minimum = 1, maximum = 9_007_199_254_740_991_i64, description = "The product's id, in plain decimal digits.")),
     responses(
         (status = 200, description = "The product.", body = Product),
-        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or no product can have this URL (an id out of range, or not in plain decimal digits).", body = ProblemBody, content_type = "application/problem+json"),
+        StoreFailures,
     )
 )]
 #[etag(cache_control = "no-cache", error = ApiError)]
@@ -167,6 +170,9 @@ pub(crate) async fn get_product(
         (status = 201, description = "The new product.", body = Product,
             headers(("Location" = String, description = "The new product's URL."))),
         (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 507, description = "Every product id is taken: no product can be created.", body = ProblemBody, content_type = "application/problem+json"),
+        JsonBodyRefusals,
+        StoreFailures,
     )
 )]
 #[etag(error = ApiError)]
@@ -199,13 +205,16 @@ pub(crate) async fn create_product(
     put,
     path = "/products/{id}",
     tag = "products",
-    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    params(("id" = i64, Path, minimum = 1, maximum = 9_007_199_254_740_991_i64, description = "The product's id, in plain decimal digits.")),
     request_body = ProductFields,
     responses(
         (status = 200, description = "The product as changed.", body = Product),
         (status = 201, description = "The product, created (with `If-None-Match: *`).", body = Product,
             headers(("Location" = String, description = "The product's URL."))),
+        (status = 404, description = "No product can have this URL (an id out of range, or not in plain decimal digits).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid product.", body = ProblemBody, content_type = "application/problem+json"),
+        JsonBodyRefusals,
+        StoreFailures,
     )
 )]
 #[etag(require_precondition, error = ApiError)]
@@ -243,13 +252,14 @@ pub(crate) async fn put_product(
     patch,
     path = "/products/{id}",
     tag = "products",
-    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
-    request_body(content = Object, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396) of the product."),
+    params(("id" = i64, Path, minimum = 1, maximum = 9_007_199_254_740_991_i64, description = "The product's id, in plain decimal digits.")),
+    request_body(content = ProductPatch, content_type = "application/merge-patch+json", description = "A JSON merge patch (RFC 7396) of the product."),
     responses(
         (status = 200, description = "The product as changed.", body = Product),
-        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 415, description = "Not `application/merge-patch+json`.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or no product can have this URL (an id out of range, or not in plain decimal digits).", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The patched product is not valid.", body = ProblemBody, content_type = "application/problem+json"),
+        MergePatchRefusals,
+        StoreFailures,
     )
 )]
 #[etag(require_precondition, error = ApiError)]
@@ -323,10 +333,11 @@ pub(crate) async fn patch_product(
     delete,
     path = "/products/{id}",
     tag = "products",
-    params(("id" = i64, Path, description = "The product's id, in plain decimal digits.")),
+    params(("id" = i64, Path, minimum = 1, maximum = 9_007_199_254_740_991_i64, description = "The product's id, in plain decimal digits.")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, description = "No such product.", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "No such product, or no product can have this URL (an id out of range, or not in plain decimal digits).", body = ProblemBody, content_type = "application/problem+json"),
+        StoreFailures,
     )
 )]
 #[etag(require_precondition, error = ApiError)]

@@ -269,6 +269,410 @@ async fn the_binary_prints_the_same_document() {
     assert_eq!(printed, served);
 }
 
+/// The statuses the document lists for `method path`.
+fn documented(doc: &OpenApi, method: &str, path: &str) -> Vec<String> {
+    let method = match method {
+        "GET" => HttpMethod::Get,
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        "DELETE" => HttpMethod::Delete,
+        other => panic!("{other}"),
+    };
+    statuses(&op(doc, path, method))
+}
+
+/// Every refusal the server makes is a status its document lists for that operation (RFC
+/// 9110 section 15: a client that knows the statuses knows what to do next): malformed JSON
+/// (400), a URL no product can have (404), a body over 2 MiB (413), a body that is not
+/// JSON (415), an unsatisfiable range (416), a body that trickles past the deadline (408).
+#[tokio::test]
+async fn every_refusal_the_server_makes_is_documented() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--request-body-deadline",
+        "500ms",
+    ])
+    .await;
+    let (_, doc) = document(&server).await;
+    server.create("Lamp", 12.5).await;
+    let json = "application/json";
+    let patch = "application/merge-patch+json";
+    let huge = format!("[{}1]", "1,".repeat(1_100_000));
+    let bearer = "Bearer ada";
+    // (method, path, documented path, header fields, body, the status it gets)
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        String,
+        u16,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "POST",
+            "/products",
+            "/products",
+            vec![("content-type", json)],
+            "{".into(),
+            400,
+        ),
+        (
+            "POST",
+            "/products",
+            "/products",
+            vec![],
+            r#"{"name":"a","price":1}"#.into(),
+            415,
+        ),
+        (
+            "POST",
+            "/products",
+            "/products",
+            vec![("content-type", json)],
+            huge.clone(),
+            413,
+        ),
+        (
+            "POST",
+            "/products",
+            "/products",
+            vec![("content-type", json)],
+            r#"{"name":" ","price":1}"#.into(),
+            422,
+        ),
+        (
+            "PUT",
+            "/products/1",
+            "/products/{id}",
+            vec![("content-type", json), ("if-match", "\"1\"")],
+            "{\"name\":".into(),
+            400,
+        ),
+        (
+            "PUT",
+            "/products/1",
+            "/products/{id}",
+            vec![("if-match", "\"1\"")],
+            r#"{"name":"a","price":1}"#.into(),
+            415,
+        ),
+        (
+            "PUT",
+            "/products/1",
+            "/products/{id}",
+            vec![("content-type", json), ("if-match", "\"1\"")],
+            huge.clone(),
+            413,
+        ),
+        (
+            "PUT",
+            "/products/01",
+            "/products/{id}",
+            vec![("content-type", json), ("if-none-match", "*")],
+            r#"{"name":"a","price":1}"#.into(),
+            404,
+        ),
+        (
+            "PUT",
+            "/products/9007199254740992",
+            "/products/{id}",
+            vec![("content-type", json), ("if-none-match", "*")],
+            r#"{"name":"a","price":1}"#.into(),
+            404,
+        ),
+        (
+            "PATCH",
+            "/products/1",
+            "/products/{id}",
+            vec![("content-type", patch), ("if-match", "\"1\"")],
+            "{".into(),
+            400,
+        ),
+        (
+            "PATCH",
+            "/products/1",
+            "/products/{id}",
+            vec![("content-type", json), ("if-match", "\"1\"")],
+            "{}".into(),
+            415,
+        ),
+        (
+            "PATCH",
+            "/products/1",
+            "/products/{id}",
+            vec![("content-type", patch), ("if-match", "\"1\"")],
+            huge.clone(),
+            413,
+        ),
+        (
+            "PUT",
+            "/me/favorites",
+            "/me/favorites",
+            vec![
+                ("content-type", json),
+                ("if-match", "*"),
+                ("authorization", bearer),
+            ],
+            "[1,".into(),
+            400,
+        ),
+        (
+            "PUT",
+            "/me/favorites",
+            "/me/favorites",
+            vec![("if-match", "*"), ("authorization", bearer)],
+            "[1]".into(),
+            415,
+        ),
+        (
+            "PUT",
+            "/me/favorites",
+            "/me/favorites",
+            vec![
+                ("content-type", json),
+                ("if-match", "*"),
+                ("authorization", bearer),
+            ],
+            huge.clone(),
+            413,
+        ),
+        (
+            "PUT",
+            "/me/favorites",
+            "/me/favorites",
+            vec![
+                ("content-type", json),
+                ("if-match", "*"),
+                ("authorization", bearer),
+            ],
+            "[9007199254740992]".into(),
+            422,
+        ),
+        (
+            "GET",
+            "/products?limit=1001",
+            "/products",
+            vec![],
+            String::new(),
+            400,
+        ),
+        (
+            "GET",
+            "/products",
+            "/products",
+            vec![("range", "bytes=100000-")],
+            String::new(),
+            416,
+        ),
+        (
+            "GET",
+            "/products/1",
+            "/products/{id}",
+            vec![("range", "bytes=100000-")],
+            String::new(),
+            416,
+        ),
+        (
+            "GET",
+            "/products.csv",
+            "/products.csv",
+            vec![("range", "bytes=100000-")],
+            String::new(),
+            416,
+        ),
+        (
+            "GET",
+            "/me/favorites",
+            "/me/favorites",
+            vec![("authorization", bearer), ("range", "bytes=100000-")],
+            String::new(),
+            416,
+        ),
+    ];
+    for (method, path, template, fields, body, expected) in cases {
+        let mut request = server.request(method.parse().unwrap(), path).body(body);
+        for (name, value) in fields {
+            request = request.header(name, value);
+        }
+        let reply = send(request).await;
+        assert_eq!(reply.status, expected, "{method} {path}: {}", reply.body);
+        let listed = documented(&doc, method, template);
+        assert!(
+            listed.contains(&expected.to_string()),
+            "{method} {template} answers {expected}, which its document does not list: {listed:?}"
+        );
+    }
+
+    // A body that trickles past the request-body deadline: 408, on every route that reads one.
+    for (method, path, template, field) in [
+        (
+            "POST",
+            "/products",
+            "/products",
+            "content-type: application/json",
+        ),
+        (
+            "PUT",
+            "/products/1",
+            "/products/{id}",
+            "content-type: application/json",
+        ),
+        (
+            "PATCH",
+            "/products/1",
+            "/products/{id}",
+            "content-type: application/merge-patch+json",
+        ),
+        (
+            "PUT",
+            "/me/favorites",
+            "/me/favorites",
+            "content-type: application/json\r\nauthorization: Bearer ada",
+        ),
+    ] {
+        let stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let (mut read, mut write) = stream.into_split();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nIf-Match: *\r\n{field}\r\n\
+             Content-Length: 100\r\n\r\n{{"
+        );
+        use tokio::io::AsyncWriteExt as _;
+        write.write_all(head.as_bytes()).await.unwrap();
+        let trickle = tokio::spawn(async move {
+            for _ in 0..50 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if write.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        });
+        let answer = read_to_close(&mut read, std::time::Duration::from_secs(10)).await;
+        trickle.abort();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 408 "),
+            "{method} {path}: {answer}"
+        );
+        let listed = documented(&doc, method, template);
+        assert!(
+            listed.iter().any(|s| s == "408"),
+            "{method} {template} answers 408, which its document does not list: {listed:?}"
+        );
+    }
+}
+
+/// The constraints the server enforces are in the schemas (RFC 9110 does not say this; the
+/// document does): a name of 1 to 200 characters that is not blank, `limit` from 1 to 1000,
+/// ids from 1 to 2^53 - 1 in the path, in `after` and in a favourites list.
+#[tokio::test]
+async fn the_schemas_hold_what_the_server_enforces() {
+    use etag_examples::model::{Favorites, NewProduct, PageRequest};
+    use etag_examples::store::{MAX_ID, MIN_ID};
+    let server = Server::start().await;
+    let (value, _) = document(&server).await;
+    let schemas = &value["components"]["schemas"];
+    for body in ["ProductFields", "ProductPatch"] {
+        let name = &schemas[body]["properties"]["name"];
+        assert_eq!(name["minLength"], 1, "{body}");
+        assert_eq!(name["maxLength"], NewProduct::MAX_NAME_CHARS, "{body}");
+        assert!(name["pattern"].is_string(), "{body}: not blank");
+        let price = &schemas[body]["properties"]["price"];
+        assert_eq!(price["minimum"], 0, "{body}");
+        assert_eq!(price["multipleOf"], 0.01, "{body}");
+        assert_eq!(schemas[body]["additionalProperties"], false, "{body}");
+    }
+    let list = &value["paths"]["/products"]["get"]["parameters"];
+    let param = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["schema"]
+            .clone()
+    };
+    assert_eq!(param("limit")["minimum"], 1);
+    assert_eq!(param("limit")["maximum"], PageRequest::MAX_LIMIT);
+    assert_eq!(param("after")["minimum"], MIN_ID);
+    assert_eq!(param("after")["maximum"], MAX_ID);
+    for method in ["get", "put", "patch", "delete"] {
+        let id = value["paths"]["/products/{id}"][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "id")
+            .unwrap()["schema"]
+            .clone();
+        assert_eq!(
+            (&id["minimum"], &id["maximum"]),
+            (&MIN_ID.into(), &MAX_ID.into()),
+            "{method}"
+        );
+    }
+    let favorites = &schemas["FavoriteIds"];
+    assert_eq!(favorites["maxItems"], Favorites::MAX_IDS);
+    assert_eq!(favorites["uniqueItems"], true);
+    assert_eq!(favorites["items"]["minimum"], MIN_ID);
+    assert_eq!(favorites["items"]["maximum"], MAX_ID);
+    // And the server refuses just past each bound.
+    let refused = [
+        "/products?limit=0",
+        "/products?limit=1001",
+        "/products?after=0",
+        "/products?after=9007199254740992",
+    ];
+    for path in refused {
+        assert_eq!(send(server.get(path)).await.status, 400, "{path}");
+    }
+    for path in ["/products?limit=1000", "/products?after=9007199254740991"] {
+        assert_eq!(send(server.get(path)).await.status, 200, "{path}");
+    }
+}
+
+/// What a route documents of its validators is what it sends: `/me/favorites` (a list of
+/// ids with a version and no time) sends no `Last-Modified`, so its operations list neither
+/// it nor the date conditions; a product, which has a time, lists both.
+#[tokio::test]
+async fn documented_validators_follow_what_each_route_sends() {
+    let server = Server::start().await;
+    let (_, doc) = document(&server).await;
+    server.create("Lamp", 12.5).await;
+    for (path, template, auth) in [
+        ("/products", "/products", None),
+        ("/products/1", "/products/{id}", None),
+        ("/products.csv", "/products.csv", None),
+        ("/me/favorites", "/me/favorites", Some("Bearer ada")),
+    ] {
+        let mut request = server.get(path);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        let reply = send(request).await;
+        assert_eq!(reply.status, 200, "{path}");
+        let get = op(&doc, template, HttpMethod::Get);
+        let ok = headers(&get, "200");
+        let names = params(&get);
+        let sends = reply.header("last-modified").is_some();
+        assert_eq!(
+            ok.iter().any(|h| h == "Last-Modified"),
+            sends,
+            "{path}: {ok:?}"
+        );
+        for field in ["If-Modified-Since", "If-Unmodified-Since"] {
+            assert_eq!(
+                names.iter().any(|n| n == field),
+                sends,
+                "{path}: {field} in {names:?}"
+            );
+        }
+    }
+    let put = op(&doc, "/me/favorites", HttpMethod::Put);
+    assert!(!params(&put).iter().any(|n| n == "If-Unmodified-Since"));
+    assert!(!headers(&put, "200").iter().any(|h| h == "Last-Modified"));
+}
+
 /// RFC 9875 in the document: `Cache-Groups` on the 200 and the 304 of the product reads,
 /// `Cache-Group-Invalidation` on the 2xx of the product writes, and neither on the
 /// per-user list or the routes without a model.

@@ -8,7 +8,7 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use etag_runtime::openapi::ConditionalRequests;
-use etag_runtime::{Conditions, Precondition, Versioned, etag};
+use etag_runtime::{Conditions, ETag, Precondition, Validators, Versioned, WithValidators, etag};
 use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
@@ -67,6 +67,43 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// A model whose time is known: it carries a `Last-Modified`.
+#[derive(Serialize, Versioned, utoipa::ToSchema)]
+struct Dated {
+    #[version]
+    version: i64,
+    #[last_modified]
+    #[schema(value_type = String)]
+    edited: std::time::SystemTime,
+}
+
+/// A read of a model with a time.
+#[utoipa::path(get, path = "/dated", responses((status = 200, body = Dated)))]
+#[etag]
+async fn get_dated() -> Json<Dated> {
+    Json(Dated {
+        version: 1,
+        edited: std::time::SystemTime::UNIX_EPOCH,
+    })
+}
+
+/// A list of them: a list has no `Last-Modified`, whatever its members have.
+#[utoipa::path(get, path = "/dated/all", responses((status = 200, body = Vec<Dated>)))]
+#[etag]
+async fn list_dated() -> Json<Vec<Dated>> {
+    Json(Vec::new())
+}
+
+/// Validators chosen at run time: either may be sent.
+#[utoipa::path(get, path = "/checked", responses((status = 200)))]
+#[etag]
+async fn checked(conditions: Conditions) -> Result<WithValidators<&'static str>, Precondition> {
+    let validators = Validators::new()
+        .with_etag(ETag::from_version(&1_u8))
+        .with_last_modified(std::time::SystemTime::UNIX_EPOCH);
+    Ok(conditions.check(validators)?.respond("checked"))
+}
+
 /// In a module of its own, as handlers often are.
 mod inner {
     use super::{Json, Note, etag};
@@ -81,7 +118,18 @@ mod inner {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_note, put_note, delete_note, create_note, about, health, inner::pinned_note),
+    paths(
+        get_note,
+        put_note,
+        delete_note,
+        create_note,
+        about,
+        health,
+        inner::pinned_note,
+        get_dated,
+        list_dated,
+        checked
+    ),
     modifiers(&ConditionalRequests)
 )]
 struct ApiDoc;
@@ -96,6 +144,9 @@ fn router() -> Router {
         .route("/about", get(about))
         .route("/health", get(health))
         .route("/pinned", get(inner::pinned_note))
+        .route("/dated", get(get_dated))
+        .route("/dated/all", get(list_dated))
+        .route("/checked", get(checked))
 }
 
 fn op(doc: &utoipa::openapi::OpenApi, path: &str, method: HttpMethod) -> Operation {
@@ -139,7 +190,7 @@ fn headers(op: &Operation, status: &str) -> Vec<String> {
 #[test]
 fn a_read_documents_its_validators_304_and_412() {
     let doc = ApiDoc::openapi();
-    let get = op(&doc, "/notes/{id}", HttpMethod::Get);
+    let get = op(&doc, "/dated", HttpMethod::Get);
     assert_eq!(
         params(&get),
         [
@@ -152,14 +203,23 @@ fn a_read_documents_its_validators_304_and_412() {
         ]
     );
     assert_eq!(statuses(&get), ["200", "206", "304", "412", "416"]);
+    assert_eq!(headers(&get, "200"), ["ETag", "Last-Modified"]);
+    assert_eq!(headers(&get, "304"), ["ETag", "Last-Modified"]);
+    // Validators chosen at run time: both may be sent.
+    let checked = op(&doc, "/checked", HttpMethod::Get);
+    assert_eq!(headers(&checked, "200"), ["ETag", "Last-Modified"]);
+    assert!(params(&checked).iter().any(|p| p == "If-Modified-Since"));
+
+    // A model with a counter alone has no time: no `Last-Modified`, and no date fields
+    // to compare with one.
+    let get = op(&doc, "/notes/{id}", HttpMethod::Get);
     assert_eq!(
-        headers(&get, "200"),
-        ["Cache-Control", "ETag", "Last-Modified"]
+        params(&get),
+        ["If-None-Match", "If-Match", "Range", "If-Range"]
     );
-    assert_eq!(
-        headers(&get, "304"),
-        ["Cache-Control", "ETag", "Last-Modified"]
-    );
+    assert_eq!(statuses(&get), ["200", "206", "304", "412", "416"]);
+    assert_eq!(headers(&get, "200"), ["Cache-Control", "ETag"]);
+    assert_eq!(headers(&get, "304"), ["Cache-Control", "ETag"]);
     assert!(response(&get, "304").content.is_empty());
     assert!(
         response(&get, "412")
@@ -176,16 +236,54 @@ fn a_read_documents_its_validators_304_and_412() {
     assert_eq!(statuses(&pinned), ["200", "206", "304", "412", "416"]);
 }
 
+/// What a handler documents follows from what its return type can send: a list of dated
+/// models sends no `Last-Modified` (its newest member's time does not move when a member
+/// is deleted), so its operation lists neither that header nor the date conditions.
+#[test]
+fn a_list_documents_no_last_modified_nor_date_conditions() {
+    let doc = ApiDoc::openapi();
+    let list = op(&doc, "/dated/all", HttpMethod::Get);
+    assert_eq!(
+        params(&list),
+        ["If-None-Match", "If-Match", "Range", "If-Range"]
+    );
+    assert_eq!(headers(&list, "200"), ["ETag"]);
+    assert_eq!(headers(&list, "304"), ["ETag"]);
+}
+
+/// And what the document says is what the handlers send.
+#[tokio::test]
+async fn the_documented_validators_are_the_ones_sent() {
+    use tower::ServiceExt as _;
+    let doc = ApiDoc::openapi();
+    for path in ["/dated", "/dated/all", "/notes/1", "/pinned", "/checked"] {
+        let request = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = router().oneshot(request).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let documented = headers(
+            &op(&doc, &path.replace("/1", "/{id}"), HttpMethod::Get),
+            "200",
+        );
+        for field in ["ETag", "Last-Modified"] {
+            assert_eq!(
+                res.headers().contains_key(field),
+                documented.iter().any(|h| h == field),
+                "{path}: {field} sent as documented ({documented:?})"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_write_documents_412_and_428_in_either_attribute_order() {
     let doc = ApiDoc::openapi();
     let put = op(&doc, "/notes/{id}", HttpMethod::Put);
-    assert_eq!(
-        params(&put),
-        ["If-Match", "If-None-Match", "If-Unmodified-Since"]
-    );
+    // `Note` has no time: `If-Unmodified-Since` would have nothing to compare with.
+    assert_eq!(params(&put), ["If-Match", "If-None-Match"]);
     assert_eq!(statuses(&put), ["200", "412", "428"]);
-    assert_eq!(headers(&put, "200"), ["ETag", "Last-Modified"]);
+    assert_eq!(headers(&put, "200"), ["ETag"]);
     for status in ["412", "428"] {
         let content = response(&put, status).content;
         let RefOr::T(problem) = &content["application/problem+json"] else {
@@ -226,7 +324,7 @@ fn a_write_documents_412_and_428_in_either_attribute_order() {
 
     let post = op(&doc, "/notes", HttpMethod::Post);
     assert_eq!(statuses(&post), ["201", "412"]);
-    assert_eq!(headers(&post, "201"), ["ETag", "Last-Modified"]);
+    assert_eq!(headers(&post, "201"), ["ETag"]);
 }
 
 #[test]

@@ -136,6 +136,33 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
         Mode::Value => quote!(#private::Tags::Value),
     };
 
+    // The validators the return type can carry, from its `IntoConditionalResponse` impl,
+    // in the handler's constant. A type that cannot be named there (`impl Trait`, or one
+    // naming the handler's generics or `Self`) may carry both; `hash` makes the tag only.
+    let nameable = handler.sig.generics.params.is_empty()
+        && matches!(
+            &handler.output,
+            Output::Unit
+                | Output::Type {
+                    opaque: false,
+                    mentions_self: false,
+                    ..
+                }
+        );
+    // A `Result<T, E>` carries what its `T` does, and is asked of `T` alone, at `T`: the
+    // same question as its `Ok` arm asks below, so that a `T` without validators is
+    // reported once, and an `E` that is no response only by its own check.
+    let carries = match (args.mode, result_parts(&handler.output)) {
+        (Mode::Hash { .. }, _) => quote!(#private::Carries::ETAG),
+        (Mode::Value, Some((ok, _))) if nameable => quote_spanned! {ok.span()=>
+            <#ok as #private::IntoConditionalResponse>::CARRIES
+        },
+        (Mode::Value, None) if nameable => quote_spanned! {ret_span=>
+            <#ret as #private::IntoConditionalResponse>::CARRIES
+        },
+        (Mode::Value, _) => quote!(#private::Carries::BOTH),
+    };
+
     // Spanned at the return type, and a direct trait call: a type that cannot answer
     // conditionally is reported there, with the trait's own message.
     let respond = match args.mode {
@@ -252,6 +279,7 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                 tags: #tags,
                 per_user: #per_user,
                 cache_control: #cache_control,
+                carries: #carries,
             };
             #register
             #take

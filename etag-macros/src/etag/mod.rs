@@ -94,7 +94,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("const __ETAG_CONFIG : :: etag_runtime :: __private :: Config = :: etag_runtime :: __private :: Config { require : :: etag_runtime :: __private :: Require :: Nothing , tags : :: etag_runtime :: __private :: Tags :: Value , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , } ;"),
+            out.contains("const __ETAG_CONFIG : :: etag_runtime :: __private :: Config = :: etag_runtime :: __private :: Config { require : :: etag_runtime :: __private :: Require :: Nothing , tags : :: etag_runtime :: __private :: Tags :: Value , per_user : false , cache_control : :: core :: option :: Option :: Some (\"no-cache\") , carries : < Json < Item > as :: etag_runtime :: __private :: IntoConditionalResponse > :: CARRIES , } ;"),
             "{out}"
         );
         assert!(out.find("register !").unwrap() > out.find("__ETAG_CONFIG").unwrap());
@@ -122,7 +122,7 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains("require : rt :: __private :: Require :: Precondition , tags : rt :: __private :: Tags :: Hash { limit : 1024 } , per_user : false , cache_control : :: core :: option :: Option :: None , }"),
+            out.contains("require : rt :: __private :: Require :: Precondition , tags : rt :: __private :: Tags :: Hash { limit : 1024 } , per_user : false , cache_control : :: core :: option :: Option :: None , carries : rt :: __private :: Carries :: ETAG , }"),
             "{out}"
         );
         assert!(out.contains("rt :: __private"), "{out}");

@@ -30,6 +30,14 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
             #weak,
         )
     };
+    // Whether the model can carry a `Last-Modified`: a fact of its type, for the OpenAPI
+    // document of the handlers that return it.
+    let has_last_modified = match model.last_modified {
+        Some(_) => quote!(true),
+        None => quote_spanned! {version_span=>
+            <#version_ty as #private::VersionValue>::IS_TIMESTAMP
+        },
+    };
     let last_modified = match model.last_modified {
         Some(field) => {
             let member = &field.member;
@@ -100,6 +108,7 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
         input,
         &private,
         quote! {
+            const HAS_LAST_MODIFIED: bool = #has_last_modified;
             #[inline]
             fn etag(&self) -> #private::ETag {
                 #etag

@@ -45,6 +45,35 @@ pub enum Tags {
     },
 }
 
+/// Which validators a handler's successful responses can carry: a fact of its return type
+/// ([`IntoConditionalResponse::CARRIES`](crate::response::IntoConditionalResponse)), for
+/// what the OpenAPI document says the handler sends and reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carries {
+    /// An `ETag`.
+    pub etag: bool,
+    /// A `Last-Modified`.
+    pub last_modified: bool,
+}
+
+impl Carries {
+    /// Both: what a type whose validators are decided at run time may carry.
+    pub const BOTH: Self = Self {
+        etag: true,
+        last_modified: true,
+    };
+    /// The `ETag` alone: a list, a model without a time, or `#[etag(hash)]`.
+    pub const ETAG: Self = Self {
+        etag: true,
+        last_modified: false,
+    };
+    /// Neither: a bare status.
+    pub const NONE: Self = Self {
+        etag: false,
+        last_modified: false,
+    };
+}
+
 /// Everything `#[etag(...)]` says about one handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
@@ -56,6 +85,10 @@ pub struct Config {
     pub per_user: bool,
     /// `cache_control = "..."`: checked by the macro to be a valid header value.
     pub cache_control: Option<&'static str>,
+    /// The validators its return type can carry: [`Carries::ETAG`] under `hash`, and
+    /// [`Carries::BOTH`] when the type cannot be named where this is computed (`impl
+    /// Trait`, or a type that names the handler's generics or `Self`).
+    pub carries: Carries,
 }
 
 impl Config {
