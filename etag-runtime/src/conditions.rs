@@ -481,10 +481,19 @@ impl Conditions {
     /// `If-Unmodified-Since`: RFC 9110 section 13.1.4 ignores it when there is no
     /// modification date, which leaves the write unconditional.
     pub(crate) fn check_absent(&self) -> Result<(), Precondition> {
+        self.require_without_date()?;
+        self.evaluate(None).map(|_| ())
+    }
+
+    /// The 428 of a write to a resource without a modification date (or with none at
+    /// all) whose only precondition is `If-Unmodified-Since`, under a handler that
+    /// requires one: RFC 9110 section 13.1.4 ignores the field there, which leaves the
+    /// write unconditional.
+    pub(crate) fn require_without_date(&self) -> Result<(), Precondition> {
         if self.require != Require::Nothing && !self.protects_by_tag() {
             return Err(Precondition::required(&self.method));
         }
-        self.evaluate(None).map(|_| ())
+        Ok(())
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:

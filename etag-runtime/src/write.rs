@@ -242,6 +242,11 @@ impl Conditions {
         };
         let validators = state.validators();
         // If-Unmodified-Since is ignored for a resource without a modification date.
+        if validators.last_modified().is_none()
+            && let Err(refused) = self.require_without_date()
+        {
+            return Err((refused, Some(state)));
+        }
         let by_date = validators.last_modified().is_some() && self.if_unmodified_since().is_some();
         let needs_version = match (self.if_match(), self.if_none_match()) {
             (Some(list), _) if !list.is_any() => true,

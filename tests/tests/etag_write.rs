@@ -452,6 +452,22 @@ async fn strict_put(
 }
 
 #[tokio::test]
+async fn rfc9110_13_1_4_if_unmodified_since_alone_on_a_resource_without_a_date_is_428() {
+    let (app, db) = app();
+    // Section 13.1.4: the product has no modification date, so the field is ignored and
+    // the write would be unconditional, which `require_precondition` refuses.
+    let res = put_json(
+        &app,
+        "/products/1",
+        &[("if-unmodified-since", "Sun, 06 Nov 1994 08:49:37 GMT")],
+        r#"{"name":"x"}"#,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(version_of(&db, 1), Some(3));
+}
+
+#[tokio::test]
 async fn rfc9110_13_1_4_if_unmodified_since_alone_on_a_missing_resource_is_428() {
     let (app, db) = app();
     // Section 13.1.4: no resource, no modification date: the field is ignored, and the
