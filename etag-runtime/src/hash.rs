@@ -42,7 +42,7 @@ pub(crate) async fn hash_response(
     let method = conditions.method();
     if !crate::conditions::is_read(method)
         || response.status() != StatusCode::OK
-        || is_no_store(response.headers())
+        || crate::handler::has_cache_directive(response.headers(), b"no-store")
     {
         return response;
     }
@@ -118,15 +118,6 @@ pub(crate) async fn hash_response(
         }),
     };
     respond_with_response(responder, validators, Response::from_parts(parts, body))
-}
-
-/// Whether `Cache-Control` has the `no-store` directive (on any of its lines).
-fn is_no_store(headers: &HeaderMap) -> bool {
-    headers.get_all(header::CACHE_CONTROL).iter().any(|line| {
-        line.as_bytes()
-            .split(|&b| b == b',')
-            .any(|directive| crate::etag::trim_ows(directive).eq_ignore_ascii_case(b"no-store"))
-    })
 }
 
 /// A body read to its end, sent on in the pieces it was read in: no piece is copied, and

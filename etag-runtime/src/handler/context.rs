@@ -12,7 +12,7 @@ use futures_util::future::Either;
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::{CACHE_CONTROL, HeaderMap, HeaderValue};
+use http::header::{CACHE_CONTROL, HeaderValue};
 use http::request::Parts;
 
 use super::StateTagKey;
@@ -154,7 +154,7 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
     let Some(groups) = groups.filter(|g| !g.is_empty()) else {
         return res;
     };
-    if config.per_user || is_private(res.headers()) {
+    if config.per_user || super::has_cache_directive(res.headers(), b"private") {
         return res;
     }
     let status = res.status();
@@ -174,19 +174,6 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
         res.extensions_mut().insert(groups);
     }
     res
-}
-
-/// Whether `Cache-Control` has the `private` directive.
-fn is_private(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(CACHE_CONTROL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|directive| {
-            let name = directive.trim().split('=').next().unwrap_or_default();
-            name.trim().eq_ignore_ascii_case("private")
-        })
 }
 
 fn finish(mut res: Response, config: &Config) -> Response {

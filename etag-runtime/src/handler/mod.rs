@@ -110,6 +110,21 @@ impl Config {
     }
 }
 
+/// Whether a response's `Cache-Control` (on any of its lines) has the directive `name`,
+/// with or without an argument (RFC 9111 section 5.2: directive names are tokens,
+/// compared without regard to case).
+pub(crate) fn has_cache_directive(headers: &http::HeaderMap, name: &[u8]) -> bool {
+    headers
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .any(|line| {
+            line.as_bytes().split(|&b| b == b',').any(|directive| {
+                let token = directive.split(|&b| b == b'=').next().unwrap_or_default();
+                crate::etag::trim_ows(token).eq_ignore_ascii_case(name)
+            })
+        })
+}
+
 /// The requirement of a handler, as a type: the first extractor answers 428 before any
 /// other runs, so it must know it from its type alone.
 pub trait Requirement {
