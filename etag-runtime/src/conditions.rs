@@ -490,10 +490,11 @@ impl Conditions {
     /// requires one: RFC 9110 section 13.1.4 ignores the field there, which leaves the
     /// write unconditional.
     pub(crate) fn require_without_date(&self) -> Result<(), Precondition> {
-        if self.require != Require::Nothing && !self.protects_by_tag() {
-            return Err(Precondition::required(&self.method));
+        // Without a date, only an entity tag is left to protect the write.
+        match self.require {
+            Require::Nothing => Ok(()),
+            Require::Precondition | Require::EntityTag => self.require(Require::EntityTag),
         }
-        Ok(())
     }
 
     /// Answers 428 unless the request carries a precondition that protects a write:
