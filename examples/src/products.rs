@@ -183,9 +183,24 @@ pub(crate) async fn create_product(
 ) -> Result<Saved, ApiError> {
     let input = body?.0.validate()?;
     // If-Modified-Since and If-Range do not apply to a POST (RFC 9110 sections 13.1.3
-    // and 13.1.5): the preconditions are decided against the collection, and the product
-    // is created only while the collection is at the revision they held for.
+    // and 13.1.5): without the fields evaluated for it, the create is unconditional and
+    // needs no read of the collection.
     let (store, input) = (&app.store, &input);
+    if conditions.if_match().is_none()
+        && conditions.if_unmodified_since().is_none()
+        && conditions.if_none_match().is_none()
+    {
+        return Ok(created(store.create(input, None).await?.ok_or_else(
+            || {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The product was not created.",
+                )
+            },
+        )?));
+    }
+    // The preconditions are decided against the collection, and the product is created
+    // only while the collection is at the revision they held for.
     let product = conditions
         .write(
             || async { Ok::<_, ApiError>(Some(store.collection_state().await?)) },
