@@ -82,7 +82,8 @@ use http::header::{self, HeaderName};
 /// `If-None-Match`; `Last-Modified`, for `If-Unmodified-Since` (CORS already exposes it;
 /// named so that the list says what the crate sends); `Content-Range` and
 /// `Accept-Ranges`, of range requests; `Cache-Groups` and `Cache-Group-Invalidation`
-/// (RFC 9875), for a script that keeps its own cache by group.
+/// (RFC 9875), for a script that keeps its own cache by group; `Preference-Applied`
+/// (RFC 7240), which says whether a request waited for a change (`wait` feature).
 ///
 /// ```
 /// use axum::http::header;
@@ -94,18 +95,20 @@ pub static EXPOSE_HEADERS: &[HeaderName] = &EXPOSED;
 // Statics that the public slices borrow, rather than `const` slices: a name outside
 // `http`'s standard set (`HeaderName::from_static("cache-groups")`) holds a `Bytes`, which
 // a constant cannot lend out for the whole program.
-static EXPOSED: [HeaderName; 6] = [
+static EXPOSED: [HeaderName; 7] = [
     header::ETAG,
     header::LAST_MODIFIED,
     header::CONTENT_RANGE,
     header::ACCEPT_RANGES,
     crate::groups::CACHE_GROUPS,
     crate::groups::CACHE_GROUP_INVALIDATION,
+    HeaderName::from_static("preference-applied"),
 ];
 
 /// The request header fields this crate reads that a script sets, and that a preflight
 /// must therefore allow (`Access-Control-Allow-Headers`): the four preconditions of RFC
-/// 9110 section 13.1, `If-Range` and `Range`.
+/// 9110 section 13.1, `If-Range` and `Range`, and `Prefer` (RFC 7240), whose `wait` holds a
+/// conditional GET until a change (`wait` feature).
 ///
 /// ```
 /// use axum::http::header;
@@ -115,11 +118,12 @@ static EXPOSED: [HeaderName; 6] = [
 /// ```
 pub static ALLOW_HEADERS: &[HeaderName] = &ALLOWED;
 
-static ALLOWED: [HeaderName; 6] = [
+static ALLOWED: [HeaderName; 7] = [
     header::IF_MATCH,
     header::IF_NONE_MATCH,
     header::IF_MODIFIED_SINCE,
     header::IF_UNMODIFIED_SINCE,
     header::IF_RANGE,
     header::RANGE,
+    HeaderName::from_static("prefer"),
 ];

@@ -124,6 +124,9 @@ pub mod openapi;
 pub mod principal;
 pub mod response;
 pub mod version;
+#[cfg(feature = "wait")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wait")))]
+pub mod wait;
 pub mod write;
 
 /// The conditional header fields as values: entity-tag lists and HTTP dates.

@@ -175,6 +175,8 @@ mod encoding;
 mod etag;
 mod future;
 mod groups;
+#[cfg(feature = "wait")]
+mod wait;
 
 #[cfg(feature = "compression")]
 #[cfg_attr(docsrs, doc(cfg(feature = "compression")))]
@@ -183,6 +185,9 @@ pub use encoding::{EncodingTagsLayer, EncodingTagsService};
 pub use etag::{ETagLayer, ETagService};
 pub use future::ResponseFuture;
 pub use groups::{CacheGroupsLayer, CacheGroupsService, NoPurge, Purge, PurgeError};
+#[cfg(feature = "wait")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wait")))]
+pub use wait::{WaitLayer, WaitService};
 
 /// Put on a request by [`EncodingTagsService`]: an encoding-tags layer is outside, and
 /// gives the tags of coded responses their coding on the way out.
