@@ -22,6 +22,9 @@ import xkey;
 backend default {
     .host = "127.0.0.1";
     .port = "3001";
+    # A read that waits for a change (`Prefer: wait`) is answered after up to the origin's
+    # --max-wait (60 s by default): wait longer than that for its first byte.
+    .first_byte_timeout = 75s;
 }
 
 # Who may send PURGE: the origin processes, on this machine.
@@ -48,6 +51,11 @@ sub vcl_recv {
     }
     # Per-user responses are never shared.
     if (req.http.Authorization || req.http.Cookie) {
+        return (pass);
+    }
+    # A read that waits for a change must reach the origin, which holds it; its copy
+    # would answer the 304 at once.
+    if (req.http.Prefer ~ "(?i)(^|[,;\s])wait\s*=") {
         return (pass);
     }
     return (hash);

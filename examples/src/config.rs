@@ -61,8 +61,15 @@ pub struct Limits {
     /// queue until one closes.
     pub max_connections: usize,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish before the
-    /// connections still open are closed.
+    /// connections still open are closed. Reads waiting for a change are answered at once.
     pub shutdown_timeout: Duration,
+    /// The longest a read that waits for a change (`Prefer: wait`) is held. A proxy in
+    /// front must wait longer for a response (deploy/nginx sets `proxy_read_timeout` to
+    /// 75 s); the header-read and idle timeouts do not apply while a request is handled.
+    pub max_wait: Duration,
+    /// The most reads held at once; the next ones answer at once. Each holds one of the
+    /// `max_connections`, so the default is half of them: waiters never take every slot.
+    pub max_waiters: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +81,8 @@ impl Default for Limits {
             request_body_deadline: Duration::from_secs(30),
             max_connections: 512,
             shutdown_timeout: Duration::from_secs(10),
+            max_wait: Duration::from_secs(60),
+            max_waiters: 256,
         }
     }
 }
@@ -208,6 +217,17 @@ struct Cli {
     #[arg(long, value_name = "DURATION", env = "SHUTDOWN_TIMEOUT", hide_env_values = true,
         help_heading = "Limits", default_value = "10s", value_parser = parse_duration)]
     shutdown_timeout: Duration,
+    /// hold a read that waits for a change (Prefer: wait=N) at most this long; keep it
+    /// below the read timeout of any proxy in front (deploy/nginx allows 75s)
+    #[arg(long, value_name = "DURATION", env = "MAX_WAIT", hide_env_values = true,
+        help_heading = "Limits", default_value = "60s", value_parser = parse_duration)]
+    max_wait: Duration,
+    /// reads held at once waiting for a change; more answer at once. Each holds a
+    /// connection: keep it well below --max-connections
+    #[arg(long, value_name = "N", env = "MAX_WAITERS", hide_env_values = true,
+        help_heading = "Limits", default_value = "256",
+        value_parser = clap::value_parser!(u32).range(0..=1 << 20))]
+    max_waiters: u32,
 }
 
 impl Config {
@@ -285,6 +305,8 @@ impl Config {
                 request_body_deadline: cli.request_body_deadline,
                 max_connections: cli.max_connections as usize,
                 shutdown_timeout: cli.shutdown_timeout,
+                max_wait: cli.max_wait,
+                max_waiters: cli.max_waiters as usize,
             },
             tag_key,
             cors_origins: cli.cors_origin,
@@ -502,6 +524,8 @@ mod tests {
         assert_eq!(defaults.request_body_deadline, Duration::from_secs(30));
         assert_eq!(defaults.max_connections, 512);
         assert_eq!(defaults.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.max_wait, Duration::from_secs(60));
+        assert_eq!(defaults.max_waiters, 256);
         assert_eq!(config(&[]).limits, defaults);
         let flags = [
             "--header-read-timeout",
@@ -513,6 +537,9 @@ mod tests {
             "--max-connections=1",
             "--shutdown-timeout",
             "100ms",
+            "--max-wait=2s",
+            "--max-waiters",
+            "7",
         ];
         assert_eq!(
             config(&flags).limits,
@@ -523,6 +550,8 @@ mod tests {
                 request_body_deadline: Duration::from_secs(3),
                 max_connections: 1,
                 shutdown_timeout: Duration::from_millis(100),
+                max_wait: Duration::from_secs(2),
+                max_waiters: 7,
             }
         );
     }
@@ -647,6 +676,10 @@ mod tests {
             "[default: 512]",
             "--shutdown-timeout <DURATION>",
             "[env: SHUTDOWN_TIMEOUT]",
+            "--max-wait <DURATION>",
+            "[env: MAX_WAIT]",
+            "--max-waiters <N>",
+            "[env: MAX_WAITERS]",
             "Shared caches:",
             "--shared-max-age <DURATION>",
             "[env: SHARED_MAX_AGE]",

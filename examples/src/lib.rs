@@ -81,8 +81,15 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             cors_origins: config.cors_origins.clone(),
             shared_max_age: config.shared_max_age,
             purge_url: config.purge_url.clone(),
+            max_wait: Some(config.limits.max_wait),
+            max_waiters: Some(config.limits.max_waiters),
         },
     );
+    // The other processes' writes, on PostgreSQL, for the reads that wait for a change.
+    let relay = tokio::spawn({
+        let store = store.clone();
+        async move { store.relay_changes().await }
+    });
     // Not println!, which panics when stdout is a pipe nobody reads: the server serves
     // whether or not anyone reads the line.
     {
@@ -101,8 +108,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         cors_origins = ?config.cors_origins,
         "started"
     );
-    server::serve(listener, app, config.limits, shutdown_signal()).await;
+    // The reads that wait for a change answer at once when the shutdown begins, so that
+    // they do not keep it waiting.
+    let changes = store.changes().clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        changes.close();
+    };
+    server::serve(listener, app, config.limits, shutdown).await;
     store.close().await;
+    relay.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The routes about the API itself: `GET /` and `GET /health`.
 
 use axum::Json;
+use axum::extract::State;
 use serde_json::Value;
+
+use crate::router::AppState;
 
 /// `GET /`: what the API offers. It has no model and no version: [`ETagLayer`] tags it by
 /// the SHA-256 of its body, and answers a matching `If-None-Match` with 304.
@@ -25,13 +28,13 @@ pub(crate) async fn index() -> Json<Value> {
     }))
 }
 
-/// `GET /health`: whether the server is up.
+/// `GET /health`: whether the server is up, and how many reads wait for a change.
 #[utoipa::path(
     get,
     path = "/health",
     tag = "meta",
-    responses((status = 200, description = "`{\"status\": \"ok\"}`.", body = Object))
+    responses((status = 200, description = "`{\"status\": \"ok\", \"waiting\": N}`: `N` reads are held waiting for a change (`Prefer: wait`).", body = Object))
 )]
-pub(crate) async fn health() -> Json<Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+pub(crate) async fn health(State(app): State<AppState>) -> Json<Value> {
+    Json(serde_json::json!({ "status": "ok", "waiting": app.store.changes().waiting() }))
 }

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use etag_runtime::openapi::ConditionalRequests;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, Object, Ref, RefOr, Response, ResponseBuilder, Type,
+    ContentBuilder, HeaderBuilder, Object, Ref, RefOr, Required, Response, ResponseBuilder, Type,
 };
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -49,8 +50,9 @@ struct ApiDoc;
 
 /// The product routes' cache groups (RFC 9875) in the document: `Cache-Groups` (and, in
 /// cache mode, `CDN-Cache-Control`) on the 200 and 304 of the reads, and
-/// `Cache-Group-Invalidation` on the 2xx of the writes. After [`ConditionalRequests`], which
-/// adds the 304s.
+/// `Cache-Group-Invalidation` on the 2xx of the writes; and, on the reads, which a write
+/// to their groups wakes, the `Prefer: wait` they honour and its `Preference-Applied`.
+/// After [`ConditionalRequests`], which adds the 304s.
 struct CacheGroupFields;
 
 /// The reads, then the writes, by operation id.
@@ -74,6 +76,10 @@ impl Modify for CacheGroupFields {
                 "In cache mode (`--shared-max-age`): how long shared caches may keep this response (RFC 9213), since a write invalidates its groups. Clients still revalidate (`Cache-Control: no-cache`).",
             ),
         ];
+        let waited = [(
+            "Preference-Applied",
+            "`wait=M` (RFC 7240) when the request waited for a change: `M` is the seconds it was willing to hold the request, the client's `wait` or the server's maximum if less. Absent when the request was answered at once.",
+        )];
         let write_fields = [(
             "Cache-Group-Invalidation",
             "The cache groups (RFC 9875) this write made stale, a structured-field List of Strings: the product's (`\"product/{id}\"`) and the list's (`\"product\"`). A shared cache the response passes through drops what it stored for them.",
@@ -89,6 +95,23 @@ impl Modify for CacheGroupFields {
             for operation in operations.into_iter().flatten() {
                 let id = operation.operation_id.as_deref().unwrap_or_default();
                 let fields: &[(&str, &str)] = if GROUPED_READS.contains(&id) {
+                    let params = operation.parameters.get_or_insert_with(Vec::new);
+                    params.push(RefOr::T(
+                        ParameterBuilder::new()
+                            .name("Prefer")
+                            .parameter_in(ParameterIn::Header)
+                            .required(Required::False)
+                            .schema(Some(Object::with_type(Type::String)))
+                            .description(Some(PREFER))
+                            .build(),
+                    ));
+                    for status in ["200", "304"] {
+                        if let Some(RefOr::T(response)) =
+                            operation.responses.responses.get_mut(status)
+                        {
+                            add_fields(response, &waited);
+                        }
+                    }
                     &read_fields
                 } else if GROUPED_WRITES.contains(&id) {
                     &write_fields
@@ -102,21 +125,29 @@ impl Modify for CacheGroupFields {
                     if !(status.starts_with('2') || status == "304") {
                         continue;
                     }
-                    for (name, description) in fields {
-                        response
-                            .headers
-                            .entry((*name).to_owned())
-                            .or_insert_with(|| {
-                                HeaderBuilder::new()
-                                    .schema(Some(Object::with_type(Type::String)))
-                                    .description(Some(*description))
-                                    .build()
-                                    .into()
-                            });
-                    }
+                    add_fields(response, fields);
                 }
             }
         }
+    }
+}
+
+/// `Prefer: wait=N` on the reads that wait for a change.
+const PREFER: &str = "`wait=N` (RFC 7240), with the `ETag` the client has in `If-None-Match`: while that tag is current, the server holds the request for up to `N` seconds (at most its maximum, a little less by jitter) and answers 200 with the new representation as soon as a write changes it (404 if deleted), or 304 at the end. Answered at once when the tag is not current, or when the server already holds its most waiters or is stopping (then without `Preference-Applied`).";
+
+/// Adds header fields to a response, keeping those it documents already.
+fn add_fields(response: &mut Response, fields: &[(&str, &str)]) {
+    for (name, description) in fields {
+        response
+            .headers
+            .entry((*name).to_owned())
+            .or_insert_with(|| {
+                HeaderBuilder::new()
+                    .schema(Some(Object::with_type(Type::String)))
+                    .description(Some(*description))
+                    .build()
+                    .into()
+            });
     }
 }
 

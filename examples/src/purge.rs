@@ -1,9 +1,36 @@
-//! The purge hook for Varnish: what a write that did not pass through Varnish tells it.
+//! The purge hook: what a write tells those it does not pass through. The other processes
+//! on the same PostgreSQL database ([`Store::announce`]), for their requests that wait for
+//! a change, and Varnish, when there is one.
 
 use std::time::Duration;
 
 use etag_runtime::groups::CacheGroups;
 use etag_runtime::layer::{Purge, PurgeError};
+
+use crate::store::Store;
+
+/// The hook of the router's `CacheGroupsLayer`: the other processes first (one `NOTIFY`,
+/// nothing on SQLite), then Varnish. A failure of either fails the purge, which the layer
+/// tries again whole: the other processes may hear of a write twice, which costs their
+/// waiters one more look.
+#[derive(Debug, Clone)]
+pub(crate) struct WritePurge {
+    pub(crate) store: Store,
+    pub(crate) varnish: Option<VarnishPurge>,
+}
+
+impl Purge for WritePurge {
+    async fn purge(&self, groups: &CacheGroups) -> Result<(), PurgeError> {
+        self.store
+            .announce(groups)
+            .await
+            .map_err(|e| PurgeError::new(format!("NOTIFY: {e}")))?;
+        match &self.varnish {
+            Some(varnish) => varnish.purge(groups).await,
+            None => Ok(()),
+        }
+    }
+}
 
 /// Sends `PURGE` to Varnish with the groups in `xkey-purge`, space-separated, which
 /// deploy/varnish/default.vcl hands to the xkey vmod (`xkey.purge`), from a loopback

@@ -36,7 +36,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use etag_runtime::groups::CACHE_GROUPS;
-use etag_runtime::layer::{CacheGroupsLayer, Compression, ETagLayer};
+use etag_runtime::layer::{CacheGroupsLayer, Compression, ETagLayer, WaitLayer};
 use etag_runtime::principal::TagKey;
 use tower_http::compression::CompressionLayer;
 
@@ -50,7 +50,7 @@ use crate::problem::{no_route, problem_for_405};
 use crate::products::{
     create_product, delete_product, get_product, list_products, patch_product, put_product,
 };
-use crate::purge::VarnishPurge;
+use crate::purge::{VarnishPurge, WritePurge};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -80,6 +80,12 @@ pub struct ApiOptions {
     /// Where writes send the groups they changed (`PURGE` with `xkey-purge`, as
     /// deploy/varnish/default.vcl takes it), for the writes that do not pass through it.
     pub purge_url: Option<String>,
+    /// The longest a read that waits for a change (`Prefer: wait`) is held;
+    /// [`WaitLayer::MAX_WAIT`] when `None`.
+    pub max_wait: Option<Duration>,
+    /// The most reads held at once; [`WaitLayer::MAX_WAITERS`] when `None`. Each holds its
+    /// connection: keep it well below the server's connection cap.
+    pub max_waiters: Option<usize>,
 }
 
 /// What every handler is given: the store, the options, and the key of per-user tags.
@@ -101,8 +107,11 @@ impl FromRef<AppState> for TagKey {
 ///
 /// Outermost first: the request log; with [`ApiOptions::cors_origins`], tower-http's CORS
 /// layer, which answers preflights itself; in cache mode, `CDN-Cache-Control` on the
-/// responses that name their cache groups; with a purge URL, [`CacheGroupsLayer`] and its
-/// [`VarnishPurge`]; [`Compression`], the compressor (gzip and br) with a tag per
+/// responses that name their cache groups; [`WaitLayer`], which holds a read that waits
+/// for a change (`Prefer: wait`) on the store's feed ([`Store::changes`]) and publishes
+/// each write into it; [`CacheGroupsLayer`] and its hook, which announces each write to
+/// the other processes on a PostgreSQL database and, with a purge URL, purges it from
+/// Varnish ([`VarnishPurge`]); [`Compression`], the compressor (gzip and br) with a tag per
 /// content-coding; the 405 problem body; [`ETagLayer`], which tags the routes that have no
 /// model (`/`) and leaves the tags of the `#[etag]` routes as they are; the routes.
 ///
@@ -130,10 +139,20 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         ),
     };
     let shared_max_age = options.shared_max_age;
-    let purge = options.purge_url.as_ref().map(|url| {
-        CacheGroupsLayer::new()
-            .purge(VarnishPurge::new(url.clone()).expect("an HTTP client for the purges"))
+    let purge = CacheGroupsLayer::new().purge(WritePurge {
+        store: store.clone(),
+        varnish: options
+            .purge_url
+            .as_ref()
+            .map(|url| VarnishPurge::new(url.clone()).expect("an HTTP client for the purges")),
     });
+    let mut wait = WaitLayer::new(store.changes().clone());
+    if let Some(max) = options.max_wait {
+        wait = wait.max_wait(max);
+    }
+    if let Some(max) = options.max_waiters {
+        wait = wait.max_waiters(max);
+    }
     let mut app = Router::new()
         .route("/", get(index))
         .route("/health", get(health))
@@ -147,9 +166,7 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .layer(Compression::new(
             CompressionLayer::new().gzip(true).br(true),
         ));
-    if let Some(purge) = purge {
-        app = app.layer(purge);
-    }
+    app = app.layer(purge).layer(wait);
     if let Some(age) = shared_max_age {
         app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
             shared_lifetime(age, req, next)

@@ -28,7 +28,8 @@
 //!
 //! The store's parts: [`error`] says which failures pass, `rows` reads rows of either
 //! backend, `migrate` brings the schema up to date, `write` is the one write transaction
-//! every write runs in, and `products` and `favorites` hold each table's statements.
+//! every write runs in, `products` and `favorites` hold each table's statements, and
+//! `changes` tells the processes on one PostgreSQL database of each other's writes.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use changes::CHANNEL;
 pub use error::StoreError;
 
 /// The smallest id a product may have.
@@ -66,6 +68,7 @@ macro_rules! with_pool {
     };
 }
 
+mod changes;
 pub mod error;
 mod favorites;
 mod migrate;
@@ -171,6 +174,7 @@ macro_rules! with_pool {
 pub struct Store {
     pool: Pool,
     counters: Arc<Counters>,
+    changes: changes::Feed,
 }
 
 /// Whether a database URL names an in-memory database, which lives as long as its one
@@ -218,6 +222,7 @@ impl Store {
         let store = Self {
             pool,
             counters: Arc::default(),
+            changes: changes::Feed::new(),
         };
         store.migrate().await?;
         Ok(store)
