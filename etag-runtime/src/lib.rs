@@ -77,7 +77,8 @@
 //! [`groups`] (the cache groups of RFC 9875), [`cors`] (the header fields a page on
 //! another origin must be allowed to read and send), [`principal`] (tags of per-user
 //! responses) and,
-//! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document).
+//! with the `utoipa` feature, `openapi` (what each handler answers, in an OpenAPI document),
+//! with the `wait` feature, `wait` (a conditional GET held until its resource changes).
 //!
 //! Every 304, 412 and 428 the crate decides is logged as a `tracing` event at debug level,
 //! with the method, the status, the header field that decided and the tag it was compared
@@ -94,7 +95,10 @@
 //! `openapi::ConditionalRequests`, which documents every `#[etag]` handler's validators,
 //! conditional request headers and 304, 412 and 428 in a utoipa OpenAPI document.
 //! `compression` adds `layer::Compression`: tower-http's `CompressionLayer` (gzip and br)
-//! with the layer that gives each coding its own tag, as one layer. None is on by default.
+//! with the layer that gives each coding its own tag, as one layer. `wait` adds `wait` and
+//! `layer::WaitLayer`: a GET with a matching `If-None-Match` and `Prefer: wait=N` held
+//! until its resource changes (it brings tokio's `sync` and `time`). `fs` adds
+//! `response::File`. None is on by default.
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
