@@ -68,7 +68,8 @@ pub struct Limits {
     /// 75 s); the header-read and idle timeouts do not apply while a request is handled.
     pub max_wait: Duration,
     /// The most reads held at once; the next ones answer at once. Each holds one of the
-    /// `max_connections`, so the default is half of them: waiters never take every slot.
+    /// `max_connections`, so it is below them (256 by default, or half of them if that is
+    /// less): waiters never take every slot.
     pub max_waiters: usize,
 }
 
@@ -223,11 +224,11 @@ struct Cli {
         help_heading = "Limits", default_value = "60s", value_parser = parse_duration)]
     max_wait: Duration,
     /// reads held at once waiting for a change; more answer at once. Each holds a
-    /// connection: keep it well below --max-connections
+    /// connection, so it must be below --max-connections [default: 256, or half of
+    /// --max-connections if that is less]
     #[arg(long, value_name = "N", env = "MAX_WAITERS", hide_env_values = true,
-        help_heading = "Limits", default_value = "256",
-        value_parser = clap::value_parser!(u32).range(0..=1 << 20))]
-    max_waiters: u32,
+        help_heading = "Limits", value_parser = clap::value_parser!(u32).range(0..=1 << 20))]
+    max_waiters: Option<u32>,
 }
 
 impl Config {
@@ -289,6 +290,18 @@ impl Config {
         if cli.openapi {
             return Ok(Command::OpenApi);
         }
+        // Waiters hold connections: as many as the cap would leave none for other requests.
+        let max_waiters = match cli.max_waiters {
+            Some(n) if n >= cli.max_connections => {
+                return Err(UsageError(format!(
+                    "--max-waiters ({n}) must be below --max-connections ({}): each waiter \
+                     holds a connection, and the other requests need some",
+                    cli.max_connections
+                )));
+            }
+            Some(n) => n,
+            None => (cli.max_connections / 2).min(256),
+        };
         Ok(Command::Serve(Box::new(Self {
             listen: cli.listen,
             database_url: cli.database,
@@ -306,7 +319,7 @@ impl Config {
                 max_connections: cli.max_connections as usize,
                 shutdown_timeout: cli.shutdown_timeout,
                 max_wait: cli.max_wait,
-                max_waiters: cli.max_waiters as usize,
+                max_waiters: max_waiters as usize,
             },
             tag_key,
             cors_origins: cli.cors_origin,
@@ -516,6 +529,22 @@ mod tests {
     }
 
     #[test]
+    fn waiters_leave_connections_for_other_requests() {
+        let e = parse(&["--max-connections", "100", "--max-waiters", "100"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--max-waiters (100) must be below --max-connections (100)"),
+            "{e}"
+        );
+        assert_eq!(
+            config(&["--max-connections", "100", "--max-waiters", "99"])
+                .limits
+                .max_waiters,
+            99
+        );
+    }
+
+    #[test]
     fn limits_from_flags_then_defaults() {
         let defaults = Limits::default();
         assert_eq!(defaults.header_read_timeout, Duration::from_secs(10));
@@ -534,7 +563,7 @@ mod tests {
             "--request-body-timeout",
             "0.5",
             "--request-body-deadline=3s",
-            "--max-connections=1",
+            "--max-connections=10",
             "--shutdown-timeout",
             "100ms",
             "--max-wait=2s",
@@ -548,7 +577,7 @@ mod tests {
                 idle_timeout: Duration::from_secs(2),
                 request_body_timeout: Duration::from_millis(500),
                 request_body_deadline: Duration::from_secs(3),
-                max_connections: 1,
+                max_connections: 10,
                 shutdown_timeout: Duration::from_millis(100),
                 max_wait: Duration::from_secs(2),
                 max_waiters: 7,
