@@ -40,14 +40,20 @@ curl -si -X PATCH -H 'Content-Type: application/merge-patch+json' \
   -H "If-Match: $(cat "$work/etag")" --etag-save "$work/etag" \
   -d '{"price": 19.99}' -w '\n=> %{http_code}\n' "$product"
 
-# 9. The list (its first page) has its own ETag, which changes when a product on it does:
+# 9. Wait up to 2 seconds for a change to the version we have (Prefer: wait, RFC 7240):
+#    nobody writes, so 304 after 2 seconds, with Preference-Applied: wait=2. A write in
+#    the meantime would have answered it at once, with the new version (200).
+curl -si -H 'Prefer: wait=2' -H "If-None-Match: $(cat "$work/etag")" \
+  -w '=> %{http_code}\n' "$product"
+
+# 10. The list (its first page) has its own ETag, which changes when a product on it does:
 #    200, then 304.
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-save "$work/list-etag" "$BASE/products"
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-compare "$work/list-etag" "$BASE/products"
 
-# 10. Delete the version we have: 204 No Content; then the product is gone: 404.
+# 11. Delete the version we have: 204 No Content; then the product is gone: 404.
 curl -s -o /dev/null -w '=> %{http_code}\n' -X DELETE -H "If-Match: $(cat "$work/etag")" "$product"
 curl -s -o /dev/null -w '=> %{http_code}\n' "$product"
 
-# 11. The product left the list's first page, so the saved ETag no longer matches: 200.
+# 12. The product left the list's first page, so the saved ETag no longer matches: 200.
 curl -s -o /dev/null -w '=> %{http_code}\n' --etag-compare "$work/list-etag" "$BASE/products"

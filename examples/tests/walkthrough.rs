@@ -38,8 +38,8 @@ async fn walkthrough_script_runs() {
     assert_eq!(
         statuses,
         [
-            "201", "200", "304", "428", "200", "412", "200", "200", "200", "304", "204", "404",
-            "200"
+            "201", "200", "304", "428", "200", "412", "200", "200", "304", "200", "304", "204",
+            "404", "200"
         ],
         "{stdout}"
     );
@@ -47,6 +47,7 @@ async fn walkthrough_script_runs() {
     assert!(stdout.contains("cache-control: no-cache"), "{stdout}");
     assert!(stdout.contains("HTTP/1.1 304 Not Modified"), "{stdout}");
     assert!(stdout.contains("\"version\":3"), "{stdout}");
+    assert!(stdout.contains("preference-applied: wait=2"), "{stdout}");
 }
 
 const WALKTHROUGH: &str = include_str!("../walkthrough.sh");
