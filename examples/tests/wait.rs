@@ -288,3 +288,48 @@ async fn held(targets: &[&Endpoint]) -> u64 {
     }
     total
 }
+
+/// A client that goes away while its request is held frees its place at once: hyper sees
+/// the connection close, and drops the request's future, which leaves the feed.
+#[tokio::test]
+async fn a_waiter_that_hangs_up_leaves_at_once() {
+    use tokio::io::AsyncWriteExt as _;
+
+    let server = Server::start().await;
+    let api = server.endpoint();
+    let (path, tag) = product(&api).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nIf-None-Match: {tag}\r\nPrefer: wait=60\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    until_waiting(&api, 1).await;
+    drop(stream);
+    until_waiting(&api, 0).await;
+}
+
+/// The header-read and idle timeouts do not cut a held request off: they apply to a
+/// connection between requests, not to one whose request is being handled.
+#[tokio::test]
+async fn a_wait_outlasts_the_header_read_and_idle_timeouts() {
+    let server = Server::start_with(&[
+        "--database",
+        "sqlite::memory:",
+        "--header-read-timeout",
+        "1",
+        "--idle-timeout",
+        "1",
+        "--max-wait",
+        "3s",
+    ])
+    .await;
+    let api = server.endpoint();
+    let (path, tag) = product(&api).await;
+    let (reply, took) = wait_on(&api, &path, &tag, 3).await.unwrap();
+    assert_eq!(reply.status, 304);
+    assert_eq!(reply.header("preference-applied"), Some("wait=3"));
+    assert!(
+        took >= Duration::from_millis(2_800),
+        "answered after {took:?}"
+    );
+}
