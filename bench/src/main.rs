@@ -9,6 +9,7 @@ mod harness;
 mod report;
 mod scenarios;
 mod varnish;
+mod wait;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use std::alloc::System;
@@ -39,7 +40,10 @@ fn main() {
         .iter()
         .find(|a| !matches!(a.as_str(), "--json" | "--smoke" | "--callgrind"))
     {
-        eprintln!("unknown argument {unknown}; usage: bench [--json] [--smoke] [--callgrind]");
+        eprintln!(
+            "unknown argument {unknown}; usage: bench [--json] [--smoke] [--callgrind] \
+             (ETAG_BENCH_ONLY=wait: the wait-for-change figures alone, nothing written)"
+        );
         std::process::exit(2);
     }
     let budget = if smoke {
@@ -47,6 +51,9 @@ fn main() {
     } else {
         harness::Budget::full()
     };
+    if wait::alone(smoke, json) {
+        return;
+    }
 
     let mut figures = Vec::new();
     let mut notes = Vec::new();
@@ -72,6 +79,10 @@ fn main() {
     }
     if let Err(e) = varnish::run(smoke, &mut figures, &mut notes) {
         eprintln!("cache-group benchmark failed: {e}");
+        std::process::exit(1);
+    }
+    if let Err(e) = wait::run(smoke, &mut figures, &mut notes) {
+        eprintln!("wait-for-change benchmark failed: {e}");
         std::process::exit(1);
     }
 
