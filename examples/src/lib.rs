@@ -58,7 +58,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let store = Store::open_with(&config.database_url, config.db)
         .await
         .map_err(|e| RunError(format!("cannot open database {database:?}: {e}")))?;
-    let listener = tokio::net::TcpListener::bind(&config.listen)
+    let listener = server::listen(&config.listen)
         .await
         .map_err(|e| RunError(format!("cannot listen on {}: {e}", config.listen)))?;
     let addr = listener

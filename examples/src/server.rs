@@ -44,6 +44,47 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use crate::config::Limits;
 use crate::slow_bodies::{Bodies, Bounded};
 
+/// How many connections the kernel may hold for the accept loop: tokio's `bind` (like
+/// std's) asks for 128, which a burst overflows (clients that wait for a change all coming
+/// back after a restart or a network blip), and each connection the kernel drops is tried
+/// again by its client only a second or more later. The kernel caps it at
+/// `net.core.somaxconn` (4096 on current Linux).
+pub const BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (`host:port`; the first of its addresses that can be bound), with
+/// [`BACKLOG`].
+///
+/// # Errors
+///
+/// The address does not resolve, or none of its addresses can be listened on.
+pub async fn listen(addr: &str) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        // As std's `bind` does on Unix: a restarted server may take its port back at once.
+        let listener = socket.and_then(|socket| {
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(BACKLOG)
+        });
+        match listener {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    }))
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting, lets requests
 /// in flight finish for up to `limits.shutdown_timeout`, and closes what is left.
 pub async fn serve(
@@ -269,5 +310,36 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    /// A burst of connections larger than the 128 tokio's `bind` asks for is held by the
+    /// kernel while nothing accepts them: none has to try again later.
+    #[tokio::test]
+    async fn a_burst_of_connections_waits_in_the_backlog() {
+        let listener = super::listen("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut connecting = tokio::task::JoinSet::new();
+        for _ in 0..600 {
+            connecting.spawn(async move {
+                // A connection the kernel dropped is tried again after a second: well
+                // past this.
+                tokio::time::timeout(
+                    Duration::from_millis(900),
+                    tokio::net::TcpStream::connect(addr),
+                )
+                .await
+            });
+        }
+        let mut connected = Vec::new();
+        while let Some(done) = connecting.join_next().await {
+            connected.push(done.unwrap().expect("connected at once").unwrap());
+        }
+        assert_eq!(connected.len(), 600);
+        drop(listener);
     }
 }
