@@ -93,6 +93,7 @@ mod get;
 mod response;
 mod store;
 mod update;
+mod watch;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
@@ -101,6 +102,7 @@ pub use error::{Error, Step, UpdateError};
 pub use get::Get;
 pub use response::{Response, Source};
 pub use update::Update;
+pub use watch::{Watch, WatchStream};
 
 /// The HTTP client underneath, re-exported at the version this crate is built on.
 ///
