@@ -141,8 +141,8 @@ pub struct Watch<'a> {
 }
 
 impl Watch<'_> {
-    /// Adds a header field to every request of the watch. A `Prefer` field is replaced by
-    /// the watch's own.
+    /// Adds a header field to every request of the watch. A `Prefer` field added here is not
+    /// sent: the watch sends its own, or none on its first request.
     ///
     /// # Examples
     ///
@@ -360,7 +360,7 @@ pub struct WatchStream {
     state: State,
 }
 
-type Next = Pin<Box<dyn Future<Output = (Box<Watcher>, Option<Result<Response, Error>>)> + Send>>;
+type Next = Pin<Box<dyn Future<Output = (Box<Watcher>, Result<Response, Error>)> + Send>>;
 
 enum State {
     /// Between items: nothing is asked until the stream is polled.
@@ -399,11 +399,12 @@ impl Stream for WatchStream {
                             self.state = State::Asking(next);
                             Poll::Pending
                         }
-                        Poll::Ready((watcher, Some(Ok(response)))) => {
+                        Poll::Ready((watcher, Ok(response))) => {
                             self.state = State::Idle(watcher);
                             Poll::Ready(Some(Ok(response)))
                         }
-                        Poll::Ready((_, item)) => Poll::Ready(item),
+                        // An error is the last item.
+                        Poll::Ready((_, Err(error))) => Poll::Ready(Some(Err(error))),
                     };
                 }
                 State::Failed(error) => return Poll::Ready(Some(Err(error))),
@@ -450,9 +451,9 @@ struct Watcher {
 }
 
 impl Watcher {
-    async fn next(mut self: Box<Self>) -> (Box<Self>, Option<Result<Response, Error>>) {
+    async fn next(mut self: Box<Self>) -> (Box<Self>, Result<Response, Error>) {
         let item = self.next_item().await;
-        (self, Some(item))
+        (self, item)
     }
 
     /// The next version, or the error that ends the watch.
