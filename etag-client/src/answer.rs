@@ -1,5 +1,7 @@
 //! One exchange with the server, its answer read whole, and the error a refusal becomes.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use reqwest::Url;
@@ -22,9 +24,25 @@ impl Client {
         headers: HeaderMap,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, Error> {
+        self.exchange_within(method, url, headers, body, None).await
+    }
+
+    /// [`exchange`](Self::exchange), with `timeout` in place of the HTTP client's when
+    /// given.
+    pub(crate) async fn exchange_within(
+        &self,
+        method: Method,
+        url: &Url,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<Answer, Error> {
         let mut request = self.http.request(method, url.clone()).headers(headers);
         if let Some(body) = body {
             request = request.body(body);
+        }
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
         }
         let response = request.send().await.map_err(Error::Http)?;
         let url = response.url().clone();

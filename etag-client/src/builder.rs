@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::Client;
-use crate::backoff::Retry;
+use crate::backoff::{Backoff, Retry};
 use crate::store::{Limits, Store};
 
 impl Client {
@@ -38,8 +38,10 @@ impl Client {
             },
             retry: Retry {
                 attempts: 20,
-                first_delay: Duration::from_millis(10),
-                max_delay: Duration::from_secs(1),
+                backoff: Backoff {
+                    first_delay: Duration::from_millis(10),
+                    max_delay: Duration::from_secs(1),
+                },
                 deadline: Duration::from_secs(30),
             },
         }
@@ -203,8 +205,10 @@ impl ClientBuilder {
     /// # }
     /// ```
     pub fn update_backoff(mut self, first: Duration, max: Duration) -> Self {
-        self.retry.first_delay = first;
-        self.retry.max_delay = max.max(first);
+        self.retry.backoff = Backoff {
+            first_delay: first,
+            max_delay: max.max(first),
+        };
         self
     }
 

@@ -3,7 +3,7 @@
 //! A fresh copy is answered as it is; a stale one is revalidated (`If-None-Match`,
 //! `If-Modified-Since`), and a `304 Not Modified` updates it.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -68,14 +68,42 @@ impl Client {
         url: &Url,
         headers: &HeaderMap,
     ) -> Result<(Response, Seen), Error> {
+        let read = self.read_with(url, headers, Ask::default()).await?;
+        Ok((read.response, read.seen))
+    }
+
+    /// A GET of `url` through the store, asked as `ask` says.
+    pub(crate) async fn read_with(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        ask: Ask,
+    ) -> Result<Read, Error> {
         let key = url.as_str();
         let request = request_parts(url, headers);
+        // What the policy is asked with: the request, or for a read that must reach the
+        // server, the request with `no-cache`, for which no stored copy is fresh
+        // (RFC 9111 section 5.2.1.4). The server is sent the caller's fields and the
+        // validators only.
+        let probe = if ask.revalidate {
+            let mut probe = headers.clone();
+            probe.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            request_parts(url, &probe)
+        } else {
+            None
+        };
         let (seen, stored) = self.store().get(key);
         let mut sent = headers.clone();
         let mut revalidating = None;
-        if let (Some(entry), Some(request)) = (stored, &request) {
-            match entry.policy.before_request(request, SystemTime::now()) {
-                BeforeRequest::Fresh(_) => return Ok((entry.response(Source::Stored), seen)),
+        if let (Some(entry), Some(probe)) = (stored, probe.as_ref().or(request.as_ref())) {
+            match entry.policy.before_request(probe, SystemTime::now()) {
+                BeforeRequest::Fresh(_) => {
+                    return Ok(Read {
+                        response: entry.response(Source::Stored),
+                        seen,
+                        not_modified: None,
+                    });
+                }
                 // The validators the policy chose, added to the caller's header fields
                 // (taken from it one by one: its own copy of them keeps one value per
                 // name).
@@ -94,7 +122,9 @@ impl Client {
                 BeforeRequest::Stale { matches: false, .. } => {}
             }
         }
-        let answer = self.exchange(Method::GET, url, sent, None).await?;
+        let answer = self
+            .exchange_within(Method::GET, url, sent, None, ask.timeout)
+            .await?;
         if answer.status != StatusCode::NOT_MODIFIED {
             return self.take(url, request.as_ref(), seen, answer);
         }
@@ -120,14 +150,18 @@ impl Client {
                 };
                 let revalidated = stored_entry(request, entry.status, headers, &entry.body, now);
                 let seen = self.store().replace(key, seen, revalidated);
-                return Ok((response, seen));
+                return Ok(Read {
+                    response,
+                    seen,
+                    not_modified: Some(answer.headers),
+                });
             }
         }
         // A 304 that selects no stored response (RFC 9111 section 4.3.3): ask once more,
         // without validators.
         let seen = self.store().replace(key, seen, None);
         let answer = self
-            .exchange(Method::GET, url, headers.clone(), None)
+            .exchange_within(Method::GET, url, headers.clone(), None, ask.timeout)
             .await?;
         self.take(url, request.as_ref(), seen, answer)
     }
@@ -139,7 +173,7 @@ impl Client {
         request: Option<&http::request::Parts>,
         seen: Seen,
         answer: Answer,
-    ) -> Result<(Response, Seen), Error> {
+    ) -> Result<Read, Error> {
         let key = url.as_str();
         if answer.status.is_success() {
             let entry = request
@@ -154,13 +188,36 @@ impl Client {
                     )
                 });
             let seen = self.store().replace(key, seen, entry);
-            return Ok((answer.into_response(), seen));
+            return Ok(Read {
+                response: answer.into_response(),
+                seen,
+                not_modified: None,
+            });
         }
         if matches!(answer.status, StatusCode::NOT_FOUND | StatusCode::GONE) {
             self.store().replace(key, seen, None);
         }
         Err(answer.into_error(None))
     }
+}
+
+/// How a read asks, beyond the caller's header fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ask {
+    /// Revalidate even a fresh stored copy: the answer must come from the server.
+    pub(crate) revalidate: bool,
+    /// The request's timeout, in place of the HTTP client's.
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// What a read found.
+pub(crate) struct Read {
+    pub(crate) response: Response,
+    /// The state of the URL's slot after the read.
+    pub(crate) seen: Seen,
+    /// When a 304 revalidated the stored copy, the 304's own header fields (the
+    /// response's are the stored ones updated with them).
+    pub(crate) not_modified: Option<HeaderMap>,
 }
 
 /// A conditional `GET`, from [`Client::get`].

@@ -12,6 +12,11 @@
 //!   a bounded number of times, with random exponential pauses, within a deadline.
 //!   [`Client::create`] writes with `If-None-Match: *` and says whether the resource already
 //!   existed. A write's answer, with its new `ETag`, becomes the stored copy.
+//! - **Waiting for a change.** [`Client::watch`] is a stream of a resource's versions: the
+//!   current one, then each new one as soon as the server has it. Each request names the
+//!   version last seen in `If-None-Match` and asks the server to hold it until the
+//!   resource changes (`Prefer: wait=60`, RFC 7240); a server that does not wait is polled,
+//!   and lost connections and 5xx are asked again after random, growing pauses.
 //! - **Typed errors.** A resource deleted in the meantime, a 428, a representation without
 //!   a strong `ETag`: each is an [`Error`] variant, and an [`UpdateError`] also says which
 //!   attempt failed and at which [`Step`].
@@ -77,6 +82,9 @@
 //!   change would be applied twice.
 //! - Requests it does not make itself (`POST`, `DELETE`, through your `reqwest::Client`) do
 //!   not touch its store.
+//! - A watch does not tell its caller that the server is unreachable: it asks again for
+//!   as long as it is polled (wrap its `next` in a timeout to notice). It does not honour
+//!   `Retry-After`.
 //!
 //! `reqwest` is re-exported, so that the client a [`Client`] is built on has the version it
 //! needs; TLS is whatever `reqwest` features your crate turns on.
@@ -93,6 +101,7 @@ mod get;
 mod response;
 mod store;
 mod update;
+mod watch;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
@@ -101,6 +110,7 @@ pub use error::{Error, Step, UpdateError};
 pub use get::Get;
 pub use response::{Response, Source};
 pub use update::Update;
+pub use watch::{Watch, WatchStream};
 
 /// The HTTP client underneath, re-exported at the version this crate is built on.
 ///

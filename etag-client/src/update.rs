@@ -225,7 +225,7 @@ where
                     });
                 }
             };
-            let pause = retry.pause(attempt);
+            let pause = retry.backoff.pause(attempt);
             if attempt >= retry.attempts || tokio::time::Instant::now() + pause >= deadline {
                 return Err(UpdateError {
                     attempt,

@@ -2,19 +2,21 @@
 // database: `/products/{id}` answers GET with `ETag`, `Cache-Control: no-cache` and 304 for
 // a matching `If-None-Match`, and PUT with `If-Match` (412 when stale), `If-None-Match: *`
 // (412 when the product exists) or neither (428), as an etag-runtime server does.
-// `/restless` changes on every read, so every write to it meets a 412.
+// `/restless` changes on every read, so every write to it meets a 412. `Watched` serves a
+// document that a watch can wait on (`Prefer: wait`), with switches that make it fail.
 //
 // Included by the doc examples (`include!`) as well as by the tests (`mod common`), so no
 // inner attributes here.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -260,4 +262,281 @@ async fn put_restless(State(shop): State<Shop>) -> Response {
         StatusCode::PRECONDITION_FAILED,
         "Changed since you read it.",
     )
+}
+
+/// The longest `Watched` holds a request, in seconds.
+const MAX_WAIT: u64 = 30;
+
+/// A document at `/doc`, `version N` with `ETag: "N"` and `Cache-Control: no-cache`, that
+/// a watch can wait on, as etag-runtime answers with waits: a GET whose `If-None-Match`
+/// matches and that carries `Prefer: wait=N` is held until the document changes (200, the
+/// new version), is deleted (404) or is woken without a change (304), or for N seconds at
+/// most (30), less up to a sixteenth at random (304); all of these answers carry
+/// `Preference-Applied: wait=N`. Without `Prefer`, or when the tag does not match, it
+/// answers at once, without `Preference-Applied`. Switches make it a server that does not
+/// wait, one that says it waited but answers at once, or one whose answers fail.
+#[derive(Clone)]
+pub(crate) struct Watched {
+    base: String,
+    doc: Arc<Doc>,
+    _running: Arc<Running>,
+}
+
+/// One request to `/doc` and its answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Logged {
+    pub(crate) if_none_match: Option<String>,
+    pub(crate) prefer: Option<String>,
+    /// The status sent; 200 for an answer whose body broke off.
+    pub(crate) status: u16,
+    /// Its `Preference-Applied`, if any.
+    pub(crate) applied: Option<String>,
+    /// Whether the body broke off, the connection closed in the middle of it.
+    pub(crate) cut: bool,
+}
+
+/// What `/doc` sends in place of its answer.
+enum Sabotage {
+    Status(StatusCode),
+    Cut,
+}
+
+struct Doc {
+    /// The current version; `None` once deleted.
+    version: tokio::sync::watch::Sender<Option<u64>>,
+    /// Wakes every held request without a change: each answers 304.
+    nudge: tokio::sync::Notify,
+    cache_control: Mutex<&'static str>,
+    ignore_prefer: AtomicBool,
+    hasty: AtomicBool,
+    sabotage: Mutex<VecDeque<Sabotage>>,
+    /// Requests as they arrive.
+    arrived: AtomicUsize,
+    /// Requests held now.
+    held: AtomicUsize,
+    log: Mutex<Vec<Logged>>,
+}
+
+impl Watched {
+    /// The document at version 1.
+    pub(crate) async fn start() -> Self {
+        let doc = Arc::new(Doc {
+            version: tokio::sync::watch::Sender::new(Some(1)),
+            nudge: tokio::sync::Notify::new(),
+            cache_control: Mutex::new("no-cache"),
+            ignore_prefer: AtomicBool::new(false),
+            hasty: AtomicBool::new(false),
+            sabotage: Mutex::new(VecDeque::new()),
+            arrived: AtomicUsize::new(0),
+            held: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .route("/doc", get(watched_doc))
+            .with_state(Arc::clone(&doc));
+        let running = serve(app).await;
+        Self {
+            base: running.base.clone(),
+            doc,
+            _running: Arc::new(running),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/doc`
+    pub(crate) fn url(&self) -> String {
+        format!("{}/doc", self.base)
+    }
+
+    /// A new version, which every held request answers.
+    pub(crate) fn change(&self) {
+        self.doc.version.send_modify(|version| {
+            if let Some(version) = version {
+                *version += 1;
+            }
+        });
+    }
+
+    /// Deletes the document: 404 from now on, and to every held request.
+    pub(crate) fn delete(&self) {
+        self.doc.version.send_replace(None);
+    }
+
+    /// Wakes every held request without a change: each answers 304.
+    pub(crate) fn nudge(&self) {
+        self.doc.nudge.notify_waiters();
+    }
+
+    /// The `Cache-Control` of its answers (default `no-cache`).
+    pub(crate) fn cache_control(&self, value: &'static str) {
+        *self.doc.cache_control.lock().expect("not poisoned") = value;
+    }
+
+    /// Answers as a server without waits does (or one that cannot wait now): at once, a
+    /// 304 without `Preference-Applied`.
+    pub(crate) fn ignore_prefer(&self, ignore: bool) {
+        self.doc.ignore_prefer.store(ignore, Ordering::SeqCst);
+    }
+
+    /// Answers a request it would hold at once, yet with `Preference-Applied`, as a server
+    /// shutting down does to its waiters.
+    pub(crate) fn hasty(&self, hasty: bool) {
+        self.doc.hasty.store(hasty, Ordering::SeqCst);
+    }
+
+    /// The next answers, one each, are these statuses instead (after any wait).
+    pub(crate) fn fail_with(&self, statuses: impl IntoIterator<Item = StatusCode>) {
+        let mut sabotage = self.doc.sabotage.lock().expect("not poisoned");
+        sabotage.extend(statuses.into_iter().map(Sabotage::Status));
+    }
+
+    /// The next answer (after any wait) breaks off in its body, and its connection closes.
+    pub(crate) fn cut(&self) {
+        let mut sabotage = self.doc.sabotage.lock().expect("not poisoned");
+        sabotage.push_back(Sabotage::Cut);
+    }
+
+    /// Requests that arrived, answered or not.
+    pub(crate) fn arrived(&self) -> usize {
+        self.doc.arrived.load(Ordering::SeqCst)
+    }
+
+    /// Returns once a request is held.
+    pub(crate) async fn until_held(&self) {
+        while self.doc.held.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The requests answered, in order.
+    pub(crate) fn log(&self) -> Vec<Logged> {
+        self.doc.log.lock().expect("not poisoned").clone()
+    }
+}
+
+/// The seconds of a `wait` preference in `Prefer`.
+fn wait_of(prefer: &str) -> Option<u64> {
+    prefer.split(',').find_map(|preference| {
+        let (name, value) = preference.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("wait") {
+            return None;
+        }
+        value.trim().parse().ok()
+    })
+}
+
+impl Doc {
+    fn version_answer(&self, status: StatusCode, tag: &str, body: Option<u64>) -> Response {
+        let cache_control = *self.cache_control.lock().expect("not poisoned");
+        let fields = [
+            (header::ETAG, HeaderValue::from_str(tag).expect("a tag")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(cache_control),
+            ),
+        ];
+        match body {
+            Some(version) => (status, fields, format!("version {version}")).into_response(),
+            None => (status, fields).into_response(),
+        }
+    }
+
+    /// The answer to a GET, after any wait.
+    async fn answer(&self, if_none_match: Option<&str>, prefer: Option<&str>) -> Response {
+        let mut changes = self.version.subscribe();
+        let Some(version) = *changes.borrow_and_update() else {
+            return problem(StatusCode::NOT_FOUND, "There is no document.");
+        };
+        let tag = format!("\"{version}\"");
+        if if_none_match != Some(tag.as_str()) {
+            return self.version_answer(StatusCode::OK, &tag, Some(version));
+        }
+        let wait = prefer
+            .and_then(wait_of)
+            .map(|seconds| seconds.min(MAX_WAIT))
+            .filter(|_| !self.ignore_prefer.load(Ordering::SeqCst));
+        let Some(wait) = wait else {
+            return self.version_answer(StatusCode::NOT_MODIFIED, &tag, None);
+        };
+        if !self.hasty.load(Ordering::SeqCst) {
+            let nudged = self.nudge.notified();
+            let hold = Duration::from_secs(wait).mul_f64(1.0 - fastrand::f64() / 16.0);
+            let _held = Held::new(&self.held);
+            tokio::select! {
+                _ = changes.wait_for(|now| *now != Some(version)) => {}
+                () = nudged => {}
+                () = tokio::time::sleep(hold) => {}
+            }
+        }
+        let now = *self.version.borrow();
+        let mut response = match now {
+            None => problem(StatusCode::NOT_FOUND, "The document was deleted."),
+            Some(now) if now != version => {
+                self.version_answer(StatusCode::OK, &format!("\"{now}\""), Some(now))
+            }
+            Some(_) => self.version_answer(StatusCode::NOT_MODIFIED, &tag, None),
+        };
+        let applied = HeaderValue::from_str(&format!("wait={wait}")).expect("a value");
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("preference-applied"), applied);
+        response
+    }
+}
+
+/// Counts a held request for as long as it lives, also when its client goes away.
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn watched_doc(State(doc): State<Arc<Doc>>, headers: HeaderMap) -> Response {
+    doc.arrived.fetch_add(1, Ordering::SeqCst);
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let if_none_match = text("if-none-match");
+    let prefer = text("prefer");
+    let mut response = doc
+        .answer(if_none_match.as_deref(), prefer.as_deref())
+        .await;
+    let sabotage = doc.sabotage.lock().expect("not poisoned").pop_front();
+    let cut = matches!(sabotage, Some(Sabotage::Cut));
+    match sabotage {
+        Some(Sabotage::Status(status)) => response = problem(status, "Not now."),
+        Some(Sabotage::Cut) => {
+            let chunks: [Result<Bytes, std::io::Error>; 2] = [
+                Ok(Bytes::from_static(b"versi")),
+                Err(std::io::Error::other("the connection breaks")),
+            ];
+            let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+            response = (StatusCode::OK, body).into_response();
+        }
+        None => {}
+    }
+    let applied = response
+        .headers()
+        .get("preference-applied")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    doc.log.lock().expect("not poisoned").push(Logged {
+        if_none_match,
+        prefer,
+        status: response.status().as_u16(),
+        applied,
+        cut,
+    });
+    response
 }
