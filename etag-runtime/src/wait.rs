@@ -475,10 +475,12 @@ fn split_list(value: &str) -> impl Iterator<Item = &str> {
     .filter(|member| !member.is_empty())
 }
 
-/// `Preference-Applied: wait=M`.
+/// `Preference-Applied: wait=M`, `M` the seconds of `wait` rounded up: a wait of part of a
+/// second was applied, and `wait=0` would say that none was.
 pub(crate) fn applied(wait: Duration) -> HeaderValue {
     let mut buf = itoa::Buffer::new();
-    let value = format!("wait={}", buf.format(wait.as_secs()));
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let value = format!("wait={}", buf.format(seconds));
     HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("wait"))
 }
 
@@ -528,8 +530,9 @@ mod tests {
     }
 
     #[test]
-    fn applied_names_whole_seconds() {
-        assert_eq!(applied(Duration::from_millis(2_500)), "wait=2");
+    fn applied_names_whole_seconds_never_zero() {
+        assert_eq!(applied(Duration::from_millis(2_500)), "wait=3");
+        assert_eq!(applied(Duration::from_millis(300)), "wait=1");
         assert_eq!(applied(Duration::from_secs(60)), "wait=60");
     }
 

@@ -587,3 +587,54 @@ async fn a_gzip_tag_waits_behind_compression() {
     assert!(reply.etag().ends_with("-gzip\""), "{}", reply.etag());
     assert_ne!(reply.etag(), tag);
 }
+
+/// etag-client's watch against the layer, over loopback: the current version first, then,
+/// once the watch is held, the version a write makes; the server's 304s at the end of each
+/// (one-second) wait in between yield nothing.
+#[tokio::test]
+async fn etag_client_watches_through_the_layer() {
+    use futures_util::StreamExt as _;
+
+    let changes = Changes::new();
+    let app =
+        routes(app(&[1])).layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(1)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let url = format!("http://{addr}/products/1");
+    let http = etag_client::reqwest::Client::new();
+    let client = etag_client::Client::new(http.clone());
+    let mut versions = client.watch(&url).wait(Duration::from_secs(30)).stream();
+    let first = versions.next().await.expect("a version").expect("no error");
+    let tag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(first.json::<serde_json::Value>().unwrap()["version"], 1);
+
+    let next = tokio::spawn(async move { versions.next().await });
+    // Held, and held again after a 304 or two: nothing changed yet.
+    let started = std::time::Instant::now();
+    while changes.waiting() == 0 || started.elapsed() < Duration::from_millis(2_500) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the watch never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!next.is_finished(), "a 304 was yielded");
+    let written = http
+        .put(&url)
+        .header("if-match", &tag)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"watched"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 200);
+    let new_tag = written.headers()["etag"].to_str().unwrap().to_owned();
+    let second = next.await.unwrap().expect("a version").expect("no error");
+    assert_eq!(second.headers()["etag"], new_tag.as_str());
+    assert_eq!(
+        second.json::<serde_json::Value>().unwrap()["name"],
+        "watched"
+    );
+    server.abort();
+}

@@ -97,8 +97,8 @@ impl WaitLayer {
         }
     }
 
-    /// Holds a request for at most `wait`, whatever its `Prefer: wait` asks. Keep it below
-    /// the read timeout of every proxy in front.
+    /// Holds a request for at most `wait`, whatever its `Prefer: wait` asks; zero holds
+    /// none. Keep it below the read timeout of every proxy in front.
     ///
     /// # Examples
     ///
@@ -195,7 +195,11 @@ where
             });
         }
         let wait = match preferred_wait(req.headers()) {
-            Some(wait) if req.headers().contains_key(IF_NONE_MATCH) => wait,
+            Some(wait)
+                if req.headers().contains_key(IF_NONE_MATCH) && !layer.max_wait.is_zero() =>
+            {
+                wait.min(layer.max_wait)
+            }
             _ => {
                 let future = self.inner.call(req);
                 return ResponseFuture::new(async move { Ok(future.await?.map(Body::new)) });
@@ -219,7 +223,6 @@ where
                 );
                 return Ok(res);
             };
-            let wait = wait.min(layer.max_wait);
             let deadline = Instant::now() + layer.changes.jitter(wait);
             let mut since = since;
             while let Some(groups) = res.extensions().get::<CacheGroups>() {
