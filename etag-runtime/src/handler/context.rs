@@ -2,12 +2,10 @@
 //! the handler's output.
 
 use std::borrow::Cow;
-use std::future::{Future, Ready};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::OnceLock;
-
-use futures_util::future::Either;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -107,8 +105,8 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
 /// request's `Range`, if it may be served.
 ///
 /// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
-/// future then holds a response, not the state of reading one, and is that much smaller
-/// to move.
+/// future then holds only the box of the future that reads it across its last await, not a
+/// response, and is that much smaller to move.
 pub fn respond<'a>(
     responder: Responder<'a>,
     response: Response,
@@ -118,13 +116,13 @@ pub fn respond<'a>(
         Tags::Value => {
             let res = groups(finish(response, config), &responder, config);
             match crate::range::prepare(responder.conditions, res) {
-                Prepared::Done(res) => Either::Left(std::future::ready(res)),
+                Prepared::Done(res) => Respond::Ready(res),
                 Prepared::Cut(res, len) => {
-                    Either::Right(Box::pin(crate::range::cut(responder.conditions, res, len)))
+                    Respond::Later(Box::pin(crate::range::cut(responder.conditions, res, len)))
                 }
             }
         }
-        Tags::Hash { limit } => Either::Right(Box::pin(async move {
+        Tags::Hash { limit } => Respond::Later(Box::pin(async move {
             let res = crate::hash::hash_response(&responder, response, limit).await;
             let res = groups(finish(res, config), &responder, config);
             crate::range::apply(responder.conditions, res).await
@@ -133,8 +131,12 @@ pub fn respond<'a>(
 }
 
 /// What [`respond`] returns: the response, or the future that reads a body to make it.
-pub(crate) type Respond<'a> =
-    Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
+pub enum Respond<'a> {
+    /// The response, made without reading its body.
+    Ready(Response),
+    /// The future that reads the body (to hash it, or to cut a range) and makes it.
+    Later(Pin<Box<dyn Future<Output = Response> + Send + 'a>>),
+}
 
 /// The response's cache groups (RFC 9875): the value's (put on the response by the
 /// responder) and the handler's (`ResponseGroups`), as `Cache-Groups` on the 2xx and the
