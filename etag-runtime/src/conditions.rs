@@ -52,10 +52,9 @@ pub struct Conditions {
     if_none_match: Option<TagList>,
     if_modified_since: Option<SystemTime>,
     if_unmodified_since: Option<SystemTime>,
-    /// Repeated, it holds for nothing.
-    if_range: OneLine,
-    /// Repeated, it is not a valid range request.
-    range: OneLine,
+    /// `If-Range` and `Range`, when the request has either: boxed, so that the
+    /// conditions of the many requests without them are smaller to move.
+    ranges: Option<Box<Ranges>>,
     /// What the handler requires (`#[etag(require_precondition)]`): a write whose only
     /// precondition is ignored is unconditional, and gets 428.
     require: Require,
@@ -66,6 +65,15 @@ pub struct Conditions {
     /// compressor sees its body: [`check`](Self::check) leaves a 304 that names no tag to
     /// the layer.
     coding_unknown: bool,
+}
+
+/// The fields of a range request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ranges {
+    /// Repeated, it holds for nothing.
+    if_range: OneLine,
+    /// Repeated, it is not a valid range request.
+    range: OneLine,
 }
 
 /// A field that is valid only as one line: `If-Range` and `Range`.
@@ -142,8 +150,12 @@ impl Conditions {
             // A date field is valid only as exactly one line holding one HTTP-date.
             if_modified_since: single(2).and_then(|v| parse_http_date(v.as_bytes())),
             if_unmodified_since: single(3).and_then(|v| parse_http_date(v.as_bytes())),
-            if_range: one_line(4),
-            range: one_line(5),
+            ranges: (first[4].is_some() || first[5].is_some()).then(|| {
+                Box::new(Ranges {
+                    if_range: one_line(4),
+                    range: one_line(5),
+                })
+            }),
             require: Require::Nothing,
             personal: false,
             coding_unknown: false,
@@ -250,7 +262,10 @@ impl Conditions {
             || self.if_none_match.is_some()
             || self.if_modified_since.is_some()
             || self.if_unmodified_since.is_some()
-            || (self.range.is_present() && self.if_range.is_present())
+            || self
+                .ranges
+                .as_ref()
+                .is_some_and(|r| r.range.is_present() && r.if_range.is_present())
     }
 
     /// Whether `If-None-Match` names tags, so that a 304 it decides is for a copy the
@@ -279,7 +294,7 @@ impl Conditions {
 
     /// The `Range` field, if the request has exactly one line of it.
     pub(crate) fn range(&self) -> Option<&HeaderValue> {
-        match &self.range {
+        match &self.ranges.as_ref()?.range {
             OneLine::One(value) => Some(value),
             _ => None,
         }
@@ -378,8 +393,9 @@ impl Conditions {
         }
 
         // Step 5.
-        let honor_range =
-            self.range.is_present() && self.method == Method::GET && self.if_range_holds(current);
+        let honor_range = self.ranges.as_ref().is_some_and(|r| r.range.is_present())
+            && self.method == Method::GET
+            && self.if_range_holds(current);
         Decision::Proceed(Proceed { honor_range })
     }
 
@@ -391,7 +407,10 @@ impl Conditions {
     /// right; a 206 spliced onto another version never is. Anything else, too, sends the
     /// whole representation.
     fn if_range_holds(&self, current: Option<&Validators>) -> bool {
-        let value = match &self.if_range {
+        let Some(ranges) = &self.ranges else {
+            return true;
+        };
+        let value = match &ranges.if_range {
             OneLine::Absent => return true,
             OneLine::Repeated => return false,
             OneLine::One(value) => value,

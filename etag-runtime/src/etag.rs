@@ -265,6 +265,19 @@ impl ETag {
         Self { repr: escaped }
     }
 
+    /// The strong tag of an integer version, from its decimal digits (and sign): what
+    /// [`from_version`](Self::from_version) writes for it, without the check of each
+    /// character, which digits and `-` always pass.
+    #[inline]
+    pub(crate) fn from_digits(digits: &str) -> Self {
+        debug_assert!(digits.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+        let mut repr = TagBuf::new();
+        repr.push_str("\"");
+        repr.push_str(digits);
+        repr.push_str("\"");
+        Self { repr }
+    }
+
     /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url): the tag
     /// of a representation known only by its bytes. `#[etag(hash)]` and `ETagLayer` tag
     /// bodies with it.

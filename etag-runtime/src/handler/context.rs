@@ -114,7 +114,13 @@ pub fn respond<'a>(
 ) -> Respond<'a> {
     match config.tags {
         Tags::Value => {
-            let res = groups(finish(response, config), &responder, config);
+            let mut res = response;
+            finish(&mut res, config);
+            groups(&mut res, &responder, config);
+            // Only a 200 may be cut: a 304 or 412 goes out as it is.
+            if res.status() != StatusCode::OK {
+                return Respond::Ready(res);
+            }
             match crate::range::prepare(responder.conditions, res) {
                 Prepared::Done(res) => Respond::Ready(res),
                 Prepared::Cut(res, len) => {
@@ -123,8 +129,9 @@ pub fn respond<'a>(
             }
         }
         Tags::Hash { limit } => Respond::Later(Box::pin(async move {
-            let res = crate::hash::hash_response(&responder, response, limit).await;
-            let res = groups(finish(res, config), &responder, config);
+            let mut res = crate::hash::hash_response(&responder, response, limit).await;
+            finish(&mut res, config);
+            groups(&mut res, &responder, config);
             crate::range::apply(responder.conditions, res).await
         })),
     }
@@ -143,7 +150,7 @@ pub enum Respond<'a> {
 /// 304 of a read, as `Cache-Group-Invalidation` on the 2xx of a write, and as a
 /// [`CacheGroups`] extension for `layer::CacheGroupsLayer`. None on a per-user or
 /// otherwise `private` response: no shared cache may store it.
-fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Response {
+fn groups(res: &mut Response, responder: &Responder<'_>, config: &Config) {
     let mut groups = res.extensions_mut().remove::<CacheGroups>();
     if let Some(handle) = responder.groups {
         let declared = handle.snapshot();
@@ -154,20 +161,20 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
         }
     }
     let Some(groups) = groups.filter(|g| !g.is_empty()) else {
-        return res;
+        return;
     };
     if config.per_user || super::has_cache_directive(res.headers(), b"private") {
-        return res;
+        return;
     }
     let status = res.status();
     let name = if crate::conditions::is_read(responder.conditions.method()) {
         if !status.is_success() && status != StatusCode::NOT_MODIFIED {
-            return res;
+            return;
         }
         CACHE_GROUPS
     } else {
         if !status.is_success() {
-            return res;
+            return;
         }
         CACHE_GROUP_INVALIDATION
     };
@@ -175,13 +182,12 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
         res.headers_mut().insert(name, value);
         res.extensions_mut().insert(groups);
     }
-    res
 }
 
-fn finish(mut res: Response, config: &Config) -> Response {
+fn finish(res: &mut Response, config: &Config) {
     // Most handlers set no `Cache-Control`: they pay for no look-up.
     if config.cache_control.is_none() && !config.per_user {
-        return res;
+        return;
     }
     let status = res.status();
     if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
@@ -197,7 +203,6 @@ fn finish(mut res: Response, config: &Config) -> Response {
             res.headers_mut().insert(CACHE_CONTROL, value);
         }
     }
-    res
 }
 
 /// The extractor `#[etag(per_user = arg)]` puts first in the handler's arguments, in
