@@ -287,8 +287,12 @@ impl ETag {
     /// With XXH3, whose algorithm and secret are public and fixed (as they must be for
     /// tags to agree across processes, platforms and releases), whoever controls part of
     /// two bodies can make them collide, and a client holding the first would be told
-    /// "304, still current" about the second. A seeded or keyed fast hash would stop that
-    /// but give each process its own tags. SHA-256 keeps collisions out of reach for
+    /// "304, still current" about the second. Behind a shared cache that is everyone's copy:
+    /// an author who swaps a post for a colliding one keeps the first version served from
+    /// the cache, revalidated as current, while the origin shows the second to anyone who
+    /// reads past it (a moderator, say). Accidental collisions are not the concern: at 128
+    /// bits either hash makes them negligible. A seeded or keyed fast hash would stop
+    /// crafted ones but give each process its own tags. SHA-256 keeps collisions out of reach for
     /// anyone, is fixed by its standard on every platform, and runs in hardware on current
     /// x86 and ARM CPUs; lists are hashed with XXH3 only because their input is versions
     /// the server assigns, which no client chooses.
