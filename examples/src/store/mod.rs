@@ -171,6 +171,9 @@ macro_rules! with_pool {
 pub struct Store {
     pool: Pool,
     counters: Arc<Counters>,
+    /// The stamps of the pages read lately, each with the collection revision it was read
+    /// at (see [`Store::page_stamp`]).
+    pages: Arc<products::PageStamps>,
 }
 
 /// Whether a database URL names an in-memory database, which lives as long as its one
@@ -218,6 +221,7 @@ impl Store {
         let store = Self {
             pool,
             counters: Arc::default(),
+            pages: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
