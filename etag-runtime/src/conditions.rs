@@ -107,6 +107,22 @@ impl Conditions {
     /// assert!(!c.is_conditional());
     /// ```
     pub fn from_headers(method: &Method, headers: &HeaderMap) -> Self {
+        Self::parse(method, headers, false)
+    }
+
+    /// Reads the conditional fields of a request, and whether an encoding-tags layer
+    /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
+    pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
+        let coding_unknown = parts
+            .extensions
+            .get::<crate::layer::CodedTagsOutside>()
+            .is_some_and(|outside| outside.coding_unknown);
+        Self::parse(&parts.method, &parts.headers, coding_unknown)
+    }
+
+    /// Both constructors: the value made in place, not made and then moved to be changed.
+    #[inline]
+    fn parse(method: &Method, headers: &HeaderMap, coding_unknown: bool) -> Self {
         // A request has a handful of fields: one pass over them beats six look-ups. It
         // keeps each field's first line; a field on several lines (rare) is read again
         // whole.
@@ -158,19 +174,8 @@ impl Conditions {
             }),
             require: Require::Nothing,
             personal: false,
-            coding_unknown: false,
+            coding_unknown,
         }
-    }
-
-    /// Reads the conditional fields of a request, and whether an encoding-tags layer
-    /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
-    pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
-        let mut conditions = Self::from_headers(&parts.method, &parts.headers);
-        conditions.coding_unknown = parts
-            .extensions
-            .get::<crate::layer::CodedTagsOutside>()
-            .is_some_and(|outside| outside.coding_unknown);
-        conditions
     }
 
     /// The request method.

@@ -271,10 +271,23 @@ impl ETag {
     #[inline]
     pub(crate) fn from_digits(digits: &str) -> Self {
         debug_assert!(digits.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+        // At most 40 characters (an i128): with its quotes it fits inline, written in
+        // place rather than appended piece by piece.
+        let mut inline = ArrayString::<INLINE>::new();
+        if inline.try_push('"').is_ok()
+            && inline.try_push_str(digits).is_ok()
+            && inline.try_push('"').is_ok()
+        {
+            return Self {
+                repr: TagBuf {
+                    storage: Storage::Inline(inline),
+                },
+            };
+        }
         let mut repr = TagBuf::new();
-        repr.push_str("\"");
+        repr.push('"');
         repr.push_str(digits);
-        repr.push_str("\"");
+        repr.push('"');
         Self { repr }
     }
 

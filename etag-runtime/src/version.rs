@@ -540,6 +540,22 @@ mod tests {
     use super::*;
     use crate::ETag;
 
+    #[test]
+    fn an_integer_tag_written_in_place_is_the_tag_from_its_encoding() {
+        fn same<V: VersionValue>(v: V) {
+            assert_eq!(v.to_etag(), ETag::from_version(&v));
+            assert_eq!(v.to_etag().to_string(), format!("\"{}\"", enc(&v)));
+        }
+        same(0_u8);
+        same(7_i64);
+        same(-1_i32);
+        same(i64::MIN);
+        same(u64::MAX);
+        same(i128::MIN);
+        same(u128::MAX);
+        same(usize::MAX);
+    }
+
     fn enc<V: VersionValue + ?Sized>(v: &V) -> String {
         let mut s = String::new();
         v.encode(&mut s).unwrap();

@@ -68,11 +68,10 @@ impl Responder<'_> {
     }
 
     /// Puts `groups` on the response, for the context to send (see `handler::respond`).
-    pub(crate) fn with_groups(mut res: Response, groups: CacheGroups) -> Response {
+    pub(crate) fn add_groups(res: &mut Response, groups: CacheGroups) {
         if !groups.is_empty() {
             res.extensions_mut().insert(groups);
         }
-        res
     }
 
     /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.
