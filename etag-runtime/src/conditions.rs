@@ -112,6 +112,8 @@ impl Conditions {
 
     /// Reads the conditional fields of a request, and whether an encoding-tags layer
     /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
+    /// Inlined into the extractors, which then make the conditions where they keep them.
+    #[inline]
     pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
         let coding_unknown = parts
             .extensions
@@ -361,6 +363,27 @@ impl Conditions {
 
     fn failed_on(&self, field: Field, current: Option<&ETag>) -> Precondition {
         Precondition::failed(&self.method, field, current, !self.personal)
+    }
+
+    /// The `If-None-Match` line a read is answered 304 with, when it is the current tag
+    /// byte for byte (what clients send most) and no `If-Match` or `If-Unmodified-Since`
+    /// comes before it: RFC 9110 section 13.2.2 then answers 304 at step 3, which
+    /// [`decide`](Self::decide) would too. The line is the 304's `ETag`, shared rather than
+    /// copied.
+    #[inline]
+    pub(crate) fn not_modified_line(&self, current: &Validators) -> Option<&HeaderValue> {
+        if self.if_match.is_some() || self.if_unmodified_since.is_some() || !self.is_get_or_head() {
+            return None;
+        }
+        let etag = current.etag()?;
+        let line = self.if_none_match.as_ref()?.line_of(etag)?;
+        crate::precondition::trace(
+            &self.method,
+            http::StatusCode::NOT_MODIFIED,
+            Field::IfNoneMatch,
+            Some(etag),
+        );
+        Some(line)
     }
 
     /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.

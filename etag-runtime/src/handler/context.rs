@@ -107,6 +107,7 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
 /// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
 /// future then holds only the box of the future that reads it across its last await, not a
 /// response, and is that much smaller to move.
+#[inline]
 pub fn respond<'a>(
     responder: Responder<'a>,
     response: Response,
@@ -115,9 +116,19 @@ pub fn respond<'a>(
     match config.tags {
         Tags::Value => {
             let mut res = response;
+            // Only a 200 may be cut. Any other response with no groups to name (none on
+            // it, no `ResponseGroups`) and no `Cache-Control` to add, such as the 304 of a
+            // model without groups, goes out as it was made.
+            if res.status() != StatusCode::OK
+                && res.extensions().is_empty()
+                && responder.groups.is_none()
+                && config.cache_control.is_none()
+                && !config.per_user
+            {
+                return Respond::Ready(res);
+            }
             finish(&mut res, config);
             groups(&mut res, &responder, config);
-            // Only a 200 may be cut: a 304 or 412 goes out as it is.
             if res.status() != StatusCode::OK {
                 return Respond::Ready(res);
             }

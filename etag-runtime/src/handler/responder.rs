@@ -40,6 +40,9 @@ impl Responder<'_> {
         }
         let method = self.conditions.method();
         let (validators, deferred) = if crate::conditions::is_read(method) {
+            if let Some(line) = self.conditions.not_modified_line(&validators) {
+                return crate::not_modified::with_etag(line.clone());
+            }
             match self.conditions.check(validators) {
                 Ok(checked) => checked.into_parts(),
                 Err(refused) => return self.refuse(refused),
