@@ -72,6 +72,10 @@ use proc_macro::TokenStream;
 ///   preconditions against the state it loads, before it writes (see "Writes" below).
 ///   Their 2xx responses carry the validators of the value they return, which is the
 ///   *new* state.
+/// - The handler it leaves takes a context extractor as its first argument and is a `fn`
+///   returning `impl Future<Output = Response>` (an `async fn`'s future would hold each
+///   argument twice); under `#[axum::debug_handler]`, which takes only an `async fn`, it
+///   stays one. Either way axum routes it as written.
 ///
 /// # Arguments
 ///

@@ -52,10 +52,9 @@ pub struct Conditions {
     if_none_match: Option<TagList>,
     if_modified_since: Option<SystemTime>,
     if_unmodified_since: Option<SystemTime>,
-    /// Repeated, it holds for nothing.
-    if_range: OneLine,
-    /// Repeated, it is not a valid range request.
-    range: OneLine,
+    /// `If-Range` and `Range`, when the request has either: boxed, so that the
+    /// conditions of the many requests without them are smaller to move.
+    ranges: Option<Box<Ranges>>,
     /// What the handler requires (`#[etag(require_precondition)]`): a write whose only
     /// precondition is ignored is unconditional, and gets 428.
     require: Require,
@@ -66,6 +65,15 @@ pub struct Conditions {
     /// compressor sees its body: [`check`](Self::check) leaves a 304 that names no tag to
     /// the layer.
     coding_unknown: bool,
+}
+
+/// The fields of a range request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ranges {
+    /// Repeated, it holds for nothing.
+    if_range: OneLine,
+    /// Repeated, it is not a valid range request.
+    range: OneLine,
 }
 
 /// A field that is valid only as one line: `If-Range` and `Range`.
@@ -99,6 +107,24 @@ impl Conditions {
     /// assert!(!c.is_conditional());
     /// ```
     pub fn from_headers(method: &Method, headers: &HeaderMap) -> Self {
+        Self::parse(method, headers, false)
+    }
+
+    /// Reads the conditional fields of a request, and whether an encoding-tags layer
+    /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
+    /// Inlined into the extractors, which then make the conditions where they keep them.
+    #[inline]
+    pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
+        let coding_unknown = parts
+            .extensions
+            .get::<crate::layer::CodedTagsOutside>()
+            .is_some_and(|outside| outside.coding_unknown);
+        Self::parse(&parts.method, &parts.headers, coding_unknown)
+    }
+
+    /// Both constructors: the value made in place, not made and then moved to be changed.
+    #[inline]
+    fn parse(method: &Method, headers: &HeaderMap, coding_unknown: bool) -> Self {
         // A request has a handful of fields: one pass over them beats six look-ups. It
         // keeps each field's first line; a field on several lines (rare) is read again
         // whole.
@@ -142,23 +168,16 @@ impl Conditions {
             // A date field is valid only as exactly one line holding one HTTP-date.
             if_modified_since: single(2).and_then(|v| parse_http_date(v.as_bytes())),
             if_unmodified_since: single(3).and_then(|v| parse_http_date(v.as_bytes())),
-            if_range: one_line(4),
-            range: one_line(5),
+            ranges: (first[4].is_some() || first[5].is_some()).then(|| {
+                Box::new(Ranges {
+                    if_range: one_line(4),
+                    range: one_line(5),
+                })
+            }),
             require: Require::Nothing,
             personal: false,
-            coding_unknown: false,
+            coding_unknown,
         }
-    }
-
-    /// Reads the conditional fields of a request, and whether an encoding-tags layer
-    /// outside still has to learn the coding of its 200 (see [`check`](Self::check)).
-    pub(crate) fn from_parts(parts: &http::request::Parts) -> Self {
-        let mut conditions = Self::from_headers(&parts.method, &parts.headers);
-        conditions.coding_unknown = parts
-            .extensions
-            .get::<crate::layer::CodedTagsOutside>()
-            .is_some_and(|outside| outside.coding_unknown);
-        conditions
     }
 
     /// The request method.
@@ -250,7 +269,10 @@ impl Conditions {
             || self.if_none_match.is_some()
             || self.if_modified_since.is_some()
             || self.if_unmodified_since.is_some()
-            || (self.range.is_present() && self.if_range.is_present())
+            || self
+                .ranges
+                .as_ref()
+                .is_some_and(|r| r.range.is_present() && r.if_range.is_present())
     }
 
     /// Whether `If-None-Match` names tags, so that a 304 it decides is for a copy the
@@ -279,7 +301,7 @@ impl Conditions {
 
     /// The `Range` field, if the request has exactly one line of it.
     pub(crate) fn range(&self) -> Option<&HeaderValue> {
-        match &self.range {
+        match &self.ranges.as_ref()?.range {
             OneLine::One(value) => Some(value),
             _ => None,
         }
@@ -343,6 +365,27 @@ impl Conditions {
         Precondition::failed(&self.method, field, current, !self.personal)
     }
 
+    /// The `If-None-Match` line a read is answered 304 with, when it is the current tag
+    /// byte for byte (what clients send most) and no `If-Match` or `If-Unmodified-Since`
+    /// comes before it: RFC 9110 section 13.2.2 then answers 304 at step 3, which
+    /// [`decide`](Self::decide) would too. The line is the 304's `ETag`, shared rather than
+    /// copied.
+    #[inline]
+    pub(crate) fn not_modified_line(&self, current: &Validators) -> Option<&HeaderValue> {
+        if self.if_match.is_some() || self.if_unmodified_since.is_some() || !self.is_get_or_head() {
+            return None;
+        }
+        let etag = current.etag()?;
+        let line = self.if_none_match.as_ref()?.line_of(etag)?;
+        crate::precondition::trace(
+            &self.method,
+            http::StatusCode::NOT_MODIFIED,
+            Field::IfNoneMatch,
+            Some(etag),
+        );
+        Some(line)
+    }
+
     /// The algorithm of [`evaluate`](Self::evaluate), without building the answer.
     fn decide(&self, current: Option<&Validators>) -> Decision {
         let etag = current.and_then(Validators::etag);
@@ -378,8 +421,9 @@ impl Conditions {
         }
 
         // Step 5.
-        let honor_range =
-            self.range.is_present() && self.method == Method::GET && self.if_range_holds(current);
+        let honor_range = self.ranges.as_ref().is_some_and(|r| r.range.is_present())
+            && self.method == Method::GET
+            && self.if_range_holds(current);
         Decision::Proceed(Proceed { honor_range })
     }
 
@@ -391,7 +435,10 @@ impl Conditions {
     /// right; a 206 spliced onto another version never is. Anything else, too, sends the
     /// whole representation.
     fn if_range_holds(&self, current: Option<&Validators>) -> bool {
-        let value = match &self.if_range {
+        let Some(ranges) = &self.ranges else {
+            return true;
+        };
+        let value = match &ranges.if_range {
             OneLine::Absent => return true,
             OneLine::Repeated => return false,
             OneLine::One(value) => value,

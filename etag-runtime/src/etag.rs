@@ -265,6 +265,32 @@ impl ETag {
         Self { repr: escaped }
     }
 
+    /// The strong tag of an integer version, from its decimal digits (and sign): what
+    /// [`from_version`](Self::from_version) writes for it, without the check of each
+    /// character, which digits and `-` always pass.
+    #[inline]
+    pub(crate) fn from_digits(digits: &str) -> Self {
+        debug_assert!(digits.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+        // At most 40 characters (an i128): with its quotes it fits inline, written in
+        // place rather than appended piece by piece.
+        let mut inline = ArrayString::<INLINE>::new();
+        if inline.try_push('"').is_ok()
+            && inline.try_push_str(digits).is_ok()
+            && inline.try_push('"').is_ok()
+        {
+            return Self {
+                repr: TagBuf {
+                    storage: Storage::Inline(inline),
+                },
+            };
+        }
+        let mut repr = TagBuf::new();
+        repr.push('"');
+        repr.push_str(digits);
+        repr.push('"');
+        Self { repr }
+    }
+
     /// A strong tag from the SHA-256 digest of `bytes` (144 bits kept, base64url): the tag
     /// of a representation known only by its bytes. `#[etag(hash)]` and `ETagLayer` tag
     /// bodies with it.
@@ -274,8 +300,12 @@ impl ETag {
     /// With XXH3, whose algorithm and secret are public and fixed (as they must be for
     /// tags to agree across processes, platforms and releases), whoever controls part of
     /// two bodies can make them collide, and a client holding the first would be told
-    /// "304, still current" about the second. A seeded or keyed fast hash would stop that
-    /// but give each process its own tags. SHA-256 keeps collisions out of reach for
+    /// "304, still current" about the second. Behind a shared cache that is everyone's copy:
+    /// an author who swaps a post for a colliding one keeps the first version served from
+    /// the cache, revalidated as current, while the origin shows the second to anyone who
+    /// reads past it (a moderator, say). Accidental collisions are not the concern: at 128
+    /// bits either hash makes them negligible. A seeded or keyed fast hash would stop
+    /// crafted ones but give each process its own tags. SHA-256 keeps collisions out of reach for
     /// anyone, is fixed by its standard on every platform, and runs in hardware on current
     /// x86 and ARM CPUs; lists are hashed with XXH3 only because their input is versions
     /// the server assigns, which no client chooses.

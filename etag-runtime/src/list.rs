@@ -271,6 +271,7 @@ impl TagList {
     /// The field's line, if it is one line that is `tag`'s wire form byte for byte: then
     /// it holds for `tag` (whichever comparison), and it can be sent back as the tag's
     /// header value without copying it.
+    #[inline]
     pub(crate) fn line_of(&self, tag: &ETag) -> Option<&HeaderValue> {
         match &self.lines {
             Lines::One(line) if line.as_bytes() == tag.as_str().as_bytes() => Some(line),

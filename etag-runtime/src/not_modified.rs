@@ -87,6 +87,7 @@ pub(crate) struct Deferred(pub(crate) Field);
 
 /// An empty 304.
 /// The 304 of a representation whose `ETag` is `etag` (so without `Last-Modified`).
+#[inline]
 pub(crate) fn with_etag(etag: http::HeaderValue) -> Response {
     let mut res = empty();
     res.headers_mut().insert(header::ETAG, etag);

@@ -87,6 +87,7 @@ impl Field {
 
 /// The debug event of every 304, 412 and 428 the crate decides: the method, the status,
 /// the field that decided and the current tag it was compared with (if one was known).
+#[inline]
 pub(crate) fn trace(method: &Method, status: StatusCode, field: Field, etag: Option<&ETag>) {
     tracing::debug!(
         method = %method,

@@ -12,7 +12,7 @@ pub use crate::groups::{CacheGroups, DisplayWith, ResponseGroups};
 
 pub use crate::handler::{
     Carries, Config, Context, ErrorResponse, Optional, Require, RequireEntityTag,
-    RequirePrecondition, StateTagKey, Tags, UserContext, respond, typed,
+    RequirePrecondition, Respond, StateTagKey, Tags, UserContext, respond, typed,
 };
 pub use crate::hash::DEFAULT_HASH_LIMIT;
 pub use crate::principal::{Principal, TagKey};

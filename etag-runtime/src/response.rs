@@ -73,8 +73,9 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         let validators = self.validators();
         let groups = responder.groups_of(&self);
-        let res = responder.respond(validators, || self.into_response());
-        Responder::with_groups(res, groups)
+        let mut res = responder.respond(validators, || self.into_response());
+        Responder::add_groups(&mut res, groups);
+        res
     }
 }
 

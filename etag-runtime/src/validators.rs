@@ -36,6 +36,7 @@ impl Validators {
     /// ```
     /// assert!(etag_runtime::Validators::new().etag().is_none());
     /// ```
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -49,6 +50,7 @@ impl Validators {
     /// assert!(v.etag().is_some());
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_etag(mut self, etag: ETag) -> Self {
         self.etag = Some(etag);
         self
@@ -70,6 +72,7 @@ impl Validators {
     /// assert_eq!(v.with_last_modified(none).last_modified(), None);
     /// ```
     #[must_use]
+    #[inline]
     pub fn with_last_modified(mut self, time: impl Into<Option<SystemTime>>) -> Self {
         self.last_modified = time.into();
         self
@@ -82,6 +85,7 @@ impl Validators {
     /// ```
     /// assert_eq!(etag_runtime::Validators::new().etag(), None);
     /// ```
+    #[inline]
     pub fn etag(&self) -> Option<&ETag> {
         self.etag.as_ref()
     }

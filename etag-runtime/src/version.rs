@@ -54,6 +54,14 @@ pub trait VersionValue {
     #[doc(hidden)]
     const IS_TIMESTAMP: bool = false;
 
+    /// Not public API: the value's strong tag, as
+    /// [`ETag::from_version`](crate::ETag::from_version) makes it; an integer writes its
+    /// digits into it without the formatter or a check of characters it cannot hold.
+    #[doc(hidden)]
+    fn to_etag(&self) -> crate::ETag {
+        crate::ETag::from_version(self)
+    }
+
     /// Not public API: feeds the value into a collection's fingerprint, by default its
     /// [`encode`](Self::encode)d text; integers write their bits, which is cheaper.
     #[doc(hidden)]
@@ -138,6 +146,10 @@ macro_rules! integers {
         impl VersionValue for $t {
             fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
                 out.write_str(itoa::Buffer::new().format(*self))
+            }
+            #[inline]
+            fn to_etag(&self) -> crate::ETag {
+                crate::ETag::from_digits(itoa::Buffer::new().format(*self))
             }
             #[inline]
             fn fingerprint(&self, out: &mut Fingerprint) {
@@ -527,6 +539,22 @@ mod jiff_impls {
 mod tests {
     use super::*;
     use crate::ETag;
+
+    #[test]
+    fn an_integer_tag_written_in_place_is_the_tag_from_its_encoding() {
+        fn same<V: VersionValue>(v: V) {
+            assert_eq!(v.to_etag(), ETag::from_version(&v));
+            assert_eq!(v.to_etag().to_string(), format!("\"{}\"", enc(&v)));
+        }
+        same(0_u8);
+        same(7_i64);
+        same(-1_i32);
+        same(i64::MIN);
+        same(u64::MAX);
+        same(i128::MIN);
+        same(u128::MAX);
+        same(usize::MAX);
+    }
 
     fn enc<V: VersionValue + ?Sized>(v: &V) -> String {
         let mut s = String::new();

@@ -1,12 +1,10 @@
 //! Model types that carry their own validators.
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::collection::Fingerprint;
 use crate::groups::CacheGroups;
-use crate::version::VersionValue;
 use crate::{ETag, Validators};
 
 /// A value that knows its validators: an entity tag and, optionally, a last-modification time.
@@ -246,21 +244,14 @@ impl<T: Versioned> Versioned for axum::Json<T> {
     }
 }
 
-/// The tag of a `#[version]` field, written by `encode`; weak with `#[versioned(weak)]`,
-/// the one place a derived tag is made weak. Called by `#[derive(Versioned)]`.
+/// The tag of a `#[version]` field, made by its
+/// [`VersionValue::to_etag`](crate::version::VersionValue::to_etag); weak with
+/// `#[versioned(weak)]`, the one place a derived tag is made weak. Called by
+/// `#[derive(Versioned)]`.
 #[doc(hidden)]
-pub fn version_etag(encode: impl Fn(&mut dyn fmt::Write) -> fmt::Result, weak: bool) -> ETag {
-    let tag = ETag::from_version(&Encoded(encode));
+#[inline]
+pub fn version_etag(tag: ETag, weak: bool) -> ETag {
     if weak { tag.into_weak() } else { tag }
-}
-
-/// A version known only by how it is written.
-struct Encoded<F>(F);
-
-impl<F: Fn(&mut dyn fmt::Write) -> fmt::Result> VersionValue for Encoded<F> {
-    fn encode(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        (self.0)(out)
-    }
 }
 
 #[cfg(test)]

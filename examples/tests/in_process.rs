@@ -215,6 +215,58 @@ async fn list_304_reads_the_page_stamps_only_scenario(store: Store) {
 }
 
 on_both!(
+    page_304_reads_one_row_until_the_collection_changes,
+    page_304_reads_one_row_until_the_collection_changes_on_postgres,
+    page_304_reads_one_row_until_the_collection_changes_scenario
+);
+
+/// A page revalidated at the collection revision its stamp was read at costs the one row
+/// of that revision; after a write elsewhere the stamp is read again, still the same, and
+/// the page is still answered 304; after a write to the page, 200.
+async fn page_304_reads_one_row_until_the_collection_changes_scenario(store: Store) {
+    for i in 0..30 {
+        store
+            .create(&new_product(&format!("P{i}"), i), None)
+            .await
+            .unwrap();
+    }
+    let app = router(store.clone(), ApiOptions::default());
+    let page = "/products?limit=10";
+    let (response, _) = call(&app, get(page, None)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tag = header(&response, "etag").to_owned();
+    let revalidate = async |expect: StatusCode, queries: u64| {
+        let before = store.stats();
+        let (response, _) = call(&app, get(page, Some(&tag))).await;
+        assert_eq!(response.status(), expect);
+        assert_eq!(diff(before, store.stats()).queries, queries, "{expect}");
+    };
+    // The collection's revision alone, twice.
+    revalidate(StatusCode::NOT_MODIFIED, 1).await;
+    revalidate(StatusCode::NOT_MODIFIED, 1).await;
+    // Product 25 is on another page: the revision moved, the page's stamp did not.
+    let p25 = store.get(25).await.unwrap().unwrap();
+    store
+        .update(25, Some(p25.version), &new_product("elsewhere", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    revalidate(StatusCode::NOT_MODIFIED, 2).await;
+    revalidate(StatusCode::NOT_MODIFIED, 1).await;
+    // Product 5 is on the page: the revision moved, and the page's stamp with it.
+    let p5 = store.get(5).await.unwrap().unwrap();
+    store
+        .update(5, Some(p5.version), &new_product("here", 1))
+        .await
+        .unwrap()
+        .unwrap();
+    let before = store.stats();
+    let (response, _) = call(&app, get(page, Some(&tag))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(diff(before, store.stats()).list_loads, 1);
+}
+
+on_both!(
     page_stamp_is_the_stamp_of_the_page_loaded,
     page_stamp_is_the_stamp_of_the_page_loaded_on_postgres,
     page_stamp_is_the_stamp_of_the_page_loaded_scenario

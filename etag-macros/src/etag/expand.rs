@@ -172,7 +172,6 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                 #private::IntoResponse::into_response(#output),
                 &__ETAG_CONFIG,
             )
-            .await
         },
         Mode::Value if opaque => quote_spanned! {ret_span=>
             #private::respond(
@@ -183,7 +182,6 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                 ),
                 &__ETAG_CONFIG,
             )
-            .await
         },
         Mode::Value => match result_parts(&handler.output) {
             // `Result<T, E>` taken apart, so that each half is reported at its own type:
@@ -209,7 +207,6 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                         },
                         &__ETAG_CONFIG,
                     )
-                    .await
                 }
             }
             None => quote_spanned! {ret_span=>
@@ -221,9 +218,23 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
                     ),
                     &__ETAG_CONFIG,
                 )
-                .await
             },
         },
+    };
+
+    // Awaited only when a body must be read, and out of the statement that made it:
+    // across that await the handler's future holds the box, not a response.
+    let ready = Ident::new("__etag_ready", Span::mixed_site());
+    let later = Ident::new("__etag_later", Span::mixed_site());
+    let done = syn::Lifetime::new("'__etag_done", Span::mixed_site());
+    let respond = quote! {
+        #done: {
+            let #later = match #respond {
+                #private::Respond::Ready(#ready) => break #done #ready,
+                #private::Respond::Later(#later) => #later,
+            };
+            #later.await
+        }
     };
 
     let respond = if principal.is_some() {
@@ -266,30 +277,66 @@ pub(crate) fn handler(args: &Args, handler: Handler) -> TokenStream {
     let generics = &sig.generics;
     let where_clause = &sig.generics.where_clause;
 
+    let config = quote! {
+        const __ETAG_CONFIG: #private::Config = #private::Config {
+            require: #private::Require::#require,
+            tags: #tags,
+            per_user: #per_user,
+            cache_control: #cache_control,
+            carries: #carries,
+        };
+        #register
+    };
+    let body = quote! {
+        #take
+        #(#handed)*
+        #declared_fn
+        let #output = #run;
+        #declared_call
+        #respond
+    };
+
+    // A `fn` returning an `async move` block rather than an `async fn`: an `async fn`'s
+    // future keeps each argument twice (as it was passed, and moved into the body), and
+    // the context is the largest of them. The block uses the arguments where they were
+    // captured. `#[axum::debug_handler]` accepts only an `async fn`: under it, the
+    // handler stays one.
+    if outer.iter().any(is_debug_handler) {
+        return quote! {
+            #(#outer)*
+            #vis #constness #asyncness #safety #abi #fn_token #ident #generics (
+                #(#params),*
+            ) -> #private::AxumResponse
+            #where_clause
+            {
+                #(#inner)*
+                #config
+                #body
+            }
+        };
+    }
     quote! {
         #(#outer)*
-        #vis #constness #asyncness #safety #abi #fn_token #ident #generics (
+        #vis #constness #safety #abi #fn_token #ident #generics (
             #(#params),*
-        ) -> #private::AxumResponse
+        ) -> impl ::core::future::Future<Output = #private::AxumResponse>
         #where_clause
         {
             #(#inner)*
-            const __ETAG_CONFIG: #private::Config = #private::Config {
-                require: #private::Require::#require,
-                tags: #tags,
-                per_user: #per_user,
-                cache_control: #cache_control,
-                carries: #carries,
-            };
-            #register
-            #take
-            #(#handed)*
-            #declared_fn
-            let #output = #run;
-            #declared_call
-            #respond
+            #config
+            async move {
+                #body
+            }
         }
     }
+}
+
+/// Whether an attribute is axum's `debug_handler` (by the last segment of its path).
+fn is_debug_handler(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "debug_handler")
 }
 
 /// The handler after a mistake: a handler axum accepts whatever its arguments were (it

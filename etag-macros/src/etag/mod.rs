@@ -58,10 +58,16 @@ mod tests {
                 }
             },
         );
-        assert!(out.starts_with("# [doc = r\" Docs stay.\"] # [allow (clippy :: unused_async)] pub async fn get_item"), "{out}");
+        // A fn returning the future, whose block holds each argument once.
+        assert!(
+            out.starts_with(
+                "# [doc = r\" Docs stay.\"] # [allow (clippy :: unused_async)] pub fn get_item"
+            ),
+            "{out}"
+        );
         assert!(out.contains("(__etag_cx : :: etag_runtime :: __private :: Context < :: etag_runtime :: __private :: Optional , :: etag_runtime :: __private :: Precondition > , __etag_arg0 : Path < i64 > , __etag_arg1 : Query < Q >)"), "{out}");
         assert!(
-            out.contains("-> :: etag_runtime :: __private :: AxumResponse"),
+            out.contains("-> impl :: core :: future :: Future < Output = :: etag_runtime :: __private :: AxumResponse >"),
             "{out}"
         );
         assert!(out.contains("let Path (id) = __etag_arg0 ;"), "{out}");
@@ -185,6 +191,20 @@ mod tests {
             ),
         );
         assert!(cfg.contains("# [cfg (all ())] __etag_arg0 : A"), "{cfg}");
+        // `#[axum::debug_handler]` takes only an `async fn`: under it the handler stays one.
+        let debug = expand_str(
+            quote!(),
+            quote!(
+                #[axum::debug_handler]
+                async fn f(a: A) -> Json<X> {
+                    todo!()
+                }
+            ),
+        );
+        assert!(
+            debug.contains("# [axum :: debug_handler] async fn f"),
+            "{debug}"
+        );
         assert!(
             cfg.contains("# [cfg (all ())] let a = __etag_arg0 ;"),
             "{cfg}"

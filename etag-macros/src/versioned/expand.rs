@@ -24,9 +24,7 @@ pub(crate) fn versioned(model: &Model<'_>) -> TokenStream {
     let version_ty = &model.version.original.ty;
     let etag = quote_spanned! {version_span=>
         #private::version_etag(
-            |__etag_out: &mut dyn ::core::fmt::Write| {
-                <#version_ty as #private::VersionValue>::encode(&#this.#version, __etag_out)
-            },
+            <#version_ty as #private::VersionValue>::to_etag(&#this.#version),
             #weak,
         )
     };

@@ -50,7 +50,7 @@ mod tests {
             out.contains("impl :: etag_runtime :: __private :: Versioned for Product"),
             "{out}"
         );
-        assert!(out.contains("< i64 as :: etag_runtime :: __private :: VersionValue > :: encode (& self . version , __etag_out) } , false ,)"), "{out}");
+        assert!(out.contains("< i64 as :: etag_runtime :: __private :: VersionValue > :: to_etag (& self . version) , false ,)"), "{out}");
         assert!(
             out.contains("< DateTime < Utc > as :: etag_runtime :: __private :: TimestampValue > :: timestamp (& self . updated_at)"),
             "{out}"
@@ -73,7 +73,7 @@ mod tests {
         );
         assert!(
             out.contains(
-                "< u64 as rt :: __private :: VersionValue > :: encode (& self . 1 , __etag_out) } , true ,)"
+                "< u64 as rt :: __private :: VersionValue > :: to_etag (& self . 1) , true ,)"
             ),
             "{out}"
         );

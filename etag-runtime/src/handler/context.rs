@@ -2,12 +2,10 @@
 //! the handler's output.
 
 use std::borrow::Cow;
-use std::future::{Future, Ready};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::OnceLock;
-
-use futures_util::future::Either;
 
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -107,8 +105,9 @@ impl<R, E: From<Precondition> + IntoResponse> Context<R, E> {
 /// request's `Range`, if it may be served.
 ///
 /// Ready at once unless a body must be read (a range to cut, or `hash`): the handler's
-/// future then holds a response, not the state of reading one, and is that much smaller
-/// to move.
+/// future then holds only the box of the future that reads it across its last await, not a
+/// response, and is that much smaller to move.
+#[inline]
 pub fn respond<'a>(
     responder: Responder<'a>,
     response: Response,
@@ -116,32 +115,53 @@ pub fn respond<'a>(
 ) -> Respond<'a> {
     match config.tags {
         Tags::Value => {
-            let res = groups(finish(response, config), &responder, config);
+            let mut res = response;
+            // Only a 200 may be cut. Any other response with no groups to name (none on
+            // it, no `ResponseGroups`) and no `Cache-Control` to add, such as the 304 of a
+            // model without groups, goes out as it was made.
+            if res.status() != StatusCode::OK
+                && res.extensions().is_empty()
+                && responder.groups.is_none()
+                && config.cache_control.is_none()
+                && !config.per_user
+            {
+                return Respond::Ready(res);
+            }
+            finish(&mut res, config);
+            groups(&mut res, &responder, config);
+            if res.status() != StatusCode::OK {
+                return Respond::Ready(res);
+            }
             match crate::range::prepare(responder.conditions, res) {
-                Prepared::Done(res) => Either::Left(std::future::ready(res)),
+                Prepared::Done(res) => Respond::Ready(res),
                 Prepared::Cut(res, len) => {
-                    Either::Right(Box::pin(crate::range::cut(responder.conditions, res, len)))
+                    Respond::Later(Box::pin(crate::range::cut(responder.conditions, res, len)))
                 }
             }
         }
-        Tags::Hash { limit } => Either::Right(Box::pin(async move {
-            let res = crate::hash::hash_response(&responder, response, limit).await;
-            let res = groups(finish(res, config), &responder, config);
+        Tags::Hash { limit } => Respond::Later(Box::pin(async move {
+            let mut res = crate::hash::hash_response(&responder, response, limit).await;
+            finish(&mut res, config);
+            groups(&mut res, &responder, config);
             crate::range::apply(responder.conditions, res).await
         })),
     }
 }
 
 /// What [`respond`] returns: the response, or the future that reads a body to make it.
-pub(crate) type Respond<'a> =
-    Either<Ready<Response>, Pin<Box<dyn Future<Output = Response> + Send + 'a>>>;
+pub enum Respond<'a> {
+    /// The response, made without reading its body.
+    Ready(Response),
+    /// The future that reads the body (to hash it, or to cut a range) and makes it.
+    Later(Pin<Box<dyn Future<Output = Response> + Send + 'a>>),
+}
 
 /// The response's cache groups (RFC 9875): the value's (put on the response by the
 /// responder) and the handler's (`ResponseGroups`), as `Cache-Groups` on the 2xx and the
 /// 304 of a read, as `Cache-Group-Invalidation` on the 2xx of a write, and as a
 /// [`CacheGroups`] extension for `layer::CacheGroupsLayer`. None on a per-user or
 /// otherwise `private` response: no shared cache may store it.
-fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Response {
+fn groups(res: &mut Response, responder: &Responder<'_>, config: &Config) {
     let mut groups = res.extensions_mut().remove::<CacheGroups>();
     if let Some(handle) = responder.groups {
         let declared = handle.snapshot();
@@ -152,20 +172,20 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
         }
     }
     let Some(groups) = groups.filter(|g| !g.is_empty()) else {
-        return res;
+        return;
     };
     if config.per_user || super::has_cache_directive(res.headers(), b"private") {
-        return res;
+        return;
     }
     let status = res.status();
     let name = if crate::conditions::is_read(responder.conditions.method()) {
         if !status.is_success() && status != StatusCode::NOT_MODIFIED {
-            return res;
+            return;
         }
         CACHE_GROUPS
     } else {
         if !status.is_success() {
-            return res;
+            return;
         }
         CACHE_GROUP_INVALIDATION
     };
@@ -173,13 +193,12 @@ fn groups(mut res: Response, responder: &Responder<'_>, config: &Config) -> Resp
         res.headers_mut().insert(name, value);
         res.extensions_mut().insert(groups);
     }
-    res
 }
 
-fn finish(mut res: Response, config: &Config) -> Response {
+fn finish(res: &mut Response, config: &Config) {
     // Most handlers set no `Cache-Control`: they pay for no look-up.
     if config.cache_control.is_none() && !config.per_user {
-        return res;
+        return;
     }
     let status = res.status();
     if (status.is_success() || status == http::StatusCode::NOT_MODIFIED)
@@ -195,7 +214,6 @@ fn finish(mut res: Response, config: &Config) -> Response {
             res.headers_mut().insert(CACHE_CONTROL, value);
         }
     }
-    res
 }
 
 /// The extractor `#[etag(per_user = arg)]` puts first in the handler's arguments, in

@@ -14,7 +14,7 @@ mod responder;
 use std::borrow::Cow;
 
 // Public but unnameable outside the crate: it seals `IntoConditionalResponse`.
-pub use context::{Context, UserContext, respond, typed};
+pub use context::{Context, Respond, UserContext, respond, typed};
 #[allow(unreachable_pub)]
 pub use responder::Responder;
 // What the expansion checks at the user's tokens, named so in compiler messages.

@@ -40,6 +40,9 @@ impl Responder<'_> {
         }
         let method = self.conditions.method();
         let (validators, deferred) = if crate::conditions::is_read(method) {
+            if let Some(line) = self.conditions.not_modified_line(&validators) {
+                return crate::not_modified::with_etag(line.clone());
+            }
             match self.conditions.check(validators) {
                 Ok(checked) => checked.into_parts(),
                 Err(refused) => return self.refuse(refused),
@@ -68,11 +71,10 @@ impl Responder<'_> {
     }
 
     /// Puts `groups` on the response, for the context to send (see `handler::respond`).
-    pub(crate) fn with_groups(mut res: Response, groups: CacheGroups) -> Response {
+    pub(crate) fn add_groups(res: &mut Response, groups: CacheGroups) {
         if !groups.is_empty() {
             res.extensions_mut().insert(groups);
         }
-        res
     }
 
     /// A 304 has no body to shape: it goes out as made. A 412 goes through the hook.

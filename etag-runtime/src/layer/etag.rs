@@ -45,6 +45,12 @@ struct PerUser {
 /// the response to any other method. A response that already has an `ETag` keeps it; the
 /// request is evaluated against it.
 ///
+/// The digest is most of what the layer adds to a 200: more than rendering the body took
+/// (`layer_200_overhead` in the repository's BENCHMARKS.md), where XXH3, which list tags
+/// use, runs many times faster. It stays SHA-256 because bodies are partly written by
+/// clients, who could otherwise make two of them collide: see [`ETag::digest`]. A handler
+/// whose model has a version pays for no digest, with `#[etag]`.
+///
 /// # Examples
 ///
 /// ```

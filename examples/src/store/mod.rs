@@ -175,6 +175,9 @@ pub struct Store {
     pool: Pool,
     counters: Arc<Counters>,
     changes: changes::Feed,
+    /// The stamps of the pages read lately, each with the collection revision it was read
+    /// at (see [`Store::page_stamp`]).
+    pages: Arc<products::PageStamps>,
 }
 
 /// Whether a database URL names an in-memory database, which lives as long as its one
@@ -223,6 +226,7 @@ impl Store {
             pool,
             counters: Arc::default(),
             changes: changes::Feed::new(),
+            pages: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -255,11 +259,20 @@ impl Store {
     }
 }
 
+/// The rows a SQLite connection's thread may send ahead of the task reading them: the
+/// largest page, the row that says another follows, and the collection's row.
+const ROW_CHANNEL: usize = crate::model::PageRequest::MAX_LIMIT as usize + 2;
+
 async fn open_sqlite(url: &str, settings: DbSettings) -> Result<SqlitePool, sqlx::Error> {
     let memory = is_memory(url);
     let mut options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
-        .busy_timeout(settings.statement_timeout);
+        .busy_timeout(settings.statement_timeout)
+        // sqlx runs each SQLite connection on a thread of its own, which hands rows to the
+        // request's task through a channel of 50 by default: a 1,000-row page made it stop
+        // and wake the task some twenty times. The largest page (and its two extra rows)
+        // fits, so the thread runs a statement through without waiting.
+        .row_buffer_size(ROW_CHANNEL);
     let mut pool = SqlitePoolOptions::new()
         .test_before_acquire(false)
         .acquire_timeout(settings.acquire_timeout);

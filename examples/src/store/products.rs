@@ -99,30 +99,46 @@ impl Store {
         })
     }
 
-    /// A page's validators only: one aggregate row, whatever the page size. The
-    /// collection's `modified_at`, and of the page's products their count, the last id and
-    /// the highest revision (see [`PageStamp`]), and whether a product follows the page,
-    /// from one statement that reads no other column.
+    /// A page's validators only. The collection's `modified_at`, and of the page's
+    /// products their count, the last id and the highest revision (see [`PageStamp`]), and
+    /// whether a product follows the page.
+    ///
+    /// A page read lately at the collection's current revision costs one row, the
+    /// collection's, whatever the page size: every write bumps that revision in its own
+    /// transaction, so a snapshot at the same revision holds the same products, and the
+    /// page the same stamp. Otherwise it is one aggregate row from one statement that reads
+    /// the page's ids and revisions and no other column.
     ///
     /// # Errors
     ///
     /// A database error.
     pub async fn page_stamp(&self, page: PageRequest) -> Result<PageStamp, StoreError> {
+        if let Some((read_at, stamp)) = self.pages.get(page) {
+            self.count_queries(1);
+            const SQL: &str = "SELECT revision FROM collection_state";
+            let revision: i64 = with_pool!(self, pool => {
+                sqlx::query_scalar(SQL).fetch_one(pool).await?
+            });
+            if revision == read_at {
+                return Ok(stamp);
+            }
+        }
         self.count_queries(1);
         // One statement: the collection row and the page's rows from the same snapshot.
         // `CASE WHEN EXISTS`: an integer on both backends (EXISTS alone is a boolean on
         // PostgreSQL and an integer on SQLite).
-        const SQL: &str = "SELECT s.modified_at, s.count, s.last_id, s.revision,
+        const SQL: &str = "SELECT s.modified_at, s.read_at, s.count, s.last_id, s.revision,
                  CASE WHEN EXISTS (SELECT 1 FROM products q WHERE q.id > s.last_id)
                       THEN 1 ELSE 0 END AS has_next
-             FROM (SELECT c.modified_at AS modified_at, COUNT(p.id) AS count,
+             FROM (SELECT c.modified_at AS modified_at, c.revision AS read_at,
+                          COUNT(p.id) AS count,
                           MAX(p.id) AS last_id, COALESCE(MAX(p.revision), 0) AS revision
                    FROM collection_state c
                    LEFT JOIN (SELECT id, revision FROM products
                               WHERE id > $1 ORDER BY id LIMIT $2) p
                        ON 1 = 1
-                   GROUP BY c.modified_at) s";
-        let (modified_at, count, last_id, revision, has_next) = with_pool!(self, pool => {
+                   GROUP BY c.modified_at, c.revision) s";
+        let (modified_at, read_at, count, last_id, revision, has_next) = with_pool!(self, pool => {
             let row = sqlx::query(SQL)
                 .bind(page.after)
                 .bind(page.limit)
@@ -130,19 +146,22 @@ impl Store {
                 .await?;
             (
                 column::<_, i64>(&row, "modified_at")?,
+                column::<_, i64>(&row, "read_at")?,
                 column::<_, i64>(&row, "count")?,
                 column::<_, Option<i64>>(&row, "last_id")?,
                 column::<_, i64>(&row, "revision")?,
                 column::<_, i32>(&row, "has_next")?,
             )
         });
-        Ok(PageStamp {
+        let stamp = PageStamp {
             modified_at: from_micros(modified_at)?,
             count,
             last_id,
             revision,
             has_next: has_next != 0,
-        })
+        };
+        self.pages.put(page, read_at, stamp);
+        Ok(stamp)
     }
 
     /// A page of products, by id, with the stamp that describes exactly them: both come
@@ -158,39 +177,49 @@ impl Store {
     ) -> Result<(PageStamp, Vec<Product>), StoreError> {
         self.count_queries(1);
         self.counters.list_loads.fetch_add(1, Ordering::Relaxed);
+        // The page's rows, each with the collection row, then the collection row alone, so
+        // that an empty page has it too. The products are read in id order straight from
+        // the index: joined to a page that the database must first copy into a temporary
+        // table, and sorted again in another, they cost SQLite two copies of every row.
+        // SQL promises no order across the join and the `UNION ALL`: they are put in
+        // order here (they come in order, which costs a sort one pass).
         const SQL: &str = concat!(
-            "SELECT c.modified_at, p.id, p.name, p.price_cents, p.version, p.updated_at,
-                    p.revision
-             FROM collection_state c
-             LEFT JOIN (SELECT ",
+            "SELECT c.modified_at, c.revision AS read_at, p.id, p.name, p.price_cents,
+                    p.version, p.updated_at, p.revision
+             FROM (SELECT ",
             product_columns!(),
             ", revision FROM products WHERE id > $1 ORDER BY id LIMIT $2) p
-                 ON 1 = 1
-             ORDER BY p.id"
+             CROSS JOIN collection_state c
+             UNION ALL
+             SELECT modified_at, revision, NULL, NULL, NULL, NULL, NULL, NULL
+             FROM collection_state"
         );
         let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
-        let (modified_at, revision, mut products) = with_pool!(self, pool => {
+        let (modified_at, read_at, mut products) = with_pool!(self, pool => {
             let rows = sqlx::query(SQL)
                 .bind(page.after)
                 .bind(page.limit + 1)
                 .fetch_all(pool)
                 .await?;
             let mut modified_at = None;
-            let mut revision = 0;
+            let mut read_at = 0;
             let mut products = Vec::with_capacity(rows.len());
             for row in &rows {
                 let (time, product) = page_row(row)?;
                 modified_at = Some(time);
-                // The row after the page only says that one follows.
-                if product.is_some() && products.len() < limit {
-                    revision = revision.max(column::<_, i64>(row, "revision")?);
+                read_at = column::<_, i64>(row, "read_at")?;
+                if let Some(product) = product {
+                    products.push((product, column::<_, i64>(row, "revision")?));
                 }
-                products.extend(product);
             }
-            (modified_at.ok_or(sqlx::Error::RowNotFound)?, revision, products)
+            (modified_at.ok_or(sqlx::Error::RowNotFound)?, read_at, products)
         });
+        products.sort_unstable_by_key(|(product, _)| product.id);
+        // The row after the page only says that one follows.
         let has_next = products.len() > limit;
         products.truncate(limit);
+        let revision = products.iter().map(|(_, r)| *r).max().unwrap_or(0);
+        let products: Vec<Product> = products.into_iter().map(|(p, _)| p).collect();
         let stamp = PageStamp {
             modified_at: from_micros(modified_at)?,
             count: i64::try_from(products.len()).unwrap_or(i64::MAX),
@@ -198,6 +227,7 @@ impl Store {
             revision,
             has_next,
         };
+        self.pages.put(page, read_at, stamp);
         Ok((stamp, products))
     }
 
@@ -378,5 +408,38 @@ impl Store {
             }
         });
         Ok(deleted.is_some())
+    }
+}
+
+/// The stamps of the pages read lately, by page, each with the collection revision it was
+/// read at: what lets [`Store::page_stamp`] answer from one row while the collection has
+/// not changed. At most [`PageStamps::MAX`] pages; when full it starts again empty, which
+/// costs the next read of each page its aggregate row, nothing more.
+#[derive(Debug, Default)]
+pub(super) struct PageStamps {
+    pages: std::sync::Mutex<std::collections::HashMap<(i64, i64), (i64, PageStamp)>>,
+}
+
+impl PageStamps {
+    /// The most pages kept.
+    const MAX: usize = 1024;
+
+    fn get(&self, page: PageRequest) -> Option<(i64, PageStamp)> {
+        let pages = self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pages.get(&(page.after, page.limit)).copied()
+    }
+
+    fn put(&self, page: PageRequest, read_at: i64, stamp: PageStamp) {
+        let mut pages = self
+            .pages
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pages.len() >= Self::MAX {
+            pages.clear();
+        }
+        pages.insert((page.after, page.limit), (read_at, stamp));
     }
 }
