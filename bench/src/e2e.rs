@@ -256,27 +256,28 @@ fn go_peer(
 }
 
 /// The PostgreSQL admin URL the PostgreSQL figures create their database through.
-fn postgres_admin_url() -> Option<String> {
+pub(crate) fn postgres_admin_url() -> Option<String> {
     ["ETAG_BENCH_POSTGRES", "ETAG_TEST_POSTGRES"]
         .iter()
         .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
 }
 
 /// A database of the run's own, dropped at the end.
-struct Scratch {
+pub(crate) struct Scratch {
     runtime: tokio::runtime::Runtime,
     admin_url: String,
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Scratch {
-    fn create(admin_url: &str) -> Result<Self, String> {
+    /// `etag_bench_{what}_{pid}`, created empty (dropped first if a killed run left it).
+    pub(crate) fn create(admin_url: &str, what: &str) -> Result<Self, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| e.to_string())?;
-        let name = format!("etag_bench_{}", std::process::id());
+        let name = format!("etag_bench_{what}_{}", std::process::id());
         runtime.block_on(admin(
             admin_url,
             &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
@@ -451,7 +452,7 @@ fn scale_out(
         return Ok(());
     };
     let (products, seconds, rounds) = if smoke { (20, 1, 1) } else { (1_000, 3, 3) };
-    let scratch = Scratch::create(&admin_url)?;
+    let scratch = Scratch::create(&admin_url, "e2e")?;
     let dir = std::env::temp_dir().join(format!("etag-bench-sqlite-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

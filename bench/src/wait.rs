@@ -20,6 +20,7 @@ use etag_test_support::Reply;
 use etag_test_support::products::{self, BlockingServer};
 use etag_test_support::wire::parse;
 
+use crate::e2e::{Scratch, postgres_admin_url};
 use crate::report::{Figure, Goal};
 
 /// The product every scenario watches and writes: the first one seeded.
@@ -241,7 +242,7 @@ pub(crate) fn run(
 
     match postgres_admin_url() {
         Some(admin_url) => {
-            let scratch = Scratch::create(&admin_url)?;
+            let scratch = Scratch::create(&admin_url, "wait")?;
             let a = start(&binary, &scratch.url, &[])?;
             let b = start(&binary, &scratch.url, &[])?;
             seed(b.addr())?;
@@ -789,71 +790,6 @@ fn versus_polling(
         ),
         goal: Goal::Info,
     });
-    Ok(())
-}
-
-/// The PostgreSQL admin URL, as the loopback figures read it.
-fn postgres_admin_url() -> Option<String> {
-    ["ETAG_BENCH_POSTGRES", "ETAG_TEST_POSTGRES"]
-        .iter()
-        .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
-}
-
-/// A database of these figures' own, dropped at the end.
-struct Scratch {
-    runtime: tokio::runtime::Runtime,
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Scratch {
-    fn create(admin_url: &str) -> Result<Self, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let name = format!("etag_bench_wait_{}", std::process::id());
-        runtime.block_on(admin(
-            admin_url,
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        ))?;
-        runtime.block_on(admin(admin_url, &format!("CREATE DATABASE \"{name}\"")))?;
-        // The admin URL with the new database as its path.
-        let (base, _) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-        let query = &admin_url[base.len()..];
-        let root = base
-            .find("://")
-            .and_then(|i| base[i + 3..].find('/').map(|j| &base[..i + 3 + j]))
-            .unwrap_or(base);
-        Ok(Self {
-            url: format!("{root}/{name}{query}"),
-            runtime,
-            admin_url: admin_url.to_owned(),
-            name,
-        })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        if let Err(e) = self.runtime.block_on(admin(&self.admin_url, &sql)) {
-            eprintln!("could not drop the benchmark database {}: {e}", self.name);
-        }
-    }
-}
-
-async fn admin(admin_url: &str, sql: &str) -> Result<(), String> {
-    use sqlx::Connection as _;
-    let mut connection = sqlx::PgConnection::connect(admin_url)
-        .await
-        .map_err(|e| format!("PostgreSQL: {e}"))?;
-    sqlx::raw_sql(sql)
-        .execute(&mut connection)
-        .await
-        .map_err(|e| format!("{sql}: {e}"))?;
-    let _ = connection.close().await;
     Ok(())
 }
 
