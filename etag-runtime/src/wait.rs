@@ -74,9 +74,35 @@ use tokio::time::Instant;
 use crate::groups::CacheGroups;
 
 /// `Prefer` (RFC 7240 section 2): the preferences of a request, `wait=N` among them.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::wait::PREFER;
+/// let req = http::Request::get("/products/17")
+///     .header(http::header::IF_NONE_MATCH, r#""41""#)
+///     .header(PREFER, "wait=30")
+///     .body(())
+///     .unwrap();
+/// assert_eq!(req.headers()["prefer"], "wait=30");
+/// ```
 pub const PREFER: HeaderName = HeaderName::from_static("prefer");
 
 /// `Preference-Applied` (RFC 7240 section 3): on a response, the preferences it honoured.
+/// [`WaitLayer`](crate::layer::WaitLayer) sends `wait=M` on the answer to a request it held;
+/// an answer without it was not held.
+///
+/// # Examples
+///
+/// ```
+/// use etag_runtime::wait::PREFERENCE_APPLIED;
+/// let res = http::Response::builder()
+///     .status(304)
+///     .header(PREFERENCE_APPLIED, "wait=30")
+///     .body(())
+///     .unwrap();
+/// assert_eq!(res.headers()["preference-applied"], "wait=30");
+/// ```
 pub const PREFERENCE_APPLIED: HeaderName = HeaderName::from_static("preference-applied");
 
 /// The changes of one process's resources, by cache group: what wakes the requests that

@@ -22,7 +22,7 @@ use sqlx::postgres::PgListener;
 use super::{Pool, Store, StoreError};
 
 /// The PostgreSQL channel writes are announced on.
-pub const CHANNEL: &str = "etag_changes";
+const CHANNEL: &str = "etag_changes";
 
 /// The longest `NOTIFY` payload PostgreSQL takes is 8,000 bytes; a write's groups are a
 /// handful. Longer ones are announced as "everything" (an empty list), which makes every

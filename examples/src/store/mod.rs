@@ -41,7 +41,6 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use changes::CHANNEL;
 pub use error::StoreError;
 
 /// The smallest id a product may have.
