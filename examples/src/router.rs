@@ -52,7 +52,7 @@ use crate::products::{
 };
 use crate::purge::{VarnishPurge, WritePurge};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 /// How the API decides conditional reads, and how shared caches may keep its responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,9 +109,9 @@ impl FromRef<AppState> for TagKey {
 /// layer, which answers preflights itself; in cache mode, `CDN-Cache-Control` on the
 /// responses that name their cache groups; [`WaitLayer`], which holds a read that waits
 /// for a change (`Prefer: wait`) on the store's feed ([`Store::changes`]) and publishes
-/// each write into it; [`CacheGroupsLayer`] and its hook, which announces each write to
-/// the other processes on a PostgreSQL database and, with a purge URL, purges it from
-/// Varnish ([`VarnishPurge`]); [`Compression`], the compressor (gzip and br) with a tag per
+/// each write into it; on PostgreSQL or with a purge URL, [`CacheGroupsLayer`] and its
+/// hook, which announces each write to the other processes on the database and purges it
+/// from Varnish ([`VarnishPurge`]); [`Compression`], the compressor (gzip and br) with a tag per
 /// content-coding; the 405 problem body; [`ETagLayer`], which tags the routes that have no
 /// model (`/`) and leaves the tags of the `#[etag]` routes as they are; the routes.
 ///
@@ -139,12 +139,17 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         ),
     };
     let shared_max_age = options.shared_max_age;
-    let purge = CacheGroupsLayer::new().purge(WritePurge {
-        store: store.clone(),
-        varnish: options
-            .purge_url
-            .as_ref()
-            .map(|url| VarnishPurge::new(url.clone()).expect("an HTTP client for the purges")),
+    let varnish = options
+        .purge_url
+        .as_ref()
+        .map(|url| VarnishPurge::new(url.clone()).expect("an HTTP client for the purges"));
+    // Someone to tell of each write: the other processes on PostgreSQL, or Varnish. A
+    // SQLite store without a purge URL has neither, and its writes skip the hook.
+    let purge = (varnish.is_some() || store.backend() == Backend::Postgres).then(|| {
+        CacheGroupsLayer::new().purge(WritePurge {
+            store: store.clone(),
+            varnish,
+        })
     });
     let mut wait = WaitLayer::new(store.changes().clone());
     if let Some(max) = options.max_wait {
@@ -166,7 +171,10 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         .layer(Compression::new(
             CompressionLayer::new().gzip(true).br(true),
         ));
-    app = app.layer(purge).layer(wait);
+    if let Some(purge) = purge {
+        app = app.layer(purge);
+    }
+    app = app.layer(wait);
     if let Some(age) = shared_max_age {
         app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
             shared_lifetime(age, req, next)
