@@ -204,6 +204,28 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 /// assert_eq!(format_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
 /// ```
 pub fn format_http_date(time: SystemTime) -> HeaderValue {
+    // The same resource is served with the same time over and over: each thread keeps the
+    // last value it made, and hands out a reference-counted copy of it.
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(SystemTime, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let Ok(mut last) = last.try_borrow_mut() else {
+            return format_uncached(time);
+        };
+        match &*last {
+            Some((at, value)) if *at == time => value.clone(),
+            _ => {
+                let value = format_uncached(time);
+                *last = Some((time, value.clone()));
+                value
+            }
+        }
+    })
+}
+
+fn format_uncached(time: SystemTime) -> HeaderValue {
     let secs = match truncate(time).duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
@@ -294,6 +316,26 @@ mod tests {
         for secs in [0, 784_111_777, 1_764_079_387, 253_402_300_799] {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
             assert_eq!(format_http_date(t), httpdate::fmt_http_date(t).as_str());
+        }
+    }
+
+    /// Each thread keeps its last value: alternating times, and times a nanosecond apart
+    /// within one second, each get their own.
+    #[test]
+    fn the_kept_value_is_only_handed_out_for_its_own_time() {
+        let a = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let b = UNIX_EPOCH + Duration::from_secs(1_764_079_387);
+        for _ in 0..3 {
+            for t in [
+                a,
+                a,
+                b,
+                a + Duration::from_nanos(1),
+                b + Duration::from_secs(1),
+                b,
+            ] {
+                assert_eq!(format_http_date(t), httpdate::fmt_http_date(t).as_str());
+            }
         }
     }
 

@@ -73,11 +73,53 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         let validators = self.validators();
         let groups = responder.groups_of(&self);
-        let mut res = responder.respond(validators, || self.into_response());
+        let mut res = responder.respond(validators, || self.into_representation());
         Responder::add_groups(&mut res, groups);
         res
     }
 }
+
+/// The response axum's `Json(value)` renders, the same status, header fields and bytes,
+/// made with less work. axum writes into a 128-byte `BytesMut` through `bytes`' `Writer`,
+/// which checks capacity on each of serde_json's small writes and reallocates as the body
+/// doubles (seven times for 10 KB). This writes into a `Vec` sized from the last body
+/// rendered on the same thread (at most [`SIZE_HINT_CAP`]), which becomes the body
+/// without a copy.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+    thread_local! {
+        static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    // An eighth more than last time, so that a body a little longer than the last still fits.
+    let last = LAST_LEN.get();
+    let hint = (last + last / 8).clamp(128, SIZE_HINT_CAP);
+    let mut buf = Vec::with_capacity(hint);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => {
+            LAST_LEN.set(buf.len());
+            (
+                [(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                bytes::Bytes::from(buf),
+            )
+                .into_response()
+        }
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            err.to_string(),
+        )
+            .into_response(),
+    }
+}
+
+/// The largest buffer [`json`] starts with: a thread that rendered a large body does not
+/// allocate that much for each small one after it.
+const SIZE_HINT_CAP: usize = 64 * 1024;
 
 impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
     const CARRIES: Carries = Carries::BOTH;
@@ -222,5 +264,49 @@ where
 
     fn into_conditional_response(self, responder: &Responder<'_>) -> Response {
         with_parts(self.1, with_status(self.0, self.2, responder))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use axum::Json;
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+
+    async fn parts(res: Response) -> (StatusCode, HeaderMap, bytes::Bytes) {
+        let (parts, body) = res.into_parts();
+        let body = body.collect().await.expect("a full body").to_bytes();
+        (parts.status, parts.headers, body)
+    }
+
+    /// `json` is a faster way to what axum's `Json` renders: the same status, header fields
+    /// and bytes, for bodies around the size it last rendered, far above and below it, and
+    /// for a value serde_json refuses (a map with non-string keys), which both answer 500.
+    #[tokio::test]
+    async fn json_renders_what_axum_json_renders() {
+        let text = |n: usize| serde_json::Value::String("é\"\\\n\u{1}x".repeat(n));
+        let values = [
+            serde_json::json!({"id": 1, "tags": ["a", "b"], "price": 2.5, "none": null}),
+            text(2_000),
+            text(2_001),
+            serde_json::json!([]),
+            text(100_000),
+            text(3),
+        ];
+        for value in values {
+            let ours = parts(json(&value)).await;
+            let axum = parts(Json(&value).into_response()).await;
+            assert_eq!(ours, axum);
+            assert_eq!(ours.0, StatusCode::OK);
+            let back: serde_json::Value = serde_json::from_slice(&ours.2).unwrap();
+            assert_eq!(back, value);
+        }
+        let refused: BTreeMap<(i32, i32), i32> = BTreeMap::from([((1, 2), 3)]);
+        let ours = parts(json(&refused)).await;
+        assert_eq!(ours, parts(Json(&refused).into_response()).await);
+        assert_eq!(ours.0, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::response::{IntoResponse, Response};
+
 use crate::collection::Fingerprint;
 use crate::groups::CacheGroups;
 use crate::{ETag, Validators};
@@ -111,6 +113,18 @@ pub trait Versioned {
     fn fingerprint(&self, out: &mut Fingerprint) {
         out.tag(&self.etag());
         out.time(self.last_modified());
+    }
+
+    /// Not public API: renders the value's full response once `#[etag]` has decided to send
+    /// it. By default its [`IntoResponse`]; `Json` of a versioned model renders the same
+    /// bytes and header fields as axum's `Json`, through a buffer that does not grow as it
+    /// is written (see `response::json`).
+    #[doc(hidden)]
+    fn into_representation(self) -> Response
+    where
+        Self: Sized + IntoResponse,
+    {
+        self.into_response()
     }
 
     /// Adds the cache groups (RFC 9875) a response of this value belongs to, and a
@@ -224,8 +238,12 @@ impl<T: Versioned + ?Sized> Versioned for Arc<T> {
     }
 }
 
-impl<T: Versioned> Versioned for axum::Json<T> {
+impl<T: Versioned + serde::Serialize> Versioned for axum::Json<T> {
     const HAS_LAST_MODIFIED: bool = T::HAS_LAST_MODIFIED;
+
+    fn into_representation(self) -> Response {
+        crate::response::json(&self.0)
+    }
 
     fn etag(&self) -> ETag {
         self.0.etag()
