@@ -6,6 +6,14 @@ use std::process::ExitCode;
 use etag_examples::{Command, Config};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc rather than glibc's malloc, for SQLite's own allocations too (its `override`
+/// feature): rows are allocated on sqlx's SQLite thread and freed on tokio's workers, where
+/// glibc's allocator is slow. Under `wrk -t1 -c16` on two cores, in alternating rounds
+/// against the same binary with glibc's malloc, it served 1.05 to 1.15 times the 1,000-row
+/// pages and 1.2 to 1.7 times the single products per second.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::parse_from(std::env::args_os()) {
