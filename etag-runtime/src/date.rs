@@ -205,34 +205,48 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 /// ```
 pub fn format_http_date(time: SystemTime) -> HeaderValue {
     // The same resource is served with the same time over and over: each thread keeps the
-    // last value it made, and hands out a reference-counted copy of it.
+    // last value it made, with the time it was asked for and that time's second, and hands
+    // out a reference-counted copy of it to the same time, or to another in the same
+    // second (a layer that reads `Last-Modified` back and writes it again asks for the
+    // truncated time after the precise one).
     thread_local! {
-        static LAST: std::cell::RefCell<Option<(SystemTime, HeaderValue)>> =
+        static LAST: std::cell::RefCell<Option<(SystemTime, i64, HeaderValue)>> =
             const { std::cell::RefCell::new(None) };
     }
     LAST.with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
-            return format_uncached(time);
+            return format_second(second_of(time));
         };
-        match &*last {
-            Some((at, value)) if *at == time => value.clone(),
-            _ => {
-                let value = format_uncached(time);
-                *last = Some((time, value.clone()));
-                value
-            }
+        if let Some((at, _, value)) = &*last
+            && *at == time
+        {
+            return value.clone();
         }
+        let second = second_of(time);
+        if let Some((_, kept, value)) = &*last
+            && *kept == second
+        {
+            return value.clone();
+        }
+        let value = format_second(second);
+        *last = Some((time, second, value.clone()));
+        value
     })
 }
 
-fn format_uncached(time: SystemTime) -> HeaderValue {
+/// The second an HTTP-date of `time` names, from the epoch: truncated, and clamped to
+/// the years 1 to 9999.
+fn second_of(time: SystemTime) -> i64 {
     let secs = match truncate(time).duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     };
     // An HTTP-date names no year before 1: earlier times are its first second, weekday
     // and time of day included, so that the value still parses as what it says.
-    let secs = secs.max(FIRST_SECOND_OF_YEAR_1);
+    secs.max(FIRST_SECOND_OF_YEAR_1)
+}
+
+fn format_second(secs: i64) -> HeaderValue {
     let days = secs.div_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     let second = secs.rem_euclid(86_400);
@@ -319,10 +333,10 @@ mod tests {
         }
     }
 
-    /// Each thread keeps its last value: alternating times, and times a nanosecond apart
-    /// within one second, each get their own.
+    /// Each thread keeps its last value: alternating times, times within one second and
+    /// times a nanosecond or a second apart each get what they name.
     #[test]
-    fn the_kept_value_is_only_handed_out_for_its_own_time() {
+    fn the_kept_value_is_only_handed_out_for_its_own_second() {
         let a = UNIX_EPOCH + Duration::from_secs(784_111_777);
         let b = UNIX_EPOCH + Duration::from_secs(1_764_079_387);
         for _ in 0..3 {
@@ -331,8 +345,12 @@ mod tests {
                 a,
                 b,
                 a + Duration::from_nanos(1),
+                a + Duration::from_millis(999),
+                a + Duration::from_millis(1_000),
                 b + Duration::from_secs(1),
                 b,
+                b + Duration::from_micros(123_456),
+                b - Duration::from_nanos(1),
             ] {
                 assert_eq!(format_http_date(t), httpdate::fmt_http_date(t).as_str());
             }
