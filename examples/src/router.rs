@@ -26,6 +26,7 @@
 //! [`openapi`]: crate::openapi::openapi
 //! [`ConditionalRequests`]: etag_runtime::openapi::ConditionalRequests
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -88,12 +89,25 @@ pub struct ApiOptions {
     pub max_waiters: Option<usize>,
 }
 
-/// What every handler is given: the store, the options, and the key of per-user tags.
+/// What every handler is given: the store, the options, and the key of per-user tags,
+/// shared. Each request clones the state, and a clone of the fields themselves (the
+/// store's handles, the CORS origins, the purge URL) showed in the item path's profile.
 #[derive(Debug, Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) options: ApiOptions,
     pub(crate) tag_key: TagKey,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// `#[etag(per_user = ...)]` takes the key from the state.
@@ -184,11 +198,11 @@ pub fn router(store: Store, options: ApiOptions) -> Router {
         app = app.layer(cors_layer(&options.cors_origins));
     }
     app.layer(middleware::from_fn(log_request))
-        .with_state(AppState {
+        .with_state(AppState(Arc::new(Shared {
             store,
             options,
             tag_key,
-        })
+        })))
 }
 
 /// `CDN-Cache-Control` (RFC 9213).
