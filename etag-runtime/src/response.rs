@@ -83,28 +83,18 @@ impl<T: Versioned + IntoResponse> IntoConditionalResponse for T {
 /// made with less work. axum writes into a 128-byte `BytesMut` through `bytes`' `Writer`,
 /// which checks capacity on each of serde_json's small writes and reallocates as the body
 /// doubles (seven times for 10 KB). This writes into a `Vec` sized from the last body
-/// rendered on the same thread (at most [`SIZE_HINT_CAP`]), which becomes the body
-/// without a copy.
+/// rendered on the same thread, which becomes the body without a copy (see
+/// [`serialize`]).
 pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
-    thread_local! {
-        static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-    }
-    // An eighth more than last time, so that a body a little longer than the last still fits.
-    let last = LAST_LEN.get();
-    let hint = (last + last / 8).clamp(128, SIZE_HINT_CAP);
-    let mut buf = Vec::with_capacity(hint);
-    match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => {
-            LAST_LEN.set(buf.len());
-            (
-                [(
-                    http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                bytes::Bytes::from(buf),
-            )
-                .into_response()
-        }
+    match serialize(value) {
+        Ok(buf) => (
+            [(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes::Bytes::from(buf),
+        )
+            .into_response(),
         Err(err) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             [(
@@ -117,8 +107,27 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
     }
 }
 
-/// The largest buffer [`json`] starts with: a thread that rendered a large body does not
-/// allocate that much for each small one after it.
+/// `value` as JSON, in a buffer that starts an eighth larger than the last body
+/// serialized on this thread (at least 128 bytes, at most [`SIZE_HINT_CAP`]), so that a
+/// body like the last takes serde_json's writes without growing. A body that used less
+/// than half of the buffer is shrunk to its length: a response waiting on a slow client
+/// holds its own size, not the size of the body before it.
+fn serialize<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
+    thread_local! {
+        static LAST_LEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+    let last = LAST_LEN.get();
+    let mut buf = Vec::with_capacity((last + last / 8).clamp(128, SIZE_HINT_CAP));
+    serde_json::to_writer(&mut buf, value)?;
+    LAST_LEN.set(buf.len());
+    if buf.len() < buf.capacity() / 2 {
+        buf.shrink_to_fit();
+    }
+    Ok(buf)
+}
+
+/// The largest buffer [`serialize`] starts with: a thread that rendered a large body does
+/// not allocate that much for each small one after it.
 const SIZE_HINT_CAP: usize = 64 * 1024;
 
 impl<T: IntoResponse> IntoConditionalResponse for WithValidators<T> {
@@ -282,6 +291,22 @@ mod tests {
         (parts.status, parts.headers, body)
     }
 
+    /// A small body after a large one on the same thread holds no more than twice its
+    /// length; a body like the last one needs no growth.
+    #[test]
+    fn the_buffer_fits_the_body() {
+        let large = "x".repeat(200_000);
+        let buf = serialize(&large).unwrap();
+        assert_eq!(buf.len(), 200_002);
+        let small = serialize("tiny").unwrap();
+        assert_eq!(small, b"\"tiny\"");
+        assert!(small.capacity() <= 2 * small.len(), "{}", small.capacity());
+        let sized = "y".repeat(10_000);
+        serialize(&sized).unwrap();
+        let again = serialize(&sized).unwrap();
+        assert!(again.capacity() >= again.len() && again.capacity() <= again.len() * 9 / 8 + 1);
+    }
+
     /// `json` is a faster way to what axum's `Json` renders: the same status, header fields
     /// and bytes, for bodies around the size it last rendered, far above and below it, and
     /// for a value serde_json refuses (a map with non-string keys), which both answer 500.
@@ -305,6 +330,7 @@ mod tests {
             assert_eq!(back, value);
         }
         let refused: BTreeMap<(i32, i32), i32> = BTreeMap::from([((1, 2), 3)]);
+        assert!(serialize(&refused).is_err());
         let ours = parts(json(&refused)).await;
         assert_eq!(ours, parts(Json(&refused).into_response()).await);
         assert_eq!(ours.0, StatusCode::INTERNAL_SERVER_ERROR);
