@@ -293,6 +293,44 @@ async fn a_wait_is_capped_by_the_server_maximum() {
     assert!(start.elapsed() <= Duration::from_secs(5));
 }
 
+/// A change the feed never heard of (a write in another process whose notification was
+/// lost) does not wake the waiter, but at the end of its wait the handler is asked once
+/// more, and the waiter answers the change then, not a stale 304.
+#[tokio::test(start_paused = true)]
+async fn at_the_deadline_a_change_the_feed_missed_is_answered() {
+    let changes = Changes::new();
+    let shared = app(&[1]);
+    let router = routes(shared.clone())
+        .layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(60)));
+    let tag = fetch(&router, "/products/1", &[]).await.etag().to_owned();
+    let waiter = start_waiting(
+        &router,
+        &changes,
+        "/products/1",
+        vec![("if-none-match", tag.clone()), ("prefer", "wait=16".into())],
+    )
+    .await;
+    // Written behind the layer's back: nothing is published.
+    {
+        let mut rows = shared.rows.lock().unwrap();
+        let row = rows.get_mut(&1).unwrap();
+        row.name = "written elsewhere".into();
+        row.version += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(!waiter.is_finished(), "nothing woke it before its deadline");
+    let (reply, waited) = waiter.await.unwrap();
+    assert_eq!(reply.status, 200);
+    assert_ne!(reply.etag(), tag);
+    assert_eq!(reply.json()["name"], "written elsewhere");
+    assert_eq!(reply.header("preference-applied"), Some("wait=16"));
+    assert!(
+        waited <= Duration::from_secs(16) && waited >= Duration::from_secs(15),
+        "{waited:?}"
+    );
+    assert_eq!(changes.waiting(), 0);
+}
+
 /// A resource deleted while a request waits on it answers 404 then.
 #[tokio::test(start_paused = true)]
 async fn a_delete_while_waiting_answers_404() {
