@@ -5,168 +5,17 @@
 //! back with a structured-field parser (the `sfv` crate), never compared as text.
 
 mod common;
+#[path = "common/grouped.rs"]
+mod grouped;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{FromRef, Path, State};
-use axum::http::{Method, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
-use common::principal::Caller;
+use axum::http::Method;
 use common::{fetch, send};
-use etag_runtime::groups::{CacheGroups, ResponseGroups, Separator, VendorHeader};
+use etag_runtime::groups::{CacheGroups, Separator, VendorHeader};
 use etag_runtime::layer::{CacheGroupsLayer, Compression, Purge, PurgeError};
-use etag_runtime::principal::TagKey;
-use etag_runtime::{Conditions, Precondition, Versioned, WithValidators, etag};
+use grouped::{App, routes};
 use tower_http::compression::CompressionLayer;
-
-#[derive(Clone, serde::Serialize, Versioned)]
-#[versioned(group = "product")]
-struct Product {
-    #[group_key]
-    id: i64,
-    name: String,
-    #[version]
-    version: i64,
-}
-
-#[derive(Clone)]
-struct App {
-    rows: Arc<Mutex<HashMap<i64, Product>>>,
-    key: TagKey,
-}
-
-impl FromRef<App> for TagKey {
-    fn from_ref(app: &App) -> Self {
-        app.key.clone()
-    }
-}
-
-impl App {
-    fn new(ids: &[i64]) -> Self {
-        let rows = ids
-            .iter()
-            .map(|&id| {
-                let name = "x".repeat(2000);
-                (
-                    id,
-                    Product {
-                        id,
-                        name,
-                        version: 1,
-                    },
-                )
-            })
-            .collect();
-        Self {
-            rows: Arc::new(Mutex::new(rows)),
-            key: TagKey::new(b"cache groups test key"),
-        }
-    }
-}
-
-/// The value's groups, found by `#[etag]` from the model.
-#[etag(cache_control = "no-cache")]
-async fn get_product(State(app): State<App>, Path(id): Path<i64>) -> Option<Json<Product>> {
-    app.rows.lock().unwrap().get(&id).cloned().map(Json)
-}
-
-/// The groups declared by the handler before it decides: the early 304 carries them.
-#[etag(cache_control = "no-cache")]
-async fn get_early(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    groups: ResponseGroups,
-) -> Result<WithValidators<Json<Product>>, Precondition> {
-    groups.edit().add_key::<Product>(id);
-    let product = app
-        .rows
-        .lock()
-        .unwrap()
-        .get(&id)
-        .cloned()
-        .expect("a product");
-    let checked = conditions.check(product.validators())?;
-    Ok(checked.respond(Json(product)))
-}
-
-/// The list: the collection's group and its members'.
-#[etag(cache_control = "no-cache")]
-async fn list(State(app): State<App>) -> Json<Vec<Product>> {
-    let rows = app.rows.lock().unwrap();
-    let mut all: Vec<Product> = rows.values().cloned().collect();
-    all.sort_by_key(|p| p.id);
-    Json(all)
-}
-
-#[derive(serde::Deserialize)]
-struct Input {
-    name: String,
-}
-
-#[etag(require_precondition)]
-async fn put_product(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    Json(input): Json<Input>,
-) -> Result<Json<Product>, Precondition> {
-    let mut rows = app.rows.lock().unwrap();
-    let row = rows.get_mut(&id).expect("a product");
-    // Under the lock, nothing can change between the check and the write.
-    conditions.evaluate(Some(&row.validators()))?;
-    row.name = input.name;
-    row.version += 1;
-    Ok(Json(row.clone()))
-}
-
-/// A delete answers a bare 204: the handler names what it changed.
-#[etag(require_precondition)]
-async fn delete_product(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    groups: ResponseGroups,
-) -> Result<StatusCode, Precondition> {
-    let mut rows = app.rows.lock().unwrap();
-    let row = rows.get(&id).expect("a product");
-    conditions.evaluate(Some(&row.validators()))?;
-    rows.remove(&id);
-    groups
-        .edit()
-        .add_key::<Product>(id)
-        .add_collection::<Product>();
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Per user: no group may go out, whatever the handler adds.
-#[etag(per_user = caller, cache_control = "no-cache")]
-async fn mine(State(app): State<App>, caller: Caller, groups: ResponseGroups) -> Json<Product> {
-    groups.edit().add("user-data");
-    let _ = caller;
-    Json(app.rows.lock().unwrap()[&1].clone())
-}
-
-/// Marked private by the handler: none either.
-#[etag(cache_control = "private, no-cache")]
-async fn private(State(app): State<App>) -> Json<Product> {
-    Json(app.rows.lock().unwrap()[&1].clone())
-}
-
-fn routes(app: App) -> Router {
-    Router::new()
-        .route("/products", get(list))
-        .route(
-            "/products/{id}",
-            get(get_product).put(put_product).delete(delete_product),
-        )
-        .route("/early/{id}", get(get_early))
-        .route("/me", get(mine))
-        .route("/private", get(private))
-        .with_state(app)
-}
 
 /// A header field as an RFC 9651 List whose members are all Strings without parameters,
 /// as RFC 9875 defines both fields; `None` when absent.

@@ -1,176 +1,33 @@
 //! Wait for change (`etag_runtime::wait`, `layer::WaitLayer`): a GET or HEAD with a matching
 //! `If-None-Match` and `Prefer: wait=N` (RFC 7240 section 4.3) is held until one of its
-//! cache groups changes, then answers 200 with the new representation; or answers its 304
-//! at the end of the wait; `Preference-Applied` (RFC 7240 section 3) says what was applied.
+//! cache groups changes, then answers 200 with the new representation; or at the end of
+//! the wait asks the handler once more and answers that; `Preference-Applied` (RFC 7240
+//! section 3) says what was applied.
 //! Every other request answers at once and is unchanged.
 //!
 //! The clock is tokio's paused one: a wait that nothing ends jumps to its deadline, and the
 //! durations asserted are the virtual time that passed, exact, not measured.
 
 mod common;
+#[path = "common/grouped.rs"]
+mod grouped;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{FromRef, Path, State};
-use axum::http::{Method, StatusCode};
-use axum::routing::get;
-use axum::{Json, Router};
-use common::principal::Caller;
+use axum::Router;
+use axum::http::Method;
 use common::{fetch, send};
-use etag_runtime::groups::ResponseGroups;
 use etag_runtime::layer::{Compression, WaitLayer};
-use etag_runtime::principal::TagKey;
 use etag_runtime::wait::Changes;
-use etag_runtime::{Conditions, Precondition, Versioned, WithValidators, etag};
+use grouped::{App, Product, routes};
 use tokio::time::Instant;
 use tower_http::compression::CompressionLayer;
-
-#[derive(Clone, serde::Serialize, Versioned)]
-#[versioned(group = "product")]
-struct Product {
-    #[group_key]
-    id: i64,
-    name: String,
-    #[version]
-    version: i64,
-}
-
-/// A model without a group: nothing can wake a request for it.
-#[derive(Clone, serde::Serialize, Versioned)]
-struct Loose {
-    #[version]
-    version: i64,
-}
-
-#[derive(Clone)]
-struct App {
-    rows: Arc<Mutex<HashMap<i64, Product>>>,
-    key: TagKey,
-}
-
-impl FromRef<App> for TagKey {
-    fn from_ref(app: &App) -> Self {
-        app.key.clone()
-    }
-}
-
-#[etag(cache_control = "no-cache")]
-async fn get_product(State(app): State<App>, Path(id): Path<i64>) -> Option<Json<Product>> {
-    app.rows.lock().unwrap().get(&id).cloned().map(Json)
-}
-
-/// Validators first: the 304 is decided from the groups the handler declares.
-#[etag(cache_control = "no-cache")]
-async fn get_early(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    groups: ResponseGroups,
-) -> Result<Option<WithValidators<Json<Product>>>, Precondition> {
-    groups.edit().add_key::<Product>(id);
-    let Some(product) = app.rows.lock().unwrap().get(&id).cloned() else {
-        return Ok(None);
-    };
-    let checked = conditions.check(product.validators())?;
-    Ok(Some(checked.respond(Json(product))))
-}
-
-/// The list: its collection's group and its members'.
-#[etag(cache_control = "no-cache")]
-async fn list(State(app): State<App>) -> Json<Vec<Product>> {
-    let rows = app.rows.lock().unwrap();
-    let mut all: Vec<Product> = rows.values().cloned().collect();
-    all.sort_by_key(|p| p.id);
-    Json(all)
-}
-
-#[derive(serde::Deserialize)]
-struct Input {
-    name: String,
-}
-
-#[etag(require_precondition)]
-async fn put_product(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    Json(input): Json<Input>,
-) -> Result<Json<Product>, Precondition> {
-    let mut rows = app.rows.lock().unwrap();
-    let row = rows.get_mut(&id).expect("a product");
-    conditions.evaluate(Some(&row.validators()))?;
-    row.name = input.name;
-    row.version += 1;
-    Ok(Json(row.clone()))
-}
-
-#[etag(require_precondition)]
-async fn delete_product(
-    State(app): State<App>,
-    Path(id): Path<i64>,
-    conditions: Conditions,
-    groups: ResponseGroups,
-) -> Result<StatusCode, Precondition> {
-    let mut rows = app.rows.lock().unwrap();
-    let row = rows.get(&id).expect("a product");
-    conditions.evaluate(Some(&row.validators()))?;
-    rows.remove(&id);
-    groups
-        .edit()
-        .add_key::<Product>(id)
-        .add_collection::<Product>();
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[etag(cache_control = "no-cache")]
-async fn loose() -> Json<Loose> {
-    Json(Loose { version: 1 })
-}
-
-#[etag(per_user = caller, cache_control = "no-cache")]
-async fn mine(State(app): State<App>, caller: Caller) -> Json<Product> {
-    let _ = caller;
-    Json(app.rows.lock().unwrap()[&1].clone())
-}
-
-fn app(ids: &[i64]) -> App {
-    let rows = ids
-        .iter()
-        .map(|&id| {
-            let product = Product {
-                id,
-                name: format!("product {id}"),
-                version: 1,
-            };
-            (id, product)
-        })
-        .collect();
-    App {
-        rows: Arc::new(Mutex::new(rows)),
-        key: TagKey::new(b"wait test key"),
-    }
-}
-
-fn routes(app: App) -> Router {
-    Router::new()
-        .route("/products", get(list))
-        .route(
-            "/products/{id}",
-            get(get_product).put(put_product).delete(delete_product),
-        )
-        .route("/early/{id}", get(get_early))
-        .route("/loose", get(loose))
-        .route("/me", get(mine))
-        .with_state(app)
-}
 
 /// The routes behind a `WaitLayer` of at most `max` seconds, and its feed.
 fn waiting(ids: &[i64], max: u64) -> (Router, Changes) {
     let changes = Changes::new();
-    let router =
-        routes(app(ids)).layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(max)));
+    let router = routes(App::new(ids))
+        .layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(max)));
     (router, changes)
 }
 
@@ -299,7 +156,7 @@ async fn a_wait_is_capped_by_the_server_maximum() {
 #[tokio::test(start_paused = true)]
 async fn at_the_deadline_a_change_the_feed_missed_is_answered() {
     let changes = Changes::new();
-    let shared = app(&[1]);
+    let shared = App::new(&[1]);
     let router = routes(shared.clone())
         .layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(60)));
     let tag = fetch(&router, "/products/1", &[]).await.etag().to_owned();
@@ -375,7 +232,7 @@ async fn a_delete_while_waiting_answers_404() {
 #[tokio::test(start_paused = true)]
 async fn requests_not_held_answer_at_once_and_unchanged() {
     let (held, _changes) = waiting(&[1], 60);
-    let plain = routes(app(&[1]));
+    let plain = routes(App::new(&[1]));
     let tag = fetch(&plain, "/products/1", &[]).await.etag().to_owned();
     let me_tag = fetch(&plain, "/me", &[("authorization", "Bearer alice")])
         .await
@@ -530,7 +387,7 @@ async fn head_waits_like_get() {
 #[tokio::test(start_paused = true)]
 async fn beyond_the_cap_of_waiters_a_request_answers_at_once() {
     let changes = Changes::new();
-    let app = routes(app(&[1])).layer(WaitLayer::new(changes.clone()).max_waiters(2));
+    let app = routes(App::new(&[1])).layer(WaitLayer::new(changes.clone()).max_waiters(2));
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
     let headers = vec![
         ("if-none-match", tag.clone()),
@@ -595,7 +452,7 @@ async fn close_answers_every_waiter_at_once() {
 #[tokio::test(start_paused = true)]
 async fn a_gzip_tag_waits_behind_compression() {
     let changes = Changes::new();
-    let app = routes(app(&[1]))
+    let app = routes(App::new(&[1]))
         .layer(Compression::new(CompressionLayer::new().gzip(true)))
         .layer(WaitLayer::new(changes.clone()));
     let gz = [("accept-encoding", "gzip")];
@@ -634,8 +491,8 @@ async fn etag_client_watches_through_the_layer() {
     use futures_util::StreamExt as _;
 
     let changes = Changes::new();
-    let app =
-        routes(app(&[1])).layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(1)));
+    let app = routes(App::new(&[1]))
+        .layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(1)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
