@@ -17,9 +17,7 @@
 //!   asks the handler again, and answers its 200 with the new representation and
 //!   validators (or a 404 when the resource was deleted) as soon as that write has
 //!   answered;
-//! - when nothing woke it within the wait, it asks the handler once more and answers
-//!   what it says: the 304, or the 200 of a change the feed never heard of (another
-//!   process's write whose notification was lost), which is thus at most one wait late;
+//! - when nothing changed within the wait, it answers the 304;
 //! - either way with `Preference-Applied: wait=M`, the seconds it was willing to hold the
 //!   request: the client's `N`, or the server's maximum when that is less. The wait
 //!   itself ends a little earlier, by up to `M / 16`, at random, so that waiters that

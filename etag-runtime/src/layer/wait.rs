@@ -226,19 +226,15 @@ where
             let deadline = Instant::now() + layer.changes.jitter(wait);
             let mut since = since;
             while let Some(groups) = res.extensions().get::<CacheGroups>() {
-                // At the deadline the handler is asked once more, so that a change the feed
-                // never heard of (another process's write whose notification was lost) is
-                // answered now rather than at the client's next request.
-                let last = match layer.changes.wait(groups, since, deadline).await {
-                    Woke::Changed => false,
-                    Woke::Deadline => true,
-                    Woke::Closed => break,
-                };
+                match layer.changes.wait(groups, since, deadline).await {
+                    Woke::Changed => {}
+                    Woke::Deadline | Woke::Closed => break,
+                }
                 since = layer.changes.generation();
                 std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
                 let again = Request::from_parts(parts.clone(), ReqBody::default());
                 res = inner.call(again).await?.map(Body::new);
-                if last || !may_wait(&res) {
+                if !may_wait(&res) {
                     break;
                 }
             }
