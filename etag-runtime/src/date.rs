@@ -213,7 +213,9 @@ pub fn format_http_date(time: SystemTime) -> HeaderValue {
         static LAST: std::cell::RefCell<Option<(SystemTime, i64, HeaderValue)>> =
             const { std::cell::RefCell::new(None) };
     }
-    LAST.with(|last| {
+    // `try_with`: called from another thread-local's destructor after this one's, it
+    // formats without keeping.
+    LAST.try_with(|last| {
         let Ok(mut last) = last.try_borrow_mut() else {
             return format_second(second_of(time));
         };
@@ -232,6 +234,7 @@ pub fn format_http_date(time: SystemTime) -> HeaderValue {
         *last = Some((time, second, value.clone()));
         value
     })
+    .unwrap_or_else(|_| format_second(second_of(time)))
 }
 
 /// The second an HTTP-date of `time` names, from the epoch: truncated, and clamped to
