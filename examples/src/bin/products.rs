@@ -10,7 +10,9 @@ use tracing_subscriber::EnvFilter;
 /// feature): rows are allocated on sqlx's SQLite thread and freed on tokio's workers, where
 /// glibc's allocator is slow. Under `wrk -t1 -c16` on two cores, in alternating rounds
 /// against the same binary with glibc's malloc, it served 1.05 to 1.15 times the 1,000-row
-/// pages and 1.2 to 1.7 times the single products per second.
+/// pages and 1.2 to 1.7 times the single products per second. It holds more memory: 34 KiB
+/// per request held with `Prefer: wait` against 22 KiB (10,000 held), 23 MB idle against
+/// 11 MB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
