@@ -1,17 +1,20 @@
 //! End to end over loopback: the example binary under `wrk`, on SQLite and on PostgreSQL,
 //! alone and behind nginx.
 
+use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use bytes::Bytes;
+use etag_test_support::Reply;
 use etag_test_support::products::{self, BlockingServer};
-use etag_test_support::wire::exchange;
+use etag_test_support::wire::{exchange, parse};
 
 use crate::report::{Figure, Goal};
 
 /// `binary` on `database` with `extra`, its log off; stopped when dropped.
-fn start(
+pub(crate) fn start(
     binary: &std::path::Path,
     database: &str,
     extra: &[&str],
@@ -21,6 +24,59 @@ fn start(
     let mut command = products::command(binary, &args, "warn");
     command.stderr(Stdio::null());
     BlockingServer::spawn(&mut command)
+}
+
+/// Sends one request with `headers` over a new connection, and returns the connection to
+/// read its answer from ([`receive`]).
+pub(crate) fn send(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<TcpStream, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        head.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    head.push_str("\r\n");
+    head.push_str(body);
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+/// The answer on `stream`, read until the server closes, at most `timeout` of silence.
+pub(crate) fn receive(mut stream: TcpStream, timeout: Duration) -> Result<Reply<Bytes>, String> {
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    parse(&raw)
+}
+
+/// One request with `headers` over a new connection, its answer read with ten seconds of
+/// patience.
+pub(crate) fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<Reply<Bytes>, String> {
+    receive(
+        send(addr, method, path, headers, body)?,
+        Duration::from_secs(10),
+    )
 }
 
 fn etag_of(addr: &str, path: &str) -> Result<String, String> {

@@ -4,16 +4,13 @@
 //! same workload with the API's `no-cache` alone, where every read reaches the origin. The
 //! origin requests are Varnish's own count (`MAIN.backend_req`).
 
-use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use etag_test_support::Reply;
 use etag_test_support::products::{self, BlockingServer};
-use etag_test_support::wire::parse;
 
+use crate::e2e::request;
 use crate::report::{Figure, Goal};
 
 /// varnishd with deploy/varnish/default.vcl, from a directory of its own; stopped when
@@ -120,34 +117,6 @@ fn varnish_binary() -> Option<&'static str> {
             .status()
             .is_ok_and(|s| s.success())
     })
-}
-
-/// One request over a new connection, with `headers`.
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Reply<Bytes>, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    ));
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    parse(&raw)
 }
 
 /// What one run of the workload gave.

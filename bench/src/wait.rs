@@ -8,19 +8,17 @@
 //! `Connection: close`, timed when its whole answer has arrived. `ETAG_BENCH_ONLY=wait`
 //! runs these figures alone, printed and not written to BENCHMARKS.md.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use etag_test_support::Reply;
-use etag_test_support::products::{self, BlockingServer};
-use etag_test_support::wire::parse;
+use etag_test_support::products;
 
-use crate::e2e::{Scratch, postgres_admin_url};
+use crate::e2e::{Scratch, postgres_admin_url, receive, request, send, start};
 use crate::report::{Figure, Goal};
 
 /// The product every scenario watches and writes: the first one seeded.
@@ -48,70 +46,6 @@ pub(crate) fn alone(smoke: bool, json: bool) -> bool {
         }
     }
     true
-}
-
-/// `binary` on `database` with `extra`, its log off; stopped when dropped.
-fn start(
-    binary: &std::path::Path,
-    database: &str,
-    extra: &[&str],
-) -> Result<BlockingServer, String> {
-    let mut args = vec!["--database", database];
-    args.extend_from_slice(extra);
-    let mut command = products::command(binary, &args, "warn");
-    command.stderr(Stdio::null());
-    BlockingServer::spawn(&mut command)
-}
-
-/// Sends one request with `headers` over a new connection, and returns the connection to
-/// read its answer from ([`receive`]).
-fn send(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<TcpStream, String> {
-    let mut stream = TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    head.push_str("\r\n");
-    head.push_str(body);
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|e| e.to_string())?;
-    Ok(stream)
-}
-
-/// The answer on `stream`, read until the server closes, at most `timeout` of silence.
-fn receive(mut stream: TcpStream, timeout: Duration) -> Result<Reply<Bytes>, String> {
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    parse(&raw)
-}
-
-fn request(
-    addr: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<Reply<Bytes>, String> {
-    receive(
-        send(addr, method, path, headers, body)?,
-        Duration::from_secs(10),
-    )
 }
 
 fn etag(reply: &Reply<Bytes>) -> Option<String> {
