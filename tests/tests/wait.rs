@@ -58,6 +58,27 @@ async fn start_waiting(
     task
 }
 
+/// `If-None-Match: tag` and `Prefer: wait=seconds`, the two fields of a request that waits.
+fn held(tag: &str, seconds: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("if-none-match", tag.to_owned()),
+        ("prefer", format!("wait={seconds}")),
+    ]
+}
+
+/// `uri` asked in this task with `If-None-Match: tag` and `Prefer: prefer`: the reply, and
+/// the virtual time it took.
+async fn ask(
+    app: &Router,
+    uri: &str,
+    tag: &str,
+    prefer: &str,
+) -> (etag_test_support::Reply<bytes::Bytes>, Duration) {
+    let start = Instant::now();
+    let reply = fetch(app, uri, &[("if-none-match", tag), ("prefer", prefer)]).await;
+    (reply, start.elapsed())
+}
+
 async fn put(
     app: &Router,
     uri: &str,
@@ -75,13 +96,7 @@ async fn rfc7240_4_3_a_held_get_answers_200_with_the_new_tag_after_a_write() {
     let (app, changes) = waiting(&[1, 2], 60);
     let first = fetch(&app, "/products/1", &[]).await;
     let tag = first.etag().to_owned();
-    let waiter = start_waiting(
-        &app,
-        &changes,
-        "/products/1",
-        vec![("if-none-match", tag.clone()), ("prefer", "wait=30".into())],
-    )
-    .await;
+    let waiter = start_waiting(&app, &changes, "/products/1", held(&tag, 30)).await;
     // A write to another product does not answer it.
     let other = fetch(&app, "/products/2", &[]).await;
     assert_eq!(
@@ -114,14 +129,7 @@ async fn rfc7240_4_3_a_held_get_answers_200_with_the_new_tag_after_a_write() {
 async fn rfc7240_3_a_wait_without_a_change_ends_in_304_with_preference_applied() {
     let (app, _changes) = waiting(&[1], 60);
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
-    let start = Instant::now();
-    let reply = fetch(
-        &app,
-        "/products/1",
-        &[("if-none-match", &tag), ("prefer", "wait=16")],
-    )
-    .await;
-    let waited = start.elapsed();
+    let (reply, waited) = ask(&app, "/products/1", &tag, "wait=16").await;
     assert_eq!(reply.status, 304);
     assert_eq!(reply.etag(), tag);
     assert_eq!(reply.header("preference-applied"), Some("wait=16"));
@@ -137,16 +145,10 @@ async fn rfc7240_3_a_wait_without_a_change_ends_in_304_with_preference_applied()
 async fn a_wait_is_capped_by_the_server_maximum() {
     let (app, _changes) = waiting(&[1], 5);
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
-    let start = Instant::now();
-    let reply = fetch(
-        &app,
-        "/products/1",
-        &[("if-none-match", &tag), ("prefer", "wait=600")],
-    )
-    .await;
+    let (reply, took) = ask(&app, "/products/1", &tag, "wait=600").await;
     assert_eq!(reply.status, 304);
     assert_eq!(reply.header("preference-applied"), Some("wait=5"));
-    assert!(start.elapsed() <= Duration::from_secs(5));
+    assert!(took <= Duration::from_secs(5));
 }
 
 /// A change the feed never heard of (a write in another process whose notification was
@@ -161,8 +163,7 @@ async fn a_change_the_feed_missed_costs_one_request() {
     let router = routes(shared.clone())
         .layer(WaitLayer::new(changes.clone()).max_wait(Duration::from_secs(60)));
     let tag = fetch(&router, "/products/1", &[]).await.etag().to_owned();
-    let headers = vec![("if-none-match", tag.clone()), ("prefer", "wait=16".into())];
-    let waiter = start_waiting(&router, &changes, "/products/1", headers.clone()).await;
+    let waiter = start_waiting(&router, &changes, "/products/1", held(&tag, 16)).await;
     // Written behind the layer's back: nothing is published.
     {
         let mut rows = shared.rows.lock().unwrap();
@@ -177,32 +178,21 @@ async fn a_change_the_feed_missed_costs_one_request() {
         waited <= Duration::from_secs(16) && waited >= Duration::from_secs(15),
         "{waited:?}"
     );
-    let start = Instant::now();
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let next = fetch(&router, "/products/1", &headers).await;
+    let (next, took) = ask(&router, "/products/1", &tag, "wait=16").await;
     assert_eq!(next.status, 200);
     assert_ne!(next.etag(), tag);
     assert_eq!(next.json()["name"], "written elsewhere");
-    assert_eq!(
-        start.elapsed(),
-        Duration::ZERO,
-        "answered at once, not held"
-    );
+    assert_eq!(took, Duration::ZERO, "answered at once, not held");
     assert!(!next.has("preference-applied"));
     assert_eq!(changes.waiting(), 0);
 }
+
 /// A resource deleted while a request waits on it answers 404 then.
 #[tokio::test(start_paused = true)]
 async fn a_delete_while_waiting_answers_404() {
     let (app, changes) = waiting(&[1], 60);
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
-    let waiter = start_waiting(
-        &app,
-        &changes,
-        "/products/1",
-        vec![("if-none-match", tag.clone()), ("prefer", "wait=30".into())],
-    )
-    .await;
+    let waiter = start_waiting(&app, &changes, "/products/1", held(&tag, 30)).await;
     let deleted = send(
         &app,
         Method::DELETE,
@@ -216,15 +206,9 @@ async fn a_delete_while_waiting_answers_404() {
     assert_eq!(reply.status, 404);
     assert_eq!(waited, Duration::ZERO);
     // And a request for it now answers at once.
-    let start = Instant::now();
-    let gone = fetch(
-        &app,
-        "/products/1",
-        &[("if-none-match", &tag), ("prefer", "wait=30")],
-    )
-    .await;
+    let (gone, took) = ask(&app, "/products/1", &tag, "wait=30").await;
     assert_eq!(gone.status, 404);
-    assert_eq!(start.elapsed(), Duration::ZERO);
+    assert_eq!(took, Duration::ZERO);
     assert!(!gone.has("preference-applied"));
 }
 
@@ -306,13 +290,7 @@ async fn requests_not_held_answer_at_once_and_unchanged() {
 async fn a_list_is_answered_when_a_member_changes() {
     let (app, changes) = waiting(&[1, 2, 3], 60);
     let tag = fetch(&app, "/products", &[]).await.etag().to_owned();
-    let waiter = start_waiting(
-        &app,
-        &changes,
-        "/products",
-        vec![("if-none-match", tag.clone()), ("prefer", "wait=30".into())],
-    )
-    .await;
+    let waiter = start_waiting(&app, &changes, "/products", held(&tag, 30)).await;
     let member = fetch(&app, "/products/3", &[]).await;
     assert_eq!(
         put(&app, "/products/3", member.etag(), "renamed")
@@ -333,13 +311,7 @@ async fn a_list_is_answered_when_a_member_changes() {
 async fn a_validators_first_handler_waits_and_a_foreign_change_rechecks() {
     let (app, changes) = waiting(&[1], 60);
     let tag = fetch(&app, "/early/1", &[]).await.etag().to_owned();
-    let waiter = start_waiting(
-        &app,
-        &changes,
-        "/early/1",
-        vec![("if-none-match", tag.clone()), ("prefer", "wait=30".into())],
-    )
-    .await;
+    let waiter = start_waiting(&app, &changes, "/early/1", held(&tag, 30)).await;
     // Another process says product 1 changed, but here it did not: the waiter asks its
     // handler again, gets a 304, and waits on.
     let mut groups = etag_runtime::groups::CacheGroups::new();
@@ -392,20 +364,10 @@ async fn beyond_the_cap_of_waiters_a_request_answers_at_once() {
     let changes = Changes::new();
     let app = routes(App::new(&[1])).layer(WaitLayer::new(changes.clone()).max_waiters(2));
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
-    let headers = vec![
-        ("if-none-match", tag.clone()),
-        ("prefer", "wait=30".to_owned()),
-    ];
-    let first = start_waiting(&app, &changes, "/products/1", headers.clone()).await;
-    let second = start_waiting(&app, &changes, "/products/1", headers.clone()).await;
-    let start = Instant::now();
-    let third = fetch(
-        &app,
-        "/products/1",
-        &[("if-none-match", &tag), ("prefer", "wait=30")],
-    )
-    .await;
-    assert_eq!(start.elapsed(), Duration::ZERO);
+    let first = start_waiting(&app, &changes, "/products/1", held(&tag, 30)).await;
+    let second = start_waiting(&app, &changes, "/products/1", held(&tag, 30)).await;
+    let (third, took) = ask(&app, "/products/1", &tag, "wait=30").await;
+    assert_eq!(took, Duration::ZERO);
     assert_eq!(third.status, 304);
     assert!(!third.has("preference-applied"));
     assert_eq!(changes.waiting(), 2);
@@ -425,11 +387,7 @@ async fn close_answers_every_waiter_at_once() {
     let tag = fetch(&app, "/products/1", &[]).await.etag().to_owned();
     let mut waiters = Vec::new();
     for _ in 0..100 {
-        let headers = vec![
-            ("if-none-match", tag.clone()),
-            ("prefer", "wait=60".to_owned()),
-        ];
-        waiters.push(start_waiting(&app, &changes, "/products/1", headers).await);
+        waiters.push(start_waiting(&app, &changes, "/products/1", held(&tag, 60)).await);
     }
     assert_eq!(changes.waiting(), 100);
     changes.close();
@@ -439,14 +397,8 @@ async fn close_answers_every_waiter_at_once() {
         assert_eq!(reply.header("preference-applied"), Some("wait=60"));
         assert_eq!(waited, Duration::ZERO);
     }
-    let start = Instant::now();
-    let after = fetch(
-        &app,
-        "/products/1",
-        &[("if-none-match", &tag), ("prefer", "wait=60")],
-    )
-    .await;
-    assert_eq!((after.status, start.elapsed()), (304, Duration::ZERO));
+    let (after, took) = ask(&app, "/products/1", &tag, "wait=60").await;
+    assert_eq!((after.status, took), (304, Duration::ZERO));
     assert!(!after.has("preference-applied"));
 }
 
